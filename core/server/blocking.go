@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/beacon-sd/beacon/core/state"
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// queryFn runs a read against a store, fills the reply and sets meta.Index
+// to the index of its own result, adding what it read to ws.
+type queryFn func(ws memdb.WatchSet, st *state.Store) error
+
+// blockingQuery runs fn once, or, when the client sent an index, until the
+// result's index differs from it or the wait runs out. Because every read
+// reports the index of its own result, a write that does not change the
+// result wakes nothing, or at worst re-runs fn and goes back to sleep.
+//
+// An index lower than the client's (the data was reset or reaped) returns at
+// once so the client can start over, as Consul clients expect.
+func (s *Server) blockingQuery(ctx context.Context, opts *structs.QueryOptions, meta *structs.QueryMeta, fn queryFn) error {
+	s.setQueryMeta(meta)
+	if opts.MinIndex == 0 {
+		return fn(nil, s.Store())
+	}
+	ctx, cancel := context.WithTimeout(ctx, jitterWait(opts.MaxWait))
+	defer cancel()
+	for {
+		st := s.Store()
+		ws := memdb.NewWatchSet()
+		ws.Add(st.AbandonCh())
+		if err := fn(ws, st); err != nil {
+			return err
+		}
+		if meta.Index != opts.MinIndex {
+			return nil
+		}
+		if ws.WatchCtx(ctx) != nil {
+			return nil
+		}
+	}
+}
+
+// jitterWait applies Consul's default and cap to a requested wait and adds
+// up to 1/16 of it at random, so that many clients do not return together.
+func jitterWait(w time.Duration) time.Duration {
+	if w <= 0 {
+		w = structs.DefaultQueryWait
+	}
+	if w > structs.MaxQueryWait {
+		w = structs.MaxQueryWait
+	}
+	if j := int64(w / 16); j > 0 {
+		w += time.Duration(rand.Int64N(j))
+	}
+	return w
+}
+
+// setQueryMeta fills what a single server knows about leadership.
+func (s *Server) setQueryMeta(meta *structs.QueryMeta) {
+	meta.KnownLeader = true
+	meta.LastContact = 0
+}

@@ -1,0 +1,184 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/beacon-sd/beacon/core/state"
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// CatalogRegister registers a node and optionally a service and checks.
+func (s *Server) CatalogRegister(_ context.Context, args *structs.RegisterRequest) error {
+	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	if args.Datacenter == "" {
+		args.Datacenter = s.cfg.Datacenter
+	}
+	if err := ValidateRegister(args); err != nil {
+		return err
+	}
+	_, err := s.apply(&structs.Command{Type: structs.RegisterRequestType, Register: args})
+	return err
+}
+
+// ValidateRegister checks a catalog registration and fills Consul's
+// defaults (service ID from its name, weights 1/1, check status critical).
+func ValidateRegister(args *structs.RegisterRequest) error {
+	if args.Node == "" {
+		return fmt.Errorf("Must provide node")
+	}
+	if args.Address == "" && !args.SkipNodeUpdate {
+		return fmt.Errorf("Must provide address if SkipNodeUpdate is not set")
+	}
+	if svc := args.Service; svc != nil {
+		if svc.Service == "" {
+			return fmt.Errorf("Must provide service name with ID")
+		}
+		if svc.ID == "" {
+			svc.ID = svc.Service
+		}
+		if svc.Weights == (structs.Weights{}) {
+			svc.Weights = structs.Weights{Passing: 1, Warning: 1}
+		}
+		if svc.Port < 0 || svc.Port > 65535 {
+			return fmt.Errorf("invalid service port %d", svc.Port)
+		}
+	}
+	checks := args.Checks
+	if args.Check != nil {
+		checks = append([]*structs.HealthCheck{args.Check}, checks...)
+	}
+	for _, c := range checks {
+		if c.CheckID == "" {
+			c.CheckID = c.Name
+		}
+		if c.CheckID == "" {
+			return fmt.Errorf("check needs a CheckID or a Name")
+		}
+		if c.Name == "" {
+			c.Name = c.CheckID
+		}
+		if c.Node != "" && c.Node != args.Node {
+			return fmt.Errorf("check %q is for node %q, not %q", c.CheckID, c.Node, args.Node)
+		}
+		if c.Status == "" {
+			c.Status = structs.HealthCritical
+		}
+		if !structs.ValidStatus(c.Status) {
+			return fmt.Errorf("check %q: invalid status %q", c.CheckID, c.Status)
+		}
+	}
+	return nil
+}
+
+// CatalogDeregister removes a node, service or check.
+func (s *Server) CatalogDeregister(_ context.Context, args *structs.DeregisterRequest) error {
+	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	if args.Node == "" {
+		return fmt.Errorf("Must provide node")
+	}
+	_, err := s.apply(&structs.Command{Type: structs.DeregisterRequestType, Deregister: args})
+	return err
+}
+
+// CatalogNodes lists nodes.
+func (s *Server) CatalogNodes(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedNodes) error {
+	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
+		idx, nodes, err := st.Nodes(ws, args.NodeMetaFilters)
+		reply.Index, reply.Nodes = idx, nodes
+		return err
+	})
+}
+
+// CatalogServices maps service names to their tags.
+func (s *Server) CatalogServices(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedServices) error {
+	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
+		idx, svcs, err := st.Services(ws, args.NodeMetaFilters)
+		reply.Index, reply.Services = idx, svcs
+		return err
+	})
+}
+
+// CatalogServiceNodes lists a service's instances.
+func (s *Server) CatalogServiceNodes(ctx context.Context, args *structs.ServiceSpecificRequest, reply *structs.IndexedServiceNodes) error {
+	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
+		idx, sn, err := st.ServiceNodes(ws, args.ServiceName, args.ServiceTags, args.NodeMetaFilters)
+		reply.Index, reply.ServiceNodes = idx, sn
+		return err
+	})
+}
+
+// CatalogNodeServices returns a node and its services.
+func (s *Server) CatalogNodeServices(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.IndexedNodeServices) error {
+	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
+		idx, n, svcs, err := st.NodeServices(ws, args.Node)
+		reply.Index, reply.Node, reply.Services = idx, n, svcs
+		return err
+	})
+}
+
+// HealthNodeChecks lists one node's checks.
+func (s *Server) HealthNodeChecks(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.IndexedHealthChecks) error {
+	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
+		idx, checks, err := st.NodeChecks(ws, args.Node)
+		reply.Index, reply.HealthChecks = idx, checks
+		return err
+	})
+}
+
+// HealthServiceChecks lists the checks of a service's instances.
+func (s *Server) HealthServiceChecks(ctx context.Context, args *structs.ServiceSpecificRequest, reply *structs.IndexedHealthChecks) error {
+	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
+		idx, checks, err := st.ServiceChecks(ws, args.ServiceName, args.NodeMetaFilters)
+		reply.Index, reply.HealthChecks = idx, checks
+		return err
+	})
+}
+
+// HealthChecksInState lists checks in a state.
+func (s *Server) HealthChecksInState(ctx context.Context, args *structs.ChecksInStateRequest, reply *structs.IndexedHealthChecks) error {
+	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
+		idx, checks, err := st.ChecksInState(ws, args.State, args.NodeMetaFilters)
+		reply.Index, reply.HealthChecks = idx, checks
+		return err
+	})
+}
+
+// HealthServiceNodes lists a service's instances with their checks.
+func (s *Server) HealthServiceNodes(ctx context.Context, args *structs.ServiceSpecificRequest, reply *structs.IndexedCheckServiceNodes) error {
+	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
+		idx, nodes, err := st.CheckServiceNodes(ws, args.ServiceName, args.ServiceTags, args.NodeMetaFilters, args.PassingOnly)
+		reply.Index, reply.Nodes = idx, nodes
+		return err
+	})
+}

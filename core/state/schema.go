@@ -1,0 +1,87 @@
+package state
+
+import (
+	"github.com/hashicorp/go-memdb"
+)
+
+// Table names.
+const (
+	tableIndex         = "index"
+	tableNodes         = "nodes"
+	tableServices      = "services"
+	tableChecks        = "checks"
+	tableKVs           = "kvs"
+	tableTombstones    = "tombstones"
+	tableSessions      = "sessions"
+	tableSessionChecks = "session_checks"
+)
+
+// indexEntry is one row of the index table: the last index at which a table
+// or a narrower scope (one service, one node, ...) changed.
+type indexEntry struct {
+	Key   string
+	Value uint64
+}
+
+// tombstone remembers that a KV key was deleted, and when, so that a blocking
+// read of a prefix sees the delete as a change.
+type tombstone struct {
+	Key   string
+	Index uint64
+}
+
+// sessionCheck binds a session to a check on its node.
+type sessionCheck struct {
+	Node    string
+	CheckID string
+	Session string
+}
+
+func schema() *memdb.DBSchema {
+	str := func(field string, lower bool) *memdb.StringFieldIndex {
+		return &memdb.StringFieldIndex{Field: field, Lowercase: lower}
+	}
+	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+		tableIndex: {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: str("Key", false)},
+		}},
+		tableNodes: {Name: tableNodes, Indexes: map[string]*memdb.IndexSchema{
+			"id":   {Name: "id", Unique: true, Indexer: str("Node", true)},
+			"uuid": {Name: "uuid", Unique: true, AllowMissing: true, Indexer: str("ID", true)},
+		}},
+		tableServices: {Name: tableServices, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+				str("Node", true), str("ID", false),
+			}}},
+			"node":    {Name: "node", Indexer: str("Node", true)},
+			"service": {Name: "service", AllowMissing: true, Indexer: str("Service", true)},
+		}},
+		tableChecks: {Name: tableChecks, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+				str("Node", true), str("CheckID", false),
+			}}},
+			"node":   {Name: "node", Indexer: str("Node", true)},
+			"status": {Name: "status", Indexer: str("Status", false)},
+		}},
+		tableKVs: {Name: tableKVs, Indexes: map[string]*memdb.IndexSchema{
+			"id":      {Name: "id", Unique: true, Indexer: str("Key", false)},
+			"session": {Name: "session", AllowMissing: true, Indexer: str("Session", false)},
+		}},
+		tableTombstones: {Name: tableTombstones, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: str("Key", false)},
+		}},
+		tableSessions: {Name: tableSessions, Indexes: map[string]*memdb.IndexSchema{
+			"id":   {Name: "id", Unique: true, Indexer: str("ID", true)},
+			"node": {Name: "node", Indexer: str("Node", true)},
+		}},
+		tableSessionChecks: {Name: tableSessionChecks, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+				str("Node", true), str("CheckID", false), str("Session", true),
+			}}},
+			"node_check": {Name: "node_check", Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+				str("Node", true), str("CheckID", false),
+			}}},
+			"session": {Name: "session", Indexer: str("Session", true)},
+		}},
+	}}
+}

@@ -1,0 +1,197 @@
+// Package state is the catalog, KV and session store: hashicorp/go-memdb
+// tables, one write path (Apply) shared by every way a write arrives, and
+// reads that report the index of their own result and register exactly the
+// watch channels a blocking query needs.
+//
+// Every write touches "scopes" (a table, one service, one node, the service
+// list, ...) and records the write's index on each in the index table. A read
+// answers with the index of the narrowest scope that covers its result and
+// watches that scope's row, so a blocking query wakes when its own result
+// changed and not when an unrelated row of the same table did.
+package state
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// Scope names kept in the index table.
+const (
+	scopeServiceList = "catalog.services" // the name -> tags map
+	scopeReapFloor   = "kvs.reaped"       // highest reaped tombstone index
+	prefixSvc        = "svc."             // catalog view of one service
+	prefixSvcHealth  = "svch."            // health view of one service
+	prefixNode       = "node."            // one node and its services
+	prefixNodeHealth = "nodeh."           // one node's checks
+	prefixCheckState = "checks."          // checks in one state
+)
+
+func svcScope(name string) string       { return prefixSvc + strings.ToLower(name) }
+func svcHealthScope(name string) string { return prefixSvcHealth + strings.ToLower(name) }
+func nodeScope(node string) string      { return prefixNode + strings.ToLower(node) }
+func nodeHealthScope(n string) string   { return prefixNodeHealth + strings.ToLower(n) }
+func checkStateScope(s string) string   { return prefixCheckState + s }
+
+// Store is the state store. Reads may run concurrently with each other and
+// with Apply; Apply calls are serialised by memdb's writer lock.
+type Store struct {
+	db *memdb.MemDB
+
+	// abandonCh is closed when the store is replaced wholesale (a snapshot
+	// restore), so that blocked readers re-run against the new store.
+	abandonCh chan struct{}
+
+	// lockDelay holds, per key, the time until which a lock on it may not be
+	// acquired after its session was invalidated. It is local, not
+	// replicated state, as in Consul.
+	delayMu   sync.Mutex
+	lockDelay map[string]time.Time
+	now       func() time.Time
+}
+
+// New returns an empty store.
+func New() (*Store, error) {
+	db, err := memdb.NewMemDB(schema())
+	if err != nil {
+		return nil, fmt.Errorf("state schema: %w", err)
+	}
+	return &Store{
+		db:        db,
+		abandonCh: make(chan struct{}),
+		lockDelay: make(map[string]time.Time),
+		now:       time.Now,
+	}, nil
+}
+
+// AbandonCh is closed when the store is abandoned for a restored one.
+func (s *Store) AbandonCh() <-chan struct{} { return s.abandonCh }
+
+// Abandon wakes every blocked reader; the store must not be used after.
+func (s *Store) Abandon() { close(s.abandonCh) }
+
+// txn is a write transaction that records which scopes it touched.
+type txn struct {
+	*memdb.Txn
+	idx     uint64
+	touched map[string]struct{}
+	store   *Store
+}
+
+func (t *txn) touch(scopes ...string) {
+	for _, sc := range scopes {
+		t.touched[sc] = struct{}{}
+	}
+}
+
+// commit writes the new index on every touched scope and commits.
+func (t *txn) commit() error {
+	for sc := range t.touched {
+		if err := t.Insert(tableIndex, &indexEntry{Key: sc, Value: t.idx}); err != nil {
+			return fmt.Errorf("index %s: %w", sc, err)
+		}
+	}
+	t.Commit()
+	return nil
+}
+
+// Apply performs one write command at raft index idx. The bool is the
+// outcome of conditional KV writes (CAS, lock, unlock) and true otherwise.
+// Apply is deterministic for a given store and command, apart from lock-delay
+// bookkeeping, which is local by design.
+func (s *Store) Apply(idx uint64, c *structs.Command) (bool, error) {
+	t := &txn{Txn: s.db.Txn(true), idx: idx, touched: make(map[string]struct{}, 8), store: s}
+	defer t.Abort()
+	ok := true
+	var err error
+	switch c.Type {
+	case structs.RegisterRequestType:
+		err = need(c.Register != nil, c.Type)
+		if err == nil {
+			err = t.ensureRegistration(c.Register)
+		}
+	case structs.DeregisterRequestType:
+		err = need(c.Deregister != nil, c.Type)
+		if err == nil {
+			err = t.deregister(c.Deregister)
+		}
+	case structs.KVSRequestType:
+		err = need(c.KVS != nil, c.Type)
+		if err == nil {
+			ok, err = t.kvsApply(c.KVS)
+		}
+	case structs.SessionRequestType:
+		err = need(c.Session != nil, c.Type)
+		if err == nil {
+			err = t.sessionApply(c.Session)
+		}
+	case structs.TombstoneRequestType:
+		err = need(c.Tombstone != nil, c.Type)
+		if err == nil {
+			err = t.reapTombstones(c.Tombstone.ReapIndex)
+		}
+	default:
+		err = fmt.Errorf("unknown command type %d", c.Type)
+	}
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		return false, nil
+	}
+	return true, t.commit()
+}
+
+func need(present bool, t structs.MessageType) error {
+	if !present {
+		return fmt.Errorf("%s command without its payload", t)
+	}
+	return nil
+}
+
+// readTxn is a read-only snapshot.
+func (s *Store) readTxn() *memdb.Txn { return s.db.Txn(false) }
+
+// scopeIndex returns the index recorded for a scope, adding its row's watch
+// channel to ws. A scope that was never written answers 0.
+func scopeIndex(tx *memdb.Txn, ws memdb.WatchSet, scope string) uint64 {
+	ch, raw, err := tx.FirstWatch(tableIndex, "id", scope)
+	if err != nil {
+		return 0
+	}
+	ws.Add(ch)
+	if raw == nil {
+		return 0
+	}
+	return raw.(*indexEntry).Value
+}
+
+// LatestIndex is the highest index of any write the store has applied.
+func (s *Store) LatestIndex() uint64 {
+	tx := s.readTxn()
+	it, err := tx.Get(tableIndex, "id")
+	if err != nil {
+		return 0
+	}
+	var max uint64
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if v := raw.(*indexEntry).Value; v > max {
+			max = v
+		}
+	}
+	return max
+}
+
+// atLeastOne keeps indexes returned to clients above zero: Consul clients
+// treat 0 as "no index".
+func atLeastOne(i uint64) uint64 {
+	if i == 0 {
+		return 1
+	}
+	return i
+}

@@ -1,0 +1,186 @@
+package state
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// testStore wraps a store with an index counter, like the dev applier.
+type testStore struct {
+	*Store
+	t   testing.TB
+	idx uint64
+}
+
+func newTestStore(t testing.TB) *testStore {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testStore{Store: s, t: t}
+}
+
+func (s *testStore) apply(c *structs.Command) bool {
+	s.t.Helper()
+	s.idx++
+	ok, err := s.Apply(s.idx, c)
+	if err != nil {
+		s.t.Fatalf("apply %s: %v", c.Type, err)
+	}
+	return ok
+}
+
+func (s *testStore) kv(op structs.KVOp, key, val string, cas uint64) bool {
+	s.t.Helper()
+	return s.apply(&structs.Command{Type: structs.KVSRequestType, KVS: &structs.KVSRequest{
+		Op: op, DirEnt: structs.DirEntry{Key: key, Value: []byte(val), RaftIndex: structs.RaftIndex{ModifyIndex: cas}},
+	}})
+}
+
+func (s *testStore) register(node, addr, svc, id string, tags ...string) {
+	s.t.Helper()
+	req := &structs.RegisterRequest{Node: node, Address: addr}
+	if svc != "" {
+		req.Service = &structs.NodeService{ID: id, Service: svc, Tags: tags, Port: 80}
+	}
+	s.apply(&structs.Command{Type: structs.RegisterRequestType, Register: req})
+}
+
+func (s *testStore) check(node, id, svcID, status string) {
+	s.t.Helper()
+	s.apply(&structs.Command{Type: structs.RegisterRequestType, Register: &structs.RegisterRequest{
+		Node: node, SkipNodeUpdate: true,
+		Check: &structs.HealthCheck{CheckID: id, Name: id, ServiceID: svcID, Status: status},
+	}})
+}
+
+func (s *testStore) deregister(node, svcID, checkID string) {
+	s.t.Helper()
+	s.apply(&structs.Command{Type: structs.DeregisterRequestType, Deregister: &structs.DeregisterRequest{
+		Node: node, ServiceID: svcID, CheckID: checkID,
+	}})
+}
+
+func fired(ws memdb.WatchSet) bool {
+	return ws.Watch(time.After(10*time.Millisecond)) == false
+}
+
+func TestKVOperations(t *testing.T) {
+	s := newTestStore(t)
+	s.kv(structs.KVSet, "hello/key", "a", 0)
+	idx, e, err := s.KVGet(nil, "hello/key")
+	if err != nil || e == nil || string(e.Value) != "a" || idx != 1 || e.CreateIndex != 1 || e.ModifyIndex != 1 {
+		t.Fatalf("get after set: idx=%d entry=%+v err=%v", idx, e, err)
+	}
+
+	cases := []struct {
+		name string
+		op   structs.KVOp
+		key  string
+		val  string
+		cas  uint64
+		ok   bool
+	}{
+		{"cas 0 on existing key fails", structs.KVCAS, "hello/key", "b", 0, false},
+		{"cas with stale index fails", structs.KVCAS, "hello/key", "b", 7, false},
+		{"cas with current index succeeds", structs.KVCAS, "hello/key", "b", 1, true},
+		{"cas 0 on missing key creates it", structs.KVCAS, "hello/new", "n", 0, true},
+		{"delete-cas with stale index fails", structs.KVDeleteCAS, "hello/new", "", 1, false},
+		{"delete-cas on missing key is a no-op success", structs.KVDeleteCAS, "nope", "", 3, true},
+	}
+	for _, c := range cases {
+		if got := s.kv(c.op, c.key, c.val, c.cas); got != c.ok {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.ok)
+		}
+	}
+	_, e, _ = s.KVGet(nil, "hello/key")
+	if string(e.Value) != "b" || e.CreateIndex != 1 || e.ModifyIndex <= 1 {
+		t.Fatalf("after cas: %+v", e)
+	}
+
+	s.kv(structs.KVSet, "hello/sub/x", "x", 0)
+	s.kv(structs.KVSet, "hellox", "no", 0)
+	_, list, _ := s.KVList(nil, "hello/")
+	if len(list) != 3 {
+		t.Fatalf("list hello/: %d entries", len(list))
+	}
+	_, keys, _ := s.KVKeys(nil, "hello/", "/")
+	if want := []string{"hello/key", "hello/new", "hello/sub/"}; !structs.StringsEqual(keys, want) {
+		t.Fatalf("keys with separator: %v, want %v", keys, want)
+	}
+
+	s.kv(structs.KVDeleteTree, "hello/", "", 0)
+	_, list, _ = s.KVList(nil, "hello/")
+	if len(list) != 0 {
+		t.Fatalf("delete-tree left %d entries", len(list))
+	}
+	if _, e, _ := s.KVGet(nil, "hellox"); e == nil {
+		t.Fatal("delete-tree of hello/ removed hellox")
+	}
+}
+
+// A read's index must grow when its result changes, also through deletes,
+// and stay put when only unrelated data changes.
+func TestKVIndexesFollowTheirOwnResult(t *testing.T) {
+	s := newTestStore(t)
+	s.kv(structs.KVSet, "app/a", "1", 0)
+	s.kv(structs.KVSet, "app/b", "2", 0)
+	s.kv(structs.KVSet, "other", "3", 0)
+
+	idx, _, _ := s.KVList(nil, "app/")
+	if idx != 2 {
+		t.Fatalf("list index %d, want 2", idx)
+	}
+	s.kv(structs.KVSet, "other", "4", 0)
+	if again, _, _ := s.KVList(nil, "app/"); again != idx {
+		t.Fatalf("write to another key moved app/ index %d -> %d", idx, again)
+	}
+	s.kv(structs.KVDelete, "app/b", "", 0)
+	del, list, _ := s.KVList(nil, "app/")
+	if del <= idx || len(list) != 1 {
+		t.Fatalf("delete under prefix: index %d (was %d), %d entries", del, idx, len(list))
+	}
+	gidx, e, _ := s.KVGet(nil, "app/b")
+	if e != nil || gidx != del {
+		t.Fatalf("get of deleted key: idx %d entry %v, want idx %d", gidx, e, del)
+	}
+	// Reaping the tombstone must not make the index go backwards.
+	s.apply(&structs.Command{Type: structs.TombstoneRequestType, Tombstone: &structs.TombstoneRequest{ReapIndex: s.idx}})
+	if s.TombstoneCount() != 0 {
+		t.Fatal("tombstone not reaped")
+	}
+	if after, _, _ := s.KVList(nil, "app/"); after < del {
+		t.Fatalf("index went backwards after reap: %d < %d", after, del)
+	}
+}
+
+func TestKVWatchesFireOnlyForTheirData(t *testing.T) {
+	s := newTestStore(t)
+	s.kv(structs.KVSet, "watch/me", "1", 0)
+	s.kv(structs.KVSet, "watch/sibling", "1", 0)
+
+	cases := []struct {
+		name  string
+		read  func(memdb.WatchSet)
+		write func()
+		fire  bool
+	}{
+		{"key: sibling write", func(ws memdb.WatchSet) { s.KVGet(ws, "watch/me") }, func() { s.kv(structs.KVSet, "watch/sibling", "2", 0) }, false},
+		{"key: own write", func(ws memdb.WatchSet) { s.KVGet(ws, "watch/me") }, func() { s.kv(structs.KVSet, "watch/me", "2", 0) }, true},
+		{"prefix: outside write", func(ws memdb.WatchSet) { s.KVList(ws, "watch/") }, func() { s.kv(structs.KVSet, "zzz", "2", 0) }, false},
+		{"prefix: inside write", func(ws memdb.WatchSet) { s.KVList(ws, "watch/") }, func() { s.kv(structs.KVSet, "watch/new", "2", 0) }, true},
+		{"prefix: inside delete", func(ws memdb.WatchSet) { s.KVList(ws, "watch/") }, func() { s.kv(structs.KVDelete, "watch/new", "", 0) }, true},
+	}
+	for _, c := range cases {
+		ws := memdb.NewWatchSet()
+		c.read(ws)
+		c.write()
+		if got := fired(ws); got != c.fire {
+			t.Errorf("%s: fired=%v, want %v", c.name, got, c.fire)
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package structs
+
+// MessageType names the kind of a write command.
+type MessageType uint8
+
+// Write command kinds. The numbers are stored in logs and snapshots: never
+// renumber them, only add.
+const (
+	RegisterRequestType   MessageType = 1
+	DeregisterRequestType MessageType = 2
+	KVSRequestType        MessageType = 3
+	SessionRequestType    MessageType = 4
+	TombstoneRequestType  MessageType = 5
+)
+
+func (t MessageType) String() string {
+	switch t {
+	case RegisterRequestType:
+		return "register"
+	case DeregisterRequestType:
+		return "deregister"
+	case KVSRequestType:
+		return "kvs"
+	case SessionRequestType:
+		return "session"
+	case TombstoneRequestType:
+		return "tombstone"
+	}
+	return "unknown"
+}
+
+// Command is one write to the state store. Exactly the field that Type names
+// is set. Every write, whether applied directly or through a replicated log,
+// is a Command.
+type Command struct {
+	Type       MessageType
+	Register   *RegisterRequest   `json:",omitempty"`
+	Deregister *DeregisterRequest `json:",omitempty"`
+	KVS        *KVSRequest        `json:",omitempty"`
+	Session    *SessionRequest    `json:",omitempty"`
+	Tombstone  *TombstoneRequest  `json:",omitempty"`
+}
+
+// WriteRequest carries what every write needs besides its payload.
+type WriteRequest struct {
+	Token string `json:"-"`
+}
+
+// RegisterRequest registers a node and optionally a service and checks on it
+// (the body of /v1/catalog/register).
+type RegisterRequest struct {
+	Datacenter      string
+	ID              string
+	Node            string
+	Address         string
+	TaggedAddresses map[string]string
+	NodeMeta        map[string]string
+	Service         *NodeService
+	Check           *HealthCheck
+	Checks          []*HealthCheck
+	SkipNodeUpdate  bool
+	WriteRequest
+}
+
+// DeregisterRequest removes a node, or one service or check of it.
+type DeregisterRequest struct {
+	Datacenter string
+	Node       string
+	ServiceID  string
+	CheckID    string
+	WriteRequest
+}
+
+// KVOp is a KV write operation.
+type KVOp string
+
+// KV write operations.
+const (
+	KVSet        KVOp = "set"
+	KVCAS        KVOp = "cas"
+	KVDelete     KVOp = "delete"
+	KVDeleteCAS  KVOp = "delete-cas"
+	KVDeleteTree KVOp = "delete-tree"
+	KVLock       KVOp = "lock"
+	KVUnlock     KVOp = "unlock"
+)
+
+// KVSRequest is one KV write.
+type KVSRequest struct {
+	Datacenter string
+	Op         KVOp
+	DirEnt     DirEntry
+	WriteRequest
+}
+
+// SessionOp is a session write operation.
+type SessionOp string
+
+// Session write operations.
+const (
+	SessionCreate  SessionOp = "create"
+	SessionDestroy SessionOp = "destroy"
+)
+
+// SessionRequest creates or destroys a session.
+type SessionRequest struct {
+	Datacenter string
+	Op         SessionOp
+	Session    Session
+	WriteRequest
+}
+
+// TombstoneRequest drops KV tombstones up to an index.
+type TombstoneRequest struct {
+	ReapIndex uint64
+}

@@ -1,0 +1,144 @@
+package structs
+
+import "time"
+
+// Blocking query limits.
+const (
+	DefaultQueryWait = 5 * time.Minute
+	MaxQueryWait     = 10 * time.Minute
+)
+
+// QueryOptions are the read options every query endpoint takes.
+type QueryOptions struct {
+	Token             string
+	MinIndex          uint64
+	MaxWait           time.Duration
+	AllowStale        bool
+	RequireConsistent bool
+	MaxStaleDuration  time.Duration
+}
+
+// QueryMeta is what a read reports about itself.
+type QueryMeta struct {
+	Index       uint64
+	LastContact time.Duration
+	KnownLeader bool
+}
+
+// KeyRequest reads one KV key.
+type KeyRequest struct {
+	Datacenter string
+	Key        string
+	QueryOptions
+}
+
+// KeyListRequest reads the KV entries or keys under a prefix.
+type KeyListRequest struct {
+	Datacenter string
+	Prefix     string
+	Separator  string
+	QueryOptions
+}
+
+// DCSpecificRequest is a query scoped to a datacenter only.
+type DCSpecificRequest struct {
+	Datacenter      string
+	NodeMetaFilters map[string]string
+	QueryOptions
+}
+
+// ServiceSpecificRequest queries the instances of one service.
+type ServiceSpecificRequest struct {
+	Datacenter      string
+	ServiceName     string
+	ServiceTags     []string
+	NodeMetaFilters map[string]string
+	PassingOnly     bool
+	QueryOptions
+}
+
+// NodeSpecificRequest queries one node.
+type NodeSpecificRequest struct {
+	Datacenter string
+	Node       string
+	QueryOptions
+}
+
+// ChecksInStateRequest lists checks in a state.
+type ChecksInStateRequest struct {
+	Datacenter      string
+	State           string
+	NodeMetaFilters map[string]string
+	QueryOptions
+}
+
+// SessionSpecificRequest reads one session.
+type SessionSpecificRequest struct {
+	Datacenter string
+	SessionID  string
+	QueryOptions
+}
+
+// IndexedDirEntries are KV entries with the query's index.
+type IndexedDirEntries struct {
+	Entries []*DirEntry
+	QueryMeta
+}
+
+// IndexedKeyList are KV keys with the query's index.
+type IndexedKeyList struct {
+	Keys []string
+	QueryMeta
+}
+
+// IndexedNodes are catalog nodes with the query's index.
+type IndexedNodes struct {
+	Nodes []*Node
+	QueryMeta
+}
+
+// IndexedServices maps service names to the union of their tags.
+type IndexedServices struct {
+	Services map[string][]string
+	QueryMeta
+}
+
+// IndexedServiceNodes are the instances of one service.
+type IndexedServiceNodes struct {
+	ServiceNodes []ServiceNode
+	QueryMeta
+}
+
+// IndexedNodeServices is a node and its services; Node is nil when the node
+// does not exist.
+type IndexedNodeServices struct {
+	Node     *Node
+	Services []*NodeService
+	QueryMeta
+}
+
+// IndexedHealthChecks are checks with the query's index.
+type IndexedHealthChecks struct {
+	HealthChecks []*HealthCheck
+	QueryMeta
+}
+
+// CheckServiceNode is one service instance with its node and every check
+// that bears on it (node checks and its own).
+type CheckServiceNode struct {
+	Node    *Node
+	Service *NodeService
+	Checks  []*HealthCheck
+}
+
+// IndexedCheckServiceNodes are health entries of one service.
+type IndexedCheckServiceNodes struct {
+	Nodes []CheckServiceNode
+	QueryMeta
+}
+
+// IndexedSessions are sessions with the query's index.
+type IndexedSessions struct {
+	Sessions []*Session
+	QueryMeta
+}
