@@ -40,7 +40,7 @@ func Value(raw interface{}, out interface{}, strict bool) error {
 		return err
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return cleanTypeError(err)
+		return TypeError(err)
 	}
 	return nil
 }
@@ -290,8 +290,8 @@ func kindOf(v interface{}) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// cleanTypeError rewords encoding/json's type errors to name the key.
-func cleanTypeError(err error) error {
+// TypeError rewords encoding/json's type errors to name the key.
+func TypeError(err error) error {
 	if te, ok := err.(*json.UnmarshalTypeError); ok && te.Field != "" {
 		return fmt.Errorf("key %q: expected %s, got a %s", te.Field, te.Type, te.Value)
 	}
