@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -29,14 +28,14 @@ func (s *Server) CatalogRegister(_ context.Context, args *structs.RegisterReques
 // defaults (service ID from its name, weights 1/1, check status critical).
 func ValidateRegister(args *structs.RegisterRequest) error {
 	if args.Node == "" {
-		return fmt.Errorf("Must provide node")
+		return structs.BadInput("Must provide node")
 	}
 	if args.Address == "" && !args.SkipNodeUpdate {
-		return fmt.Errorf("Must provide address if SkipNodeUpdate is not set")
+		return structs.BadInput("Must provide address if SkipNodeUpdate is not set")
 	}
 	if svc := args.Service; svc != nil {
 		if svc.Service == "" {
-			return fmt.Errorf("Must provide service name with ID")
+			return structs.BadInput("Must provide service name with ID")
 		}
 		if svc.ID == "" {
 			svc.ID = svc.Service
@@ -45,7 +44,7 @@ func ValidateRegister(args *structs.RegisterRequest) error {
 			svc.Weights = structs.Weights{Passing: 1, Warning: 1}
 		}
 		if svc.Port < 0 || svc.Port > 65535 {
-			return fmt.Errorf("invalid service port %d", svc.Port)
+			return structs.BadInput("invalid service port %d", svc.Port)
 		}
 	}
 	checks := args.Checks
@@ -57,19 +56,19 @@ func ValidateRegister(args *structs.RegisterRequest) error {
 			c.CheckID = c.Name
 		}
 		if c.CheckID == "" {
-			return fmt.Errorf("check needs a CheckID or a Name")
+			return structs.BadInput("check needs a CheckID or a Name")
 		}
 		if c.Name == "" {
 			c.Name = c.CheckID
 		}
 		if c.Node != "" && c.Node != args.Node {
-			return fmt.Errorf("check %q is for node %q, not %q", c.CheckID, c.Node, args.Node)
+			return structs.BadInput("check %q is for node %q, not %q", c.CheckID, c.Node, args.Node)
 		}
 		if c.Status == "" {
 			c.Status = structs.HealthCritical
 		}
 		if !structs.ValidStatus(c.Status) {
-			return fmt.Errorf("check %q: invalid status %q", c.CheckID, c.Status)
+			return structs.BadInput("check %q: invalid status %q", c.CheckID, c.Status)
 		}
 	}
 	return nil
@@ -81,7 +80,7 @@ func (s *Server) CatalogDeregister(_ context.Context, args *structs.DeregisterRe
 		return err
 	}
 	if args.Node == "" {
-		return fmt.Errorf("Must provide node")
+		return structs.BadInput("Must provide node")
 	}
 	_, err := s.apply(&structs.Command{Type: structs.DeregisterRequestType, Deregister: args})
 	return err

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/hashicorp/go-memdb"
@@ -14,10 +13,10 @@ import (
 // ValidateKey rejects keys the store cannot hold faithfully.
 func ValidateKey(key string) error {
 	if len(key) > structs.MaxKeyLength {
-		return fmt.Errorf("key is %d bytes long, the limit is %d", len(key), structs.MaxKeyLength)
+		return structs.BadInput("key is %d bytes long, the limit is %d", len(key), structs.MaxKeyLength)
 	}
 	if strings.IndexByte(key, 0) >= 0 {
-		return fmt.Errorf("key contains a NUL byte")
+		return structs.BadInput("key contains a NUL byte")
 	}
 	return nil
 }
@@ -28,13 +27,13 @@ func (s *Server) KVApply(_ context.Context, args *structs.KVSRequest) (bool, err
 		return false, err
 	}
 	if args.DirEnt.Key == "" && args.Op != structs.KVDeleteTree {
-		return false, fmt.Errorf("missing key name")
+		return false, structs.BadInput("missing key name")
 	}
 	if err := ValidateKey(args.DirEnt.Key); err != nil {
 		return false, err
 	}
 	if n := len(args.DirEnt.Value); n > structs.MaxKVValueSize {
-		return false, fmt.Errorf("value is %d bytes, the limit is %d", n, structs.MaxKVValueSize)
+		return false, structs.BadInput("value is %d bytes, the limit is %d", n, structs.MaxKVValueSize)
 	}
 	return s.apply(&structs.Command{Type: structs.KVSRequestType, KVS: args})
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -28,7 +27,7 @@ func (s *Server) SessionApply(_ context.Context, args *structs.SessionRequest) (
 			return "", structs.ErrMissingSessionID
 		}
 	default:
-		return "", fmt.Errorf("unknown session operation %q", args.Op)
+		return "", structs.BadInput("unknown session operation %q", args.Op)
 	}
 	if _, err := s.apply(&structs.Command{Type: structs.SessionRequestType, Session: args}); err != nil {
 		return "", err
@@ -45,25 +44,25 @@ func (s *Server) SessionApply(_ context.Context, args *structs.SessionRequest) (
 // normalizeSession applies Consul's defaults and limits to a new session.
 func normalizeSession(sess *structs.Session) error {
 	if sess.Node == "" {
-		return fmt.Errorf("Must provide Node")
+		return structs.BadInput("Must provide Node")
 	}
 	switch sess.Behavior {
 	case "":
 		sess.Behavior = structs.SessionRelease
 	case structs.SessionRelease, structs.SessionDelete:
 	default:
-		return fmt.Errorf("Invalid Behavior setting %q", sess.Behavior)
+		return structs.BadInput("Invalid Behavior setting %q", sess.Behavior)
 	}
 	if sess.LockDelay < 0 || sess.LockDelay > structs.MaxLockDelay {
-		return fmt.Errorf("LockDelay %v is out of range, the limit is %v", sess.LockDelay, structs.MaxLockDelay)
+		return structs.BadInput("LockDelay %v is out of range, the limit is %v", sess.LockDelay, structs.MaxLockDelay)
 	}
 	if sess.TTL != "" {
 		ttl, err := structs.ParseDuration(sess.TTL)
 		if err != nil {
-			return fmt.Errorf("Session TTL '%s' invalid: %v", sess.TTL, err)
+			return structs.BadInput("Session TTL '%s' invalid: %v", sess.TTL, err)
 		}
 		if ttl != 0 && (ttl < structs.SessionTTLMin || ttl > structs.SessionTTLMax) {
-			return fmt.Errorf("Invalid Session TTL '%v', must be between [%v=%v]", ttl, structs.SessionTTLMin, structs.SessionTTLMax)
+			return structs.BadInput("Invalid Session TTL '%v', must be between [%v=%v]", ttl, structs.SessionTTLMin, structs.SessionTTLMax)
 		}
 		sess.TTL = ttl.String()
 		if ttl == 0 {

@@ -58,7 +58,7 @@ func (t *txn) getNode(name string) (*structs.Node, error) {
 // that its index, and every reader watching it, stays put.
 func (t *txn) ensureNode(n *structs.Node) error {
 	if n.Node == "" {
-		return fmt.Errorf("missing node name")
+		return structs.BadInput("missing node name")
 	}
 	existing, err := t.getNode(n.Node)
 	if err != nil {
@@ -84,7 +84,7 @@ func (t *txn) ensureNode(n *structs.Node) error {
 			return err
 		}
 		if o, ok := other.(*structs.Node); ok && !strings.EqualFold(o.Node, row.Node) {
-			return fmt.Errorf("node ID %q is already used by node %q", row.ID, o.Node)
+			return structs.BadInput("node ID %q is already used by node %q", row.ID, o.Node)
 		}
 	}
 	row.ModifyIndex = t.idx
@@ -207,7 +207,7 @@ func (t *txn) ensureService(node string, svc *structs.NodeService) error {
 		return structs.ErrMissingNode
 	}
 	if svc.ID == "" || svc.Service == "" {
-		return fmt.Errorf("service needs an ID and a name")
+		return structs.BadInput("service needs an ID and a name")
 	}
 	existing, err := t.getService(node, svc.ID)
 	if err != nil {
@@ -271,7 +271,7 @@ func (t *txn) ensureCheck(node string, c *structs.HealthCheck) error {
 		return structs.ErrMissingNode
 	}
 	if c.CheckID == "" {
-		return fmt.Errorf("check needs a CheckID")
+		return structs.BadInput("check needs a CheckID")
 	}
 	row := *c
 	row.Node = n.Node
@@ -279,7 +279,7 @@ func (t *txn) ensureCheck(node string, c *structs.HealthCheck) error {
 		row.Status = structs.HealthCritical
 	}
 	if !structs.ValidStatus(row.Status) {
-		return fmt.Errorf("invalid check status %q", row.Status)
+		return structs.BadInput("invalid check status %q", row.Status)
 	}
 	if row.ServiceID != "" {
 		svc, err := t.getService(node, row.ServiceID)
@@ -345,7 +345,7 @@ func (t *txn) touchCheck(c *structs.HealthCheck) error {
 
 func (t *txn) deregister(req *structs.DeregisterRequest) error {
 	if req.Node == "" {
-		return fmt.Errorf("missing node name")
+		return structs.BadInput("missing node name")
 	}
 	switch {
 	case req.ServiceID != "":

@@ -33,7 +33,7 @@ func (t *txn) sessionCreate(sess *structs.Session) error {
 	if raw, err := t.First(tableSessions, "id", sess.ID); err != nil {
 		return err
 	} else if raw != nil {
-		return fmt.Errorf("session %s already exists", sess.ID)
+		return structs.BadInput("session %s already exists", sess.ID)
 	}
 	for _, id := range sess.CheckIDs() {
 		raw, err := t.First(tableChecks, "id", n.Node, id)
@@ -41,10 +41,10 @@ func (t *txn) sessionCreate(sess *structs.Session) error {
 			return err
 		}
 		if raw == nil {
-			return fmt.Errorf("Missing check '%s' registration", id)
+			return structs.BadInput("Missing check '%s' registration", id)
 		}
 		if raw.(*structs.HealthCheck).Status == structs.HealthCritical {
-			return fmt.Errorf("Check '%s' is in critical state", id)
+			return structs.BadInput("Check '%s' is in critical state", id)
 		}
 	}
 	row := *sess

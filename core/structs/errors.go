@@ -1,6 +1,9 @@
 package structs
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors a write or read can return; the HTTP layer maps them to status codes.
 var (
@@ -18,3 +21,17 @@ var (
 	ErrNotLockHolder     = errors.New("session does not hold the lock")
 	ErrSessionCheckState = errors.New("check is critical, a session cannot be bound to it")
 )
+
+// InputError is an error caused by what the caller sent, not by the server;
+// the HTTP API answers it with 400.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+// Validation marks the error as the caller's.
+func (e *InputError) Validation() bool { return true }
+
+// BadInput returns an InputError.
+func BadInput(format string, args ...interface{}) error {
+	return &InputError{Msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,39 @@
+package agent
+
+import (
+	"context"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// Backend is the authoritative catalog, KV, health and session API an agent
+// talks to: the in-process server on a server agent, a remote server over
+// RPC on a client agent. Reads block when their QueryOptions carry an index.
+type Backend interface {
+	KVApply(ctx context.Context, args *structs.KVSRequest) (bool, error)
+	KVGet(ctx context.Context, args *structs.KeyRequest, reply *structs.IndexedDirEntries) error
+	KVList(ctx context.Context, args *structs.KeyListRequest, reply *structs.IndexedDirEntries) error
+	KVKeys(ctx context.Context, args *structs.KeyListRequest, reply *structs.IndexedKeyList) error
+
+	CatalogRegister(ctx context.Context, args *structs.RegisterRequest) error
+	CatalogDeregister(ctx context.Context, args *structs.DeregisterRequest) error
+	CatalogDatacenters(ctx context.Context) ([]string, error)
+	CatalogNodes(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedNodes) error
+	CatalogServices(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedServices) error
+	CatalogServiceNodes(ctx context.Context, args *structs.ServiceSpecificRequest, reply *structs.IndexedServiceNodes) error
+	CatalogNodeServices(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.IndexedNodeServices) error
+
+	HealthNodeChecks(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.IndexedHealthChecks) error
+	HealthServiceChecks(ctx context.Context, args *structs.ServiceSpecificRequest, reply *structs.IndexedHealthChecks) error
+	HealthChecksInState(ctx context.Context, args *structs.ChecksInStateRequest, reply *structs.IndexedHealthChecks) error
+	HealthServiceNodes(ctx context.Context, args *structs.ServiceSpecificRequest, reply *structs.IndexedCheckServiceNodes) error
+
+	SessionApply(ctx context.Context, args *structs.SessionRequest) (string, error)
+	SessionGet(ctx context.Context, args *structs.SessionSpecificRequest, reply *structs.IndexedSessions) error
+	SessionList(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedSessions) error
+	SessionNodeSessions(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.IndexedSessions) error
+	SessionRenew(ctx context.Context, args *structs.SessionSpecificRequest, reply *structs.IndexedSessions) error
+
+	StatusLeader(ctx context.Context) (string, error)
+	StatusPeers(ctx context.Context) ([]string, error)
+}

@@ -1,0 +1,305 @@
+// Package daemon assembles a running agent from its configuration: the
+// server (on server agents), the local agent, the HTTP listeners, the PID
+// file; and takes them down again. It is the one place both the `agent`
+// command and the tests start an agent from.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/beacon-sd/beacon/core/agent"
+	"github.com/beacon-sd/beacon/core/config"
+	beaconhttp "github.com/beacon-sd/beacon/core/http"
+	"github.com/beacon-sd/beacon/core/server"
+	"github.com/beacon-sd/beacon/core/structs"
+	"github.com/beacon-sd/beacon/core/telemetry"
+)
+
+// Options are what the caller supplies besides the configuration.
+type Options struct {
+	Logger hclog.Logger
+	// Load re-reads the configuration on reload; nil disables reload.
+	Load func() (*config.Config, error)
+}
+
+// Daemon is a running agent.
+type Daemon struct {
+	Logger  hclog.Logger
+	Server  *server.Server
+	Agent   *agent.Agent
+	Metrics *telemetry.Metrics
+
+	mu        sync.Mutex
+	cfg       *config.Config
+	load      func() (*config.Config, error)
+	httpSrvs  []*http.Server
+	httpAddrs []net.Addr
+	node      structs.Node
+	started   time.Time
+	closeOnce sync.Once
+}
+
+// Start brings an agent up. On error everything started is stopped again.
+func Start(cfg *config.Config, opts Options) (d *Daemon, err error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = hclog.New(&hclog.LoggerOptions{Name: "beacon", Level: hclog.LevelFromString(cfg.LogLevel)})
+	}
+	d = &Daemon{Logger: logger, Metrics: telemetry.New(), cfg: cfg, load: opts.Load, started: time.Now()}
+	defer func() {
+		if err != nil {
+			d.Shutdown()
+		}
+	}()
+	if !cfg.Server && !cfg.DevMode {
+		return nil, fmt.Errorf("client agents need a server to join, which this build cannot do yet; run with -server or -dev")
+	}
+	if err := d.identify(); err != nil {
+		return nil, err
+	}
+	if !cfg.DevMode {
+		logger.Warn("this server keeps its state in memory only; it is lost on restart")
+	}
+	d.Server, err = server.New(server.Config{
+		Datacenter: cfg.Datacenter, NodeName: d.node.Node, NodeID: d.node.ID,
+		Address: d.node.Address, ServerPort: cfg.Ports.Server,
+		RPCAddr: net.JoinHostPort(d.node.Address, strconv.Itoa(cfg.Ports.Server)),
+		Logger:  logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	dataDir := cfg.DataDir
+	if cfg.DevMode {
+		dataDir = ""
+	}
+	d.Agent, err = agent.New(agent.Config{
+		Node: d.node, Server: cfg.Server,
+		EnableScriptChecks: cfg.EnableScriptChecks, EnableLocalScriptChecks: cfg.EnableLocalScriptChecks,
+		DataDir: dataDir, Logger: logger,
+	}, d.Server)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Agent.ReloadDefinitions(cfg.AllServices(), cfg.AllChecks()); err != nil {
+		return nil, fmt.Errorf("config definitions: %w", err)
+	}
+	d.Agent.Start()
+	if err := d.Agent.SyncNow(); err != nil {
+		logger.Warn("first sync with the catalog failed; retrying in the background", "error", err)
+	}
+	if err := d.listenHTTP(); err != nil {
+		return nil, err
+	}
+	if cfg.PidFile != "" {
+		if err := os.WriteFile(cfg.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			return nil, fmt.Errorf("pid_file: %w", err)
+		}
+	}
+	logger.Info("agent started", "node", d.node.Node, "datacenter", cfg.Datacenter,
+		"server", cfg.Server, "http", d.HTTPAddrs())
+	return d, nil
+}
+
+// identify works out the node's name, ID and advertised address.
+func (d *Daemon) identify() error {
+	cfg := d.cfg
+	addr, err := advertiseAddr(cfg)
+	if err != nil {
+		return err
+	}
+	id, err := nodeID(cfg)
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{structs.NetworkSegmentMetaKey: ""}
+	for k, v := range cfg.NodeMeta {
+		meta[k] = v
+	}
+	wan := addr
+	if cfg.AdvertiseAddrWAN != "" {
+		wan = cfg.AdvertiseAddrWAN
+	}
+	d.node = structs.Node{
+		ID: id, Node: cfg.NodeName, Address: addr, Datacenter: cfg.Datacenter,
+		TaggedAddresses: map[string]string{"lan": addr, "lan_ipv4": addr, "wan": wan, "wan_ipv4": wan},
+		Meta:            meta,
+	}
+	return nil
+}
+
+// advertiseAddr is advertise_addr, else bind_addr, else (for 0.0.0.0) the
+// host's one private IPv4 address.
+func advertiseAddr(cfg *config.Config) (string, error) {
+	if cfg.AdvertiseAddr != "" {
+		return cfg.AdvertiseAddr, nil
+	}
+	if ip := net.ParseIP(cfg.BindAddr); ip != nil && !ip.IsUnspecified() {
+		return cfg.BindAddr, nil
+	}
+	ifaces, err := net.InterfaceAddrs()
+	if err != nil {
+		return "", fmt.Errorf("find an address to advertise: %w", err)
+	}
+	var found []string
+	for _, a := range ifaces {
+		ipn, ok := a.(*net.IPNet)
+		if ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() && ipn.IP.IsPrivate() {
+			found = append(found, ipn.IP.String())
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("no private IPv4 address found to advertise; set -advertise or -bind")
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("several private IPv4 addresses found (%s); pick one with -advertise or -bind", strings.Join(found, ", "))
+}
+
+// nodeID is node_id, else the one kept in the data dir, else a new one
+// (kept in the data dir when there is one).
+func nodeID(cfg *config.Config) (string, error) {
+	if cfg.NodeID != "" {
+		return strings.ToLower(cfg.NodeID), nil
+	}
+	if cfg.DevMode || cfg.DataDir == "" {
+		return structs.GenerateUUID(), nil
+	}
+	path := filepath.Join(cfg.DataDir, "node-id")
+	if b, err := os.ReadFile(path); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, nil
+		}
+	}
+	id := structs.GenerateUUID()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return "", fmt.Errorf("data_dir: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save node ID: %w", err)
+	}
+	return id, nil
+}
+
+// listenHTTP opens the HTTP API on every client address.
+func (d *Daemon) listenHTTP() error {
+	cfg := d.cfg
+	if cfg.Ports.HTTP < 0 {
+		return nil
+	}
+	handler := beaconhttp.New(beaconhttp.Config{
+		Agent: d.Agent, Datacenter: cfg.Datacenter, Members: d.members, Self: d.self,
+		Reload: d.Reload, Metrics: d.Metrics, Logger: d.Logger,
+		MaxKVSize: cfg.Limits.KVMaxValueSize,
+	})
+	addrs := strings.Fields(cfg.ClientAddr)
+	if cfg.Addresses.HTTP != "" {
+		addrs = strings.Fields(cfg.Addresses.HTTP)
+	}
+	for _, a := range addrs {
+		var l net.Listener
+		var err error
+		if path, ok := strings.CutPrefix(a, "unix://"); ok {
+			_ = os.Remove(path)
+			l, err = net.Listen("unix", path)
+		} else {
+			l, err = net.Listen("tcp", net.JoinHostPort(a, strconv.Itoa(cfg.Ports.HTTP)))
+		}
+		if err != nil {
+			return fmt.Errorf("HTTP API: %w", err)
+		}
+		l = beaconhttp.LimitListener(l, cfg.Limits.HTTPMaxConnsPerClient)
+		srv := &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       90 * time.Second,
+			MaxHeaderBytes:    1 << 20,
+			ErrorLog:          d.Logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
+		}
+		d.mu.Lock()
+		d.httpSrvs = append(d.httpSrvs, srv)
+		d.httpAddrs = append(d.httpAddrs, l.Addr())
+		d.mu.Unlock()
+		go func() {
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.Logger.Error("HTTP API stopped", "address", l.Addr(), "error", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// HTTPAddrs are the addresses the HTTP API listens on.
+func (d *Daemon) HTTPAddrs() []net.Addr {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]net.Addr(nil), d.httpAddrs...)
+}
+
+// Config is the configuration in effect.
+func (d *Daemon) Config() *config.Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// Reload re-reads the configuration: service and check definitions and the
+// log level take effect; other changes need a restart and are logged.
+func (d *Daemon) Reload() error {
+	if d.load == nil {
+		return fmt.Errorf("this agent was started without config sources to reload")
+	}
+	cfg, err := d.load()
+	if err != nil {
+		d.Logger.Error("reload failed; keeping the running configuration", "error", err)
+		return err
+	}
+	if err := d.Agent.ReloadDefinitions(cfg.AllServices(), cfg.AllChecks()); err != nil {
+		d.Logger.Error("reload: some definitions were rejected", "error", err)
+		return err
+	}
+	d.Logger.SetLevel(hclog.LevelFromString(cfg.LogLevel))
+	d.mu.Lock()
+	d.cfg = cfg
+	d.mu.Unlock()
+	d.Logger.Info("configuration reloaded", "services", len(cfg.AllServices()), "checks", len(cfg.AllChecks()))
+	return nil
+}
+
+// Shutdown stops the HTTP API, the agent and the server.
+func (d *Daemon) Shutdown() {
+	d.closeOnce.Do(func() {
+		d.mu.Lock()
+		srvs := d.httpSrvs
+		d.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		for _, s := range srvs {
+			if err := s.Shutdown(ctx); err != nil {
+				s.Close()
+			}
+		}
+		if d.Agent != nil {
+			d.Agent.Shutdown()
+		}
+		if d.Server != nil {
+			d.Server.Shutdown()
+		}
+		if d.cfg.PidFile != "" {
+			_ = os.Remove(d.cfg.PidFile)
+		}
+	})
+}

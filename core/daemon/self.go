@@ -1,0 +1,105 @@
+package daemon
+
+import (
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/beacon-sd/beacon/core/version"
+)
+
+// Gossip protocol versions reported in member tags, as Consul reports them.
+const (
+	protocolMin = 1
+	protocolMax = 5
+	protocolCur = 2
+)
+
+// members lists the gossip pool. A single agent knows only itself.
+func (d *Daemon) members(wan bool) []api.AgentMember {
+	if wan && !d.cfg.Server {
+		return []api.AgentMember{}
+	}
+	return []api.AgentMember{d.selfMember(wan)}
+}
+
+func (d *Daemon) selfMember(wan bool) api.AgentMember {
+	cfg := d.Config()
+	role := "node"
+	if cfg.Server {
+		role = "consul"
+	}
+	port := cfg.Ports.SerfLAN
+	name := d.node.Node
+	if wan {
+		port = cfg.Ports.SerfWAN
+		name = d.node.Node + "." + cfg.Datacenter
+	}
+	tags := map[string]string{
+		"role": role, "dc": cfg.Datacenter, "id": d.node.ID, "segment": "",
+		"build": version.ConsulCompat + ":beacon-" + version.Version,
+		"vsn":   strconv.Itoa(protocolCur), "vsn_min": strconv.Itoa(protocolMin), "vsn_max": "3",
+		"acls": "0", "ft_fs": "1", "ft_si": "1",
+		"beacon": version.Version,
+	}
+	if cfg.Server {
+		tags["port"] = strconv.Itoa(cfg.Ports.Server)
+		tags["raft_vsn"] = "3"
+		tags["expect"] = strconv.Itoa(cfg.BootstrapExpect)
+		tags["wan_join_port"] = strconv.Itoa(cfg.Ports.SerfWAN)
+	}
+	return api.AgentMember{
+		Name: name, Addr: d.node.Address, Port: uint16(port), Tags: tags, Status: 1, // alive
+		ProtocolMin: protocolMin, ProtocolMax: protocolMax, ProtocolCur: protocolCur,
+		DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
+	}
+}
+
+// self is the body of /v1/agent/self.
+func (d *Daemon) self() map[string]interface{} {
+	cfg := d.Config()
+	primary := cfg.PrimaryDatacenter
+	if primary == "" {
+		primary = cfg.Datacenter
+	}
+	return map[string]interface{}{
+		"Config": map[string]interface{}{
+			"Datacenter": cfg.Datacenter, "PrimaryDatacenter": primary,
+			"NodeName": d.node.Node, "NodeID": d.node.ID, "Server": cfg.Server,
+			"Revision": "beacon", "Version": version.ConsulCompat, "BuildDate": "",
+			"BeaconVersion": version.Version,
+		},
+		"DebugConfig": map[string]interface{}{
+			"Datacenter": cfg.Datacenter, "NodeName": d.node.Node, "NodeID": d.node.ID,
+			"ServerMode": cfg.Server, "DevMode": cfg.DevMode, "DataDir": cfg.DataDir,
+			"ClientAddrs": cfg.ClientAddr, "BindAddr": cfg.BindAddr,
+			"AdvertiseAddrLAN": d.node.Address, "DNSDomain": cfg.Domain,
+			"HTTPPort": cfg.Ports.HTTP, "DNSPort": cfg.Ports.DNS, "ServerPort": cfg.Ports.Server,
+			"SerfPortLAN": cfg.Ports.SerfLAN, "SerfPortWAN": cfg.Ports.SerfWAN,
+			"RPCAdvertiseAddr":   "tcp://" + d.node.Address + ":" + strconv.Itoa(cfg.Ports.Server),
+			"EnableScriptChecks": cfg.EnableScriptChecks, "EnableLocalScriptChecks": cfg.EnableLocalScriptChecks,
+			"HTTPMaxConnsPerClient": cfg.Limits.HTTPMaxConnsPerClient,
+		},
+		"Coord":  nil,
+		"Member": d.selfMember(false),
+		"Stats": map[string]interface{}{
+			"agent": map[string]string{
+				"check_monitors": "0", "services": strconv.Itoa(len(d.Agent.Services())),
+				"checks": strconv.Itoa(len(d.Agent.Checks())),
+			},
+			"runtime": map[string]string{
+				"arch": runtime.GOARCH, "os": runtime.GOOS, "version": runtime.Version(),
+				"goroutines": strconv.Itoa(runtime.NumGoroutine()), "cpu_count": strconv.Itoa(runtime.NumCPU()),
+			},
+			"build": map[string]string{"version": version.ConsulCompat, "beacon": version.Version},
+			"consul": map[string]string{
+				"server": strconv.FormatBool(cfg.Server), "leader": strconv.FormatBool(cfg.Server),
+				"known_datacenters": "1", "uptime": time.Since(d.started).Truncate(time.Second).String(),
+			},
+		},
+		"Meta": d.node.Meta,
+		"xDS":  nil,
+	}
+}

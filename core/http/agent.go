@@ -1,0 +1,241 @@
+package http
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/hashicorp/consul/api"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/beacon-sd/beacon/core/agent"
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// agentService is the shape of /v1/agent/services entries.
+type agentService struct {
+	Kind              string `json:",omitempty"`
+	ID                string
+	Service           string
+	Tags              []string
+	Meta              map[string]string
+	Port              int
+	Address           string
+	TaggedAddresses   map[string]structs.ServiceAddress `json:",omitempty"`
+	Weights           structs.Weights
+	EnableTagOverride bool
+	ContentHash       string `json:",omitempty"`
+	Datacenter        string
+}
+
+func (s *Server) toAgentService(ns *structs.NodeService) *agentService {
+	return &agentService{
+		Kind: ns.Kind, ID: ns.ID, Service: ns.Service, Tags: ns.Tags, Meta: ns.Meta,
+		Port: ns.Port, Address: ns.Address, TaggedAddresses: ns.TaggedAddresses,
+		Weights: ns.Weights, EnableTagOverride: ns.EnableTagOverride,
+		Datacenter: s.cfg.Datacenter,
+	}
+}
+
+func (s *Server) agentSelf(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	return s.cfg.Self(), nil
+}
+
+func (s *Server) agentMembers(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	members := s.cfg.Members(boolParam(r, "wan"))
+	if members == nil {
+		members = []api.AgentMember{}
+	}
+	return members, nil
+}
+
+func (s *Server) agentServices(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	out := map[string]*agentService{}
+	for _, ns := range s.agent.Services() {
+		out[ns.ID] = s.toAgentService(ns)
+	}
+	return out, nil
+}
+
+func (s *Server) agentService(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	id := tail(r, "/v1/agent/service/")
+	ns := s.agent.Service(id)
+	if ns == nil {
+		return nil, notFound("unknown service ID: %s", id)
+	}
+	as := s.toAgentService(ns)
+	b, _ := json.Marshal(as)
+	sum := sha256.Sum256(b)
+	as.ContentHash = hex.EncodeToString(sum[:8])
+	return as, nil
+}
+
+func (s *Server) agentServiceRegister(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	var def structs.ServiceDefinition
+	if err := decodeBody(r, &def, maxJSONBody); err != nil {
+		return nil, err
+	}
+	if def.Token == "" {
+		def.Token = token(r)
+	}
+	if err := def.Validate(); err != nil {
+		return nil, badRequest("Invalid service: %v", err)
+	}
+	if err := s.agent.AddService(&def, agent.SourceAPI); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (s *Server) agentServiceDeregister(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	id := tail(r, "/v1/agent/service/deregister/")
+	if err := s.agent.RemoveService(id); err != nil {
+		return nil, s.notLocal(r, err, id)
+	}
+	return nil, nil
+}
+
+// notLocal explains a deregistration of a service this agent does not own:
+// when the catalog has it on another node, the answer names that node, the
+// only agent that can remove it for good.
+func (s *Server) notLocal(r *http.Request, err error, id string) error {
+	var out structs.IndexedServices
+	if e := s.backend.CatalogServices(r.Context(), &structs.DCSpecificRequest{}, &out); e != nil {
+		return err
+	}
+	for name := range out.Services {
+		var nodes structs.IndexedServiceNodes
+		if e := s.backend.CatalogServiceNodes(r.Context(), &structs.ServiceSpecificRequest{ServiceName: name}, &nodes); e != nil {
+			continue
+		}
+		for _, sn := range nodes.ServiceNodes {
+			if sn.ServiceID == id && sn.Node != s.agent.Node().Node {
+				return notFound("Unknown service ID %q on this agent (%s): it is registered by the agent on node %q; deregister it there, or use /v1/catalog/deregister if that node is gone",
+					id, s.agent.Node().Node, sn.Node)
+			}
+		}
+	}
+	return err
+}
+
+func (s *Server) agentChecks(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	out := map[string]*structs.HealthCheck{}
+	for _, c := range s.agent.Checks() {
+		out[c.CheckID] = c
+	}
+	return out, nil
+}
+
+func (s *Server) agentCheckRegister(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	var def structs.CheckDefinition
+	if err := decodeBody(r, &def, maxJSONBody); err != nil {
+		return nil, err
+	}
+	if def.Token == "" {
+		def.Token = token(r)
+	}
+	if err := s.agent.AddCheck(&def, agent.SourceAPI); err != nil {
+		if isValidation(err) || err == agent.ErrScriptsDisabled {
+			return nil, err
+		}
+		return nil, badRequest("Invalid check: %v", err)
+	}
+	return nil, nil
+}
+
+func (s *Server) agentCheckDeregister(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	return nil, s.agent.RemoveCheck(tail(r, "/v1/agent/check/deregister/"))
+}
+
+// agentCheckTTL handles check/pass|warn|fail/<id>?note=.
+func (s *Server) agentCheckTTL(status string) handlerFunc {
+	prefix := "/v1/agent/check/" + map[string]string{
+		structs.HealthPassing: "pass", structs.HealthWarning: "warn", structs.HealthCritical: "fail",
+	}[status] + "/"
+	return func(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+		return nil, s.updateTTL(tail(r, prefix), status, r.URL.Query().Get("note"))
+	}
+}
+
+func (s *Server) agentCheckUpdate(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	var body struct {
+		Status string
+		Output string
+	}
+	if err := decodeBody(r, &body, maxJSONBody); err != nil {
+		return nil, err
+	}
+	if !structs.ValidStatus(body.Status) {
+		return nil, badRequest("Invalid check status: %q", body.Status)
+	}
+	return nil, s.updateTTL(tail(r, "/v1/agent/check/update/"), body.Status, body.Output)
+}
+
+func (s *Server) updateTTL(id, status, output string) error {
+	err := s.agent.UpdateTTL(id, status, output)
+	if err != nil && !errors.Is(err, structs.ErrCheckNotFound) {
+		return badRequest("%v", err)
+	}
+	return err
+}
+
+// enableParam reads the required ?enable=true|false of maintenance calls.
+func enableParam(r *http.Request) (bool, error) {
+	v := r.URL.Query().Get("enable")
+	if v == "" {
+		return false, badRequest("Missing value for enable")
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, badRequest("Invalid value for enable: %q", v)
+	}
+	return b, nil
+}
+
+func (s *Server) agentMaintenance(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	on, err := enableParam(r)
+	if err != nil {
+		return nil, err
+	}
+	if on {
+		s.agent.EnableNodeMaintenance(r.URL.Query().Get("reason"), token(r))
+	} else {
+		s.agent.DisableNodeMaintenance()
+	}
+	return nil, nil
+}
+
+func (s *Server) agentServiceMaintenance(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	id := tail(r, "/v1/agent/service/maintenance/")
+	on, err := enableParam(r)
+	if err != nil {
+		return nil, err
+	}
+	if on {
+		err = s.agent.EnableServiceMaintenance(id, r.URL.Query().Get("reason"), token(r))
+	} else {
+		err = s.agent.DisableServiceMaintenance(id)
+	}
+	if err != nil {
+		return nil, notFound("%v", err)
+	}
+	return nil, nil
+}
+
+func (s *Server) agentReload(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	if s.cfg.Reload == nil {
+		return nil, nil
+	}
+	return nil, s.cfg.Reload()
+}
+
+func (s *Server) agentMetrics(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	if r.URL.Query().Get("format") == "prometheus" {
+		promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+		return nil, nil
+	}
+	return s.metrics.Snapshot()
+}

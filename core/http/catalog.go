@@ -1,0 +1,240 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+func (s *Server) catalogRegister(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	var args structs.RegisterRequest
+	if err := decodeBody(r, &args, maxJSONBody); err != nil {
+		return nil, err
+	}
+	if dc := r.URL.Query().Get("dc"); dc != "" {
+		args.Datacenter = dc
+	}
+	args.Token = token(r)
+	if err := s.backend.CatalogRegister(r.Context(), &args); err != nil {
+		return nil, err
+	}
+	s.metrics.CatalogWrites.Inc()
+	return true, nil
+}
+
+func (s *Server) catalogDeregister(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	var args structs.DeregisterRequest
+	if err := decodeBody(r, &args, maxJSONBody); err != nil {
+		return nil, err
+	}
+	if dc := r.URL.Query().Get("dc"); dc != "" {
+		args.Datacenter = dc
+	}
+	args.Token = token(r)
+	if err := s.backend.CatalogDeregister(r.Context(), &args); err != nil {
+		return nil, err
+	}
+	s.metrics.CatalogWrites.Inc()
+	return true, nil
+}
+
+func (s *Server) catalogDatacenters(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	return s.backend.CatalogDatacenters(r.Context())
+}
+
+func (s *Server) catalogNodes(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	var args structs.DCSpecificRequest
+	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	meta, err := nodeMeta(r)
+	if err != nil {
+		return nil, err
+	}
+	args.NodeMetaFilters = meta
+	var out structs.IndexedNodes
+	defer s.blocking(&args.QueryOptions)()
+	if err := s.backend.CatalogNodes(r.Context(), &args, &out); err != nil {
+		return nil, err
+	}
+	setMeta(w, &out.QueryMeta)
+	if out.Nodes == nil {
+		out.Nodes = []*structs.Node{}
+	}
+	return out.Nodes, nil
+}
+
+func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	var args structs.DCSpecificRequest
+	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	meta, err := nodeMeta(r)
+	if err != nil {
+		return nil, err
+	}
+	args.NodeMetaFilters = meta
+	var out structs.IndexedServices
+	defer s.blocking(&args.QueryOptions)()
+	if err := s.backend.CatalogServices(r.Context(), &args, &out); err != nil {
+		return nil, err
+	}
+	setMeta(w, &out.QueryMeta)
+	return out.Services, nil
+}
+
+// serviceArgs reads the name, ?tag and ?node-meta of a per-service query.
+func serviceArgs(r *http.Request, prefix string) (structs.ServiceSpecificRequest, error) {
+	args := structs.ServiceSpecificRequest{ServiceName: tail(r, prefix)}
+	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+		return args, err
+	}
+	if args.ServiceName == "" {
+		return args, badRequest("Missing service name")
+	}
+	args.ServiceTags = r.URL.Query()["tag"]
+	meta, err := nodeMeta(r)
+	args.NodeMetaFilters = meta
+	return args, err
+}
+
+func (s *Server) catalogService(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	args, err := serviceArgs(r, "/v1/catalog/service/")
+	if err != nil {
+		return nil, err
+	}
+	var out structs.IndexedServiceNodes
+	defer s.blocking(&args.QueryOptions)()
+	if err := s.backend.CatalogServiceNodes(r.Context(), &args, &out); err != nil {
+		return nil, err
+	}
+	setMeta(w, &out.QueryMeta)
+	return out.ServiceNodes, nil
+}
+
+func (s *Server) nodeServices(w http.ResponseWriter, r *http.Request, prefix string) (*structs.IndexedNodeServices, error) {
+	args := structs.NodeSpecificRequest{Node: tail(r, prefix)}
+	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	if args.Node == "" {
+		return nil, badRequest("Missing node name")
+	}
+	var out structs.IndexedNodeServices
+	defer s.blocking(&args.QueryOptions)()
+	if err := s.backend.CatalogNodeServices(r.Context(), &args, &out); err != nil {
+		return nil, err
+	}
+	setMeta(w, &out.QueryMeta)
+	return &out, nil
+}
+
+// catalogNode answers {Node, Services: {id: service}}, or 404 when the node
+// is unknown.
+func (s *Server) catalogNode(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	out, err := s.nodeServices(w, r, "/v1/catalog/node/")
+	if err != nil {
+		return nil, err
+	}
+	if out.Node == nil {
+		w.WriteHeader(http.StatusNotFound)
+		return nil, nil
+	}
+	svcs := make(map[string]*structs.NodeService, len(out.Services))
+	for _, sv := range out.Services {
+		svcs[sv.ID] = sv
+	}
+	return struct {
+		Node     *structs.Node
+		Services map[string]*structs.NodeService
+	}{out.Node, svcs}, nil
+}
+
+// catalogNodeServiceList answers {Node, Services: [service]}.
+func (s *Server) catalogNodeServiceList(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	out, err := s.nodeServices(w, r, "/v1/catalog/node-services/")
+	if err != nil {
+		return nil, err
+	}
+	if out.Node == nil {
+		w.WriteHeader(http.StatusNotFound)
+		return nil, nil
+	}
+	if out.Services == nil {
+		out.Services = []*structs.NodeService{}
+	}
+	return struct {
+		Node     *structs.Node
+		Services []*structs.NodeService
+	}{out.Node, out.Services}, nil
+}
+
+func (s *Server) healthNode(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	args := structs.NodeSpecificRequest{Node: tail(r, "/v1/health/node/")}
+	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	if args.Node == "" {
+		return nil, badRequest("Missing node name")
+	}
+	var out structs.IndexedHealthChecks
+	defer s.blocking(&args.QueryOptions)()
+	if err := s.backend.HealthNodeChecks(r.Context(), &args, &out); err != nil {
+		return nil, err
+	}
+	setMeta(w, &out.QueryMeta)
+	return out.HealthChecks, nil
+}
+
+func (s *Server) healthChecks(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	args, err := serviceArgs(r, "/v1/health/checks/")
+	if err != nil {
+		return nil, err
+	}
+	var out structs.IndexedHealthChecks
+	defer s.blocking(&args.QueryOptions)()
+	if err := s.backend.HealthServiceChecks(r.Context(), &args, &out); err != nil {
+		return nil, err
+	}
+	setMeta(w, &out.QueryMeta)
+	return out.HealthChecks, nil
+}
+
+func (s *Server) healthState(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	args := structs.ChecksInStateRequest{State: tail(r, "/v1/health/state/")}
+	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	switch args.State {
+	case structs.HealthAny, structs.HealthPassing, structs.HealthWarning, structs.HealthCritical:
+	default:
+		return nil, badRequest("Invalid check state %q: want any, passing, warning or critical", args.State)
+	}
+	meta, err := nodeMeta(r)
+	if err != nil {
+		return nil, err
+	}
+	args.NodeMetaFilters = meta
+	var out structs.IndexedHealthChecks
+	defer s.blocking(&args.QueryOptions)()
+	if err := s.backend.HealthChecksInState(r.Context(), &args, &out); err != nil {
+		return nil, err
+	}
+	setMeta(w, &out.QueryMeta)
+	return out.HealthChecks, nil
+}
+
+func (s *Server) healthService(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	args, err := serviceArgs(r, "/v1/health/service/")
+	if err != nil {
+		return nil, err
+	}
+	args.PassingOnly = boolParam(r, "passing")
+	var out structs.IndexedCheckServiceNodes
+	defer s.blocking(&args.QueryOptions)()
+	if err := s.backend.HealthServiceNodes(r.Context(), &args, &out); err != nil {
+		return nil, err
+	}
+	setMeta(w, &out.QueryMeta)
+	return out.Nodes, nil
+}

@@ -1,0 +1,51 @@
+package http
+
+import "github.com/beacon-sd/beacon/core/structs"
+
+// routes lists every endpoint. A path ending in "/" takes the rest of the
+// URL as its argument.
+func (s *Server) routes() {
+	s.handle("/v1/kv/", s.kv, get, put, pst, del)
+
+	s.handle("/v1/catalog/register", s.catalogRegister, put, pst)
+	s.handle("/v1/catalog/deregister", s.catalogDeregister, put, pst)
+	s.handle("/v1/catalog/datacenters", s.catalogDatacenters, get)
+	s.handle("/v1/catalog/nodes", s.catalogNodes, get)
+	s.handle("/v1/catalog/services", s.catalogServices, get)
+	s.handle("/v1/catalog/service/", s.catalogService, get)
+	s.handle("/v1/catalog/node/", s.catalogNode, get)
+	s.handle("/v1/catalog/node-services/", s.catalogNodeServiceList, get)
+
+	s.handle("/v1/health/node/", s.healthNode, get)
+	s.handle("/v1/health/checks/", s.healthChecks, get)
+	s.handle("/v1/health/state/", s.healthState, get)
+	s.handle("/v1/health/service/", s.healthService, get)
+
+	s.handle("/v1/agent/self", s.agentSelf, get)
+	s.handle("/v1/agent/members", s.agentMembers, get)
+	s.handle("/v1/agent/services", s.agentServices, get)
+	s.handle("/v1/agent/service/register", s.agentServiceRegister, put, pst)
+	s.handle("/v1/agent/service/deregister/", s.agentServiceDeregister, put, pst)
+	s.handle("/v1/agent/service/maintenance/", s.agentServiceMaintenance, put, pst)
+	s.handle("/v1/agent/service/", s.agentService, get)
+	s.handle("/v1/agent/checks", s.agentChecks, get)
+	s.handle("/v1/agent/check/register", s.agentCheckRegister, put, pst)
+	s.handle("/v1/agent/check/deregister/", s.agentCheckDeregister, put, pst)
+	s.handle("/v1/agent/check/pass/", s.agentCheckTTL(structs.HealthPassing), put, pst)
+	s.handle("/v1/agent/check/warn/", s.agentCheckTTL(structs.HealthWarning), put, pst)
+	s.handle("/v1/agent/check/fail/", s.agentCheckTTL(structs.HealthCritical), put, pst)
+	s.handle("/v1/agent/check/update/", s.agentCheckUpdate, put, pst)
+	s.handle("/v1/agent/maintenance", s.agentMaintenance, put, pst)
+	s.handle("/v1/agent/reload", s.agentReload, put, pst)
+	s.handle("/v1/agent/metrics", s.agentMetrics, get)
+
+	s.handle("/v1/session/create", s.sessionCreate, put, pst)
+	s.handle("/v1/session/destroy/", s.sessionDestroy, put, pst)
+	s.handle("/v1/session/info/", s.sessionInfo, get)
+	s.handle("/v1/session/list", s.sessionList, get)
+	s.handle("/v1/session/node/", s.sessionNode, get)
+	s.handle("/v1/session/renew/", s.sessionRenew, put, pst)
+
+	s.handle("/v1/status/leader", s.statusLeader, get)
+	s.handle("/v1/status/peers", s.statusPeers, get)
+}
