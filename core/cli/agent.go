@@ -3,10 +3,112 @@ package cli
 import (
 	"fmt"
 	"io"
+	"log/syslog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/beacon-sd/beacon/core/config"
+	"github.com/beacon-sd/beacon/core/daemon"
+	"github.com/beacon-sd/beacon/core/version"
 )
 
-// agentCommand runs the agent: `beacon agent [flags]`.
+// agentCommand runs the agent: `beacon agent [flags]`. SIGHUP reloads the
+// configuration; SIGINT and SIGTERM stop the agent.
 func agentCommand(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "agent: not built yet")
-	return 1
+	flags := config.NewFlags("agent", stderr)
+	flags.FlagSet.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: beacon agent [options]\n\n  Runs an agent. -dev runs a single in-memory server for development.\n\nOptions:\n\n")
+		flags.FlagSet.PrintDefaults()
+	}
+	if err := flags.FlagSet.Parse(args); err != nil {
+		if err.Error() == "flag: help requested" {
+			return 0
+		}
+		return 1
+	}
+	if flags.FlagSet.NArg() > 0 {
+		fmt.Fprintf(stderr, "agent: unexpected arguments: %s\n", strings.Join(flags.FlagSet.Args(), " "))
+		return 1
+	}
+	cfg, err := flags.Load()
+	if err != nil {
+		fmt.Fprintf(stderr, "agent: %v\n", err)
+		return 1
+	}
+	logger, closeLog, err := newLogger(cfg, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "agent: %v\n", err)
+		return 1
+	}
+	defer closeLog()
+	logger.Info("starting", "version", version.String())
+	d, err := daemon.Start(cfg, daemon.Options{Logger: logger, Load: flags.Load})
+	if err != nil {
+		fmt.Fprintf(stderr, "agent: %v\n", err)
+		return 1
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			logger.Info("SIGHUP: reloading configuration")
+			_ = d.Reload()
+			continue
+		}
+		logger.Info("shutting down", "signal", sig.String())
+		d.Shutdown()
+		return 0
+	}
+	return 0
+}
+
+// newLogger builds the agent's logger from log_level, log_json, log_file and
+// enable_syslog. The returned func closes what it opened.
+func newLogger(cfg *config.Config, stdout io.Writer) (hclog.Logger, func(), error) {
+	var outs []io.Writer
+	outs = append(outs, stdout)
+	var closers []func()
+	if cfg.LogFile != "" {
+		f, err := os.OpenFile(cfg.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
+		if err != nil {
+			return nil, nil, fmt.Errorf("log_file: %w", err)
+		}
+		outs = append(outs, f)
+		closers = append(closers, func() { f.Close() })
+	}
+	if cfg.EnableSyslog {
+		w, err := syslog.New(syslogPriority(cfg.SyslogFacility), "beacon")
+		if err != nil {
+			return nil, nil, fmt.Errorf("syslog: %w (is a syslog daemon running?)", err)
+		}
+		outs = append(outs, w)
+		closers = append(closers, func() { w.Close() })
+	}
+	logger := hclog.New(&hclog.LoggerOptions{
+		Name: "beacon", Level: hclog.LevelFromString(cfg.LogLevel), JSONFormat: cfg.LogJSON,
+		Output: io.MultiWriter(outs...),
+	})
+	return logger, func() {
+		for _, c := range closers {
+			c()
+		}
+	}, nil
+}
+
+func syslogPriority(facility string) syslog.Priority {
+	m := map[string]syslog.Priority{
+		"KERN": syslog.LOG_KERN, "USER": syslog.LOG_USER, "DAEMON": syslog.LOG_DAEMON,
+		"LOCAL0": syslog.LOG_LOCAL0, "LOCAL1": syslog.LOG_LOCAL1, "LOCAL2": syslog.LOG_LOCAL2,
+		"LOCAL3": syslog.LOG_LOCAL3, "LOCAL4": syslog.LOG_LOCAL4, "LOCAL5": syslog.LOG_LOCAL5,
+		"LOCAL6": syslog.LOG_LOCAL6, "LOCAL7": syslog.LOG_LOCAL7,
+	}
+	if p, ok := m[strings.ToUpper(facility)]; ok {
+		return p | syslog.LOG_INFO
+	}
+	return syslog.LOG_LOCAL0 | syslog.LOG_INFO
 }

@@ -72,7 +72,6 @@ func (s Source) parse() (map[string]interface{}, error) {
 	return m, nil
 }
 
-
 // ReadSources reads config files and directories. A directory contributes
 // its *.json and *.hcl files in lexical order; other files in it are
 // skipped, as Consul does. format forces the format of every file.

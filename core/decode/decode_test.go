@@ -26,7 +26,9 @@ func TestServiceDefinitionSpellings(t *testing.T) {
 		{"header keys kept verbatim", `{"name":"w","check":{"http":"h","interval":"1s","header":{"X-Api_Key":["k"]}}}`,
 			func(s *structs.ServiceDefinition) bool { return s.Check.Header["X-Api_Key"][0] == "k" }},
 		{"check id spelled ID or CheckID", `{"name":"w","checks":[{"id":"a","ttl":"10s"},{"CheckID":"b","ttl":"10s"}]}`,
-			func(s *structs.ServiceDefinition) bool { return s.Checks[0].CheckID == "a" && s.Checks[1].CheckID == "b" }},
+			func(s *structs.ServiceDefinition) bool {
+				return s.Checks[0].CheckID == "a" && s.Checks[1].CheckID == "b"
+			}},
 	}
 	for _, c := range cases {
 		var s structs.ServiceDefinition
