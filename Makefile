@@ -1,0 +1,26 @@
+# beacon: build and test.
+GO ?= go
+
+.PHONY: build test test-short bench fuzz deps
+
+build:
+	$(GO) build -o bin/beacon ./cmd/beacon
+
+# The whole suite. Run as root on Debian, `make deps` first installs the
+# real peers the tests drive (dig, nginx, Prometheus, a Docker engine).
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./core/...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecodeServiceDefinition -fuzztime 30s ./core/decode
+	$(GO) test -run '^$$' -fuzz FuzzHTTPRequest -fuzztime 30s ./core/http
+
+deps:
+	.ci/deps
