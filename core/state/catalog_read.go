@@ -11,8 +11,8 @@ import (
 
 // Nodes lists every node, filtered by node meta.
 func (s *Store) Nodes(ws memdb.WatchSet, meta map[string]string) (uint64, []*structs.Node, error) {
+	idx := s.scopeIndex(ws, tableNodes)
 	tx := s.readTxn()
-	idx := scopeIndex(tx, ws, tableNodes)
 	it, err := tx.Get(tableNodes, "id")
 	if err != nil {
 		return 0, nil, err
@@ -29,8 +29,8 @@ func (s *Store) Nodes(ws memdb.WatchSet, meta map[string]string) (uint64, []*str
 
 // GetNode returns one node or nil.
 func (s *Store) GetNode(ws memdb.WatchSet, name string) (uint64, *structs.Node, error) {
+	idx := s.scopeIndex(ws, nodeScope(name))
 	tx := s.readTxn()
-	idx := scopeIndex(tx, ws, nodeScope(name))
 	raw, err := tx.First(tableNodes, "id", name)
 	if err != nil || raw == nil {
 		return atLeastOne(idx), nil, err
@@ -41,14 +41,12 @@ func (s *Store) GetNode(ws memdb.WatchSet, name string) (uint64, *structs.Node, 
 // Services maps every service name to the union of its instances' tags,
 // counting only instances on nodes that match meta.
 func (s *Store) Services(ws memdb.WatchSet, meta map[string]string) (uint64, map[string][]string, error) {
-	tx := s.readTxn()
-	var idx uint64
-	if len(meta) == 0 {
-		idx = scopeIndex(tx, ws, scopeServiceList)
-	} else {
+	idx := s.scopeIndex(ws, scopeServiceList)
+	if len(meta) > 0 {
 		// Node meta can change which instances count.
-		idx = max(scopeIndex(tx, ws, scopeServiceList), scopeIndex(tx, ws, tableNodes))
+		idx = max(idx, s.scopeIndex(ws, tableNodes))
 	}
+	tx := s.readTxn()
 	it, err := tx.Get(tableServices, "id")
 	if err != nil {
 		return 0, nil, err
@@ -89,8 +87,8 @@ func (s *Store) Services(ws memdb.WatchSet, meta map[string]string) (uint64, map
 // ServiceNodes returns the instances of a service joined with their nodes,
 // keeping those that carry every tag in tags and whose node matches meta.
 func (s *Store) ServiceNodes(ws memdb.WatchSet, name string, tags []string, meta map[string]string) (uint64, []structs.ServiceNode, error) {
+	idx := s.scopeIndex(ws, svcScope(name))
 	tx := s.readTxn()
-	idx := scopeIndex(tx, ws, svcScope(name))
 	it, err := tx.Get(tableServices, "service", name)
 	if err != nil {
 		return 0, nil, err
@@ -120,8 +118,8 @@ func (s *Store) ServiceNodes(ws memdb.WatchSet, name string, tags []string, meta
 // NodeServices returns a node and its services; the node is nil when it does
 // not exist.
 func (s *Store) NodeServices(ws memdb.WatchSet, node string) (uint64, *structs.Node, []*structs.NodeService, error) {
+	idx := s.scopeIndex(ws, nodeScope(node))
 	tx := s.readTxn()
-	idx := scopeIndex(tx, ws, nodeScope(node))
 	n, err := tx.First(tableNodes, "id", node)
 	if err != nil || n == nil {
 		return atLeastOne(idx), nil, nil, err
@@ -139,8 +137,8 @@ func (s *Store) NodeServices(ws memdb.WatchSet, node string) (uint64, *structs.N
 
 // NodeChecks returns the checks of one node.
 func (s *Store) NodeChecks(ws memdb.WatchSet, node string) (uint64, []*structs.HealthCheck, error) {
+	idx := s.scopeIndex(ws, nodeHealthScope(node))
 	tx := s.readTxn()
-	idx := scopeIndex(tx, ws, nodeHealthScope(node))
 	out, err := checksOf(tx, node)
 	return atLeastOne(idx), out, err
 }
@@ -159,8 +157,8 @@ func checksOf(tx *memdb.Txn, node string) ([]*structs.HealthCheck, error) {
 
 // ServiceChecks returns the checks of every instance of a service.
 func (s *Store) ServiceChecks(ws memdb.WatchSet, name string, meta map[string]string) (uint64, []*structs.HealthCheck, error) {
+	idx := s.scopeIndex(ws, svcHealthScope(name))
 	tx := s.readTxn()
-	idx := scopeIndex(tx, ws, svcHealthScope(name))
 	it, err := tx.Get(tableServices, "service", name)
 	if err != nil {
 		return 0, nil, err
@@ -192,22 +190,24 @@ func (s *Store) ServiceChecks(ws memdb.WatchSet, name string, meta map[string]st
 
 // ChecksInState returns the checks in a state ("any" for all).
 func (s *Store) ChecksInState(ws memdb.WatchSet, state string, meta map[string]string) (uint64, []*structs.HealthCheck, error) {
+	scope := checkStateScope(state)
+	if state == structs.HealthAny {
+		scope = tableChecks
+	}
+	idx := s.scopeIndex(ws, scope)
+	if len(meta) > 0 {
+		idx = max(idx, s.scopeIndex(ws, tableNodes))
+	}
 	tx := s.readTxn()
-	var idx uint64
 	var it memdb.ResultIterator
 	var err error
 	if state == structs.HealthAny {
-		idx = scopeIndex(tx, ws, tableChecks)
 		it, err = tx.Get(tableChecks, "id")
 	} else {
-		idx = scopeIndex(tx, ws, checkStateScope(state))
 		it, err = tx.Get(tableChecks, "status", state)
 	}
 	if err != nil {
 		return 0, nil, err
-	}
-	if len(meta) > 0 {
-		idx = max(idx, scopeIndex(tx, ws, tableNodes))
 	}
 	out := []*structs.HealthCheck{}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
@@ -230,8 +230,8 @@ func (s *Store) ChecksInState(ws memdb.WatchSet, state string, meta map[string]s
 // with its node and the node's and instance's checks. With passingOnly, an
 // instance with any check not passing is left out.
 func (s *Store) CheckServiceNodes(ws memdb.WatchSet, name string, tags []string, meta map[string]string, passingOnly bool) (uint64, []structs.CheckServiceNode, error) {
+	idx := s.scopeIndex(ws, svcHealthScope(name))
 	tx := s.readTxn()
-	idx := scopeIndex(tx, ws, svcHealthScope(name))
 	it, err := tx.Get(tableServices, "service", name)
 	if err != nil {
 		return 0, nil, err

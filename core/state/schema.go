@@ -16,8 +16,8 @@ const (
 	tableSessionChecks = "session_checks"
 )
 
-// indexEntry is one row of the index table: the last index at which a table
-// or a narrower scope (one service, one node, ...) changed.
+// indexEntry is one row of the index table: replicated index bookkeeping
+// (the KV reap floor). Per-scope change indexes live in scopes instead.
 type indexEntry struct {
 	Key   string
 	Value uint64

@@ -167,8 +167,8 @@ func (s *Store) lockDelayed(key string) bool {
 
 // SessionGet reads one session, nil when it does not exist.
 func (s *Store) SessionGet(ws memdb.WatchSet, id string) (uint64, *structs.Session, error) {
+	idx := s.scopeIndex(ws, tableSessions)
 	tx := s.readTxn()
-	idx := scopeIndex(tx, ws, tableSessions)
 	raw, err := tx.First(tableSessions, "id", id)
 	if err != nil || raw == nil {
 		return atLeastOne(idx), nil, err
@@ -178,8 +178,8 @@ func (s *Store) SessionGet(ws memdb.WatchSet, id string) (uint64, *structs.Sessi
 
 // SessionList lists every session, or the sessions of one node.
 func (s *Store) SessionList(ws memdb.WatchSet, node string) (uint64, []*structs.Session, error) {
+	idx := s.scopeIndex(ws, tableSessions)
 	tx := s.readTxn()
-	idx := scopeIndex(tx, ws, tableSessions)
 	var it memdb.ResultIterator
 	var err error
 	if node == "" {

@@ -4,16 +4,17 @@
 // watch channels a blocking query needs.
 //
 // Every write touches "scopes" (a table, one service, one node, the service
-// list, ...) and records the write's index on each in the index table. A read
-// answers with the index of the narrowest scope that covers its result and
-// watches that scope's row, so a blocking query wakes when its own result
-// changed and not when an unrelated row of the same table did.
+// list, ...) and records the write's index on each. A read answers with the
+// index of the narrowest scope that covers its result and watches that
+// scope, so a blocking query wakes when its own result changed and not when
+// an unrelated row of the same table did.
 package state
 
 import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -47,6 +48,9 @@ type Store struct {
 	// restore), so that blocked readers re-run against the new store.
 	abandonCh chan struct{}
 
+	scopes *scopes
+	latest atomic.Uint64
+
 	// lockDelay holds, per key, the time until which a lock on it may not be
 	// acquired after its session was invalidated. It is local, not
 	// replicated state, as in Consul.
@@ -64,6 +68,7 @@ func New() (*Store, error) {
 	return &Store{
 		db:        db,
 		abandonCh: make(chan struct{}),
+		scopes:    newScopes(),
 		lockDelay: make(map[string]time.Time),
 		now:       time.Now,
 	}, nil
@@ -89,14 +94,17 @@ func (t *txn) touch(scopes ...string) {
 	}
 }
 
-// commit writes the new index on every touched scope and commits.
+// commit makes the write visible, then records its index on every scope it
+// touched (in that order; see scopes).
 func (t *txn) commit() error {
-	for sc := range t.touched {
-		if err := t.Insert(tableIndex, &indexEntry{Key: sc, Value: t.idx}); err != nil {
-			return fmt.Errorf("index %s: %w", sc, err)
-		}
-	}
 	t.Commit()
+	if len(t.touched) == 0 {
+		return nil // nothing changed: no index moves
+	}
+	t.store.scopes.set(t.idx, t.touched)
+	if t.idx > t.store.latest.Load() {
+		t.store.latest.Store(t.idx)
+	}
 	return nil
 }
 
@@ -157,35 +165,15 @@ func need(present bool, t structs.MessageType) error {
 // readTxn is a read-only snapshot.
 func (s *Store) readTxn() *memdb.Txn { return s.db.Txn(false) }
 
-// scopeIndex returns the index recorded for a scope, adding its row's watch
-// channel to ws. A scope that was never written answers 0.
-func scopeIndex(tx *memdb.Txn, ws memdb.WatchSet, scope string) uint64 {
-	ch, raw, err := tx.FirstWatch(tableIndex, "id", scope)
-	if err != nil {
-		return 0
-	}
-	ws.Add(ch)
-	if raw == nil {
-		return 0
-	}
-	return raw.(*indexEntry).Value
+// scopeIndex returns the index recorded for a scope, adding the channel of
+// its next change to ws. A scope that was never written answers 0. Call it
+// before taking the read snapshot.
+func (s *Store) scopeIndex(ws memdb.WatchSet, scope string) uint64 {
+	return s.scopes.get(ws, scope)
 }
 
 // LatestIndex is the highest index of any write the store has applied.
-func (s *Store) LatestIndex() uint64 {
-	tx := s.readTxn()
-	it, err := tx.Get(tableIndex, "id")
-	if err != nil {
-		return 0
-	}
-	var max uint64
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		if v := raw.(*indexEntry).Value; v > max {
-			max = v
-		}
-	}
-	return max
-}
+func (s *Store) LatestIndex() uint64 { return s.latest.Load() }
 
 // atLeastOne keeps indexes returned to clients above zero: Consul clients
 // treat 0 as "no index".
