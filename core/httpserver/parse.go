@@ -1,0 +1,371 @@
+package httpserver
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// statusError is a malformed request: the server answers it with code and
+// closes the connection.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+func badRequest(format string, args ...interface{}) error {
+	return &statusError{400, fmt.Sprintf(format, args...)}
+}
+
+// reader is a connection's read buffer. Only one goroutine uses it at a
+// time: the connection loop, or the client watcher while a handler runs.
+type reader struct {
+	c    net.Conn
+	buf  []byte
+	r, w int
+}
+
+func (b *reader) buffered() int { return b.w - b.r }
+
+// fill reads more bytes after compacting; it fails with errHeadTooLarge when
+// the buffer cannot grow past max.
+func (b *reader) fill(max int) error {
+	if b.r > 0 {
+		copy(b.buf, b.buf[b.r:b.w])
+		b.w -= b.r
+		b.r = 0
+	}
+	if b.w == len(b.buf) {
+		if len(b.buf) >= max {
+			return errHeadTooLarge
+		}
+		nb := make([]byte, min(2*len(b.buf), max))
+		copy(nb, b.buf[:b.w])
+		b.buf = nb
+	}
+	for i := 0; i < 100; i++ {
+		n, err := b.c.Read(b.buf[b.w:])
+		b.w += n
+		if n > 0 {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return io.ErrNoProgress
+}
+
+var errHeadTooLarge = &statusError{431, "request header fields too large"}
+
+// readHead returns the request line and header fields as one string (the
+// only copy made of them), skipping blank lines before the request line.
+func (b *reader) readHead(max int, firstByte, partial func()) (string, error) {
+	for {
+		for b.r < b.w && (b.buf[b.r] == '\r' || b.buf[b.r] == '\n') {
+			b.r++
+		}
+		if b.r < b.w {
+			break
+		}
+		if err := b.fill(max); err != nil {
+			return "", err
+		}
+	}
+	firstByte()
+	searched := 0
+	for {
+		data := b.buf[b.r:b.w]
+		if i := headEnd(data, searched); i >= 0 {
+			head := string(data[:i])
+			b.r += i
+			return head, nil
+		}
+		searched = max0(len(data) - 3)
+		if partial != nil {
+			partial()
+			partial = nil
+		}
+		if err := b.fill(max); err != nil {
+			if err == io.EOF {
+				return "", io.ErrUnexpectedEOF
+			}
+			return "", err
+		}
+	}
+}
+
+func max0(n int) int {
+	if n < 0 {
+		return 0
+	}
+	return n
+}
+
+// headEnd finds the blank line ending a head: the index just past it, or -1.
+func headEnd(data []byte, from int) int {
+	for i := from; i < len(data); i++ {
+		if data[i] != '\n' {
+			continue
+		}
+		if i+1 < len(data) && data[i+1] == '\n' {
+			return i + 2
+		}
+		if i+2 < len(data) && data[i+1] == '\r' && data[i+2] == '\n' {
+			return i + 3
+		}
+	}
+	return -1
+}
+
+// readBody reads exactly n body bytes into a new slice.
+func (b *reader) readBody(n int) ([]byte, error) {
+	body := make([]byte, n)
+	got := copy(body, b.buf[b.r:b.w])
+	b.r += got
+	if got < n {
+		if _, err := io.ReadFull(b.c, body[got:]); err != nil {
+			return nil, err
+		}
+	}
+	return body, nil
+}
+
+// readLine returns one CRLF- or LF-terminated line (without the ending),
+// copied, for the chunked body decoder.
+func (b *reader) readLine(max int) (string, error) {
+	for {
+		if i := bytes.IndexByte(b.buf[b.r:b.w], '\n'); i >= 0 {
+			line := b.buf[b.r : b.r+i]
+			b.r += i + 1
+			return strings.TrimSuffix(string(line), "\r"), nil
+		}
+		if b.buffered() >= max {
+			return "", badRequest("line too long in chunked body")
+		}
+		if err := b.fill(max + 2); err != nil {
+			return "", err
+		}
+	}
+}
+
+// readChunked decodes a chunked body of at most max bytes.
+func (b *reader) readChunked(max int) ([]byte, error) {
+	var body []byte
+	for {
+		line, err := b.readLine(1024)
+		if err != nil {
+			return nil, err
+		}
+		if i := strings.IndexByte(line, ';'); i >= 0 {
+			line = line[:i]
+		}
+		size, err := strconv.ParseUint(strings.TrimSpace(line), 16, 32)
+		if err != nil {
+			return nil, badRequest("invalid chunk size %q", line)
+		}
+		if size == 0 {
+			for { // trailer fields, ignored
+				t, err := b.readLine(8192)
+				if err != nil {
+					return nil, err
+				}
+				if t == "" {
+					return body, nil
+				}
+			}
+		}
+		if len(body)+int(size) > max {
+			return nil, &statusError{413, fmt.Sprintf("request body larger than %d bytes", max)}
+		}
+		chunk, err := b.readBody(int(size))
+		if err != nil {
+			return nil, err
+		}
+		body = append(body, chunk...)
+		end, err := b.readLine(2)
+		if err != nil {
+			return nil, err
+		}
+		if end != "" {
+			return nil, badRequest("chunk not followed by CRLF")
+		}
+	}
+}
+
+// parseHead fills a request from its head. It never panics on any input.
+func parseHead(head string, r *Request) error {
+	line, rest, _ := strings.Cut(head, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	method, rest1, ok1 := strings.Cut(line, " ")
+	target, proto, ok2 := strings.Cut(rest1, " ")
+	if !ok1 || !ok2 || method == "" || target == "" {
+		return badRequest("malformed request line %q", clip(line))
+	}
+	if !validToken(method) {
+		return badRequest("invalid method %q", clip(method))
+	}
+	switch proto {
+	case "HTTP/1.1", "HTTP/1.0":
+	default:
+		return &statusError{505, fmt.Sprintf("unsupported protocol %q", clip(proto))}
+	}
+	r.Method = internMethod(method)
+	r.Proto = proto
+	if err := parseTarget(target, r); err != nil {
+		return err
+	}
+	r.Header = r.Header[:0]
+	for rest != "" {
+		var l string
+		l, rest, _ = strings.Cut(rest, "\n")
+		l = strings.TrimSuffix(l, "\r")
+		if l == "" {
+			break
+		}
+		if l[0] == ' ' || l[0] == '\t' {
+			return badRequest("obsolete header line folding")
+		}
+		name, value, ok := strings.Cut(l, ":")
+		if !ok || !validToken(name) {
+			return badRequest("malformed header line %q", clip(l))
+		}
+		if len(r.Header) >= 256 {
+			return &statusError{431, "too many header fields"}
+		}
+		r.Header = append(r.Header, Field{Name: name, Value: strings.Trim(value, " \t")})
+	}
+	r.Host = r.Header.Get("Host")
+	return nil
+}
+
+// parseTarget splits the request-target into path and query.
+func parseTarget(target string, r *Request) error {
+	switch {
+	case target == "*":
+		r.RawPath, r.Path, r.RawQuery = "*", "*", ""
+		return nil
+	case strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://"):
+		// absolute-form: keep the path.
+		_, after, _ := strings.Cut(target, "://")
+		i := strings.IndexAny(after, "/?")
+		if i < 0 {
+			target = "/"
+		} else {
+			target = after[i:]
+			if target[0] == '?' {
+				target = "/" + target
+			}
+		}
+	case target[0] != '/':
+		return badRequest("invalid request target %q", clip(target))
+	}
+	raw, query, _ := strings.Cut(target, "?")
+	if strings.IndexByte(raw, '#') >= 0 {
+		return badRequest("fragment in request target")
+	}
+	path := raw
+	if strings.IndexByte(raw, '%') >= 0 {
+		p, err := url.PathUnescape(raw)
+		if err != nil {
+			return badRequest("invalid escape in path %q", clip(raw))
+		}
+		path = p
+	}
+	r.RawPath, r.Path, r.RawQuery = raw, path, query
+	r.query = nil
+	return nil
+}
+
+func internMethod(m string) string {
+	switch m {
+	case "GET":
+		return "GET"
+	case "PUT":
+		return "PUT"
+	case "POST":
+		return "POST"
+	case "DELETE":
+		return "DELETE"
+	case "HEAD":
+		return "HEAD"
+	case "OPTIONS":
+		return "OPTIONS"
+	}
+	return m
+}
+
+// validToken reports whether s is an RFC 9110 token.
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			continue
+		}
+		if strings.IndexByte("!#$%&'*+-.^_`|~", c) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+// bodyLength reads the framing headers: the Content-Length, or -1 for a
+// chunked body.
+func bodyLength(h Header) (int64, error) {
+	var cl int64 = 0
+	seenCL := false
+	chunked := false
+	for _, f := range h {
+		switch {
+		case strings.EqualFold(f.Name, "Content-Length"):
+			n, err := strconv.ParseInt(f.Value, 10, 64)
+			if err != nil || n < 0 {
+				return 0, badRequest("invalid Content-Length %q", clip(f.Value))
+			}
+			if seenCL && n != cl {
+				return 0, badRequest("conflicting Content-Length headers")
+			}
+			cl, seenCL = n, true
+		case strings.EqualFold(f.Name, "Transfer-Encoding"):
+			if !strings.EqualFold(strings.TrimSpace(f.Value), "chunked") {
+				return 0, &statusError{501, fmt.Sprintf("unsupported Transfer-Encoding %q", clip(f.Value))}
+			}
+			chunked = true
+		}
+	}
+	if chunked && seenCL {
+		return 0, badRequest("both Content-Length and Transfer-Encoding")
+	}
+	if chunked {
+		return -1, nil
+	}
+	return cl, nil
+}
+
+// wantsClose reports whether the connection ends after this request.
+func wantsClose(r *Request) bool {
+	c := r.Header.Get("Connection")
+	if r.Proto == "HTTP/1.0" {
+		return !strings.EqualFold(c, "keep-alive")
+	}
+	return strings.EqualFold(c, "close")
+}
+
+var errClientGone = errors.New("client closed the connection")

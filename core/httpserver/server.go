@@ -1,0 +1,510 @@
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Server serves HTTP/1.1 on listeners.
+type Server struct {
+	Handler Handler
+	// MaxConnsPerClient caps concurrent connections from one IP; 0 is no
+	// cap. A connection over the cap is answered 429 and closed.
+	MaxConnsPerClient int
+	// MaxHeaderBytes bounds the request line and headers (default 1 MiB).
+	MaxHeaderBytes int
+	// MaxBodyBytes bounds request bodies (default 8 MiB); larger ones get 413.
+	MaxBodyBytes int
+	// IdleTimeout closes a keep-alive connection with no request for this
+	// long (default 90s); HeaderTimeout bounds reading one request once it
+	// has started (default 30s).
+	IdleTimeout   time.Duration
+	HeaderTimeout time.Duration
+	Logger        hclog.Logger
+
+	initOnce  sync.Once
+	base      context.Context
+	cancel    context.CancelFunc
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	perIP     map[string]int
+	closing   atomic.Bool
+	date      atomic.Pointer[dateCache]
+}
+
+type dateCache struct {
+	sec  int64
+	line string
+}
+
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		if s.MaxHeaderBytes <= 0 {
+			s.MaxHeaderBytes = 1 << 20
+		}
+		if s.MaxBodyBytes <= 0 {
+			s.MaxBodyBytes = 8 << 20
+		}
+		if s.IdleTimeout <= 0 {
+			s.IdleTimeout = 90 * time.Second
+		}
+		if s.HeaderTimeout <= 0 {
+			s.HeaderTimeout = 30 * time.Second
+		}
+		if s.Logger == nil {
+			s.Logger = hclog.NewNullLogger()
+		}
+		s.base, s.cancel = context.WithCancel(context.Background())
+		s.listeners = map[net.Listener]struct{}{}
+		s.conns = map[*conn]struct{}{}
+		s.perIP = map[string]int{}
+	})
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("httpserver: server closed")
+
+// Serve accepts connections on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	s.init()
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	var backoff time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) || isTemporary(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.Logger.Warn("accept failed; retrying", "error", err, "in", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		ip := remoteIP(nc)
+		if !s.admit(ip) {
+			go refuse(nc)
+			continue
+		}
+		c := &conn{srv: s, nc: nc, ip: ip, rd: reader{c: nc, buf: make([]byte, 4096)}}
+		if !s.track(c) {
+			nc.Close()
+			s.release(ip)
+			continue
+		}
+		go c.serve()
+	}
+}
+
+func isTemporary(err error) bool {
+	// EMFILE and friends: wait instead of dying.
+	var se interface{ Temporary() bool }
+	return errors.As(err, &se) && se.Temporary()
+}
+
+func (s *Server) admit(ip string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.MaxConnsPerClient > 0 && s.perIP[ip] >= s.MaxConnsPerClient {
+		return false
+	}
+	s.perIP[ip]++
+	return true
+}
+
+func (s *Server) release(ip string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
+}
+
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.release(c.ip)
+}
+
+func remoteIP(c net.Conn) string {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	return "local" // unix sockets share one bucket
+}
+
+func refuse(c net.Conn) {
+	c.SetWriteDeadline(time.Now().Add(time.Second))
+	io.WriteString(c, "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: 105\r\n\r\n"+
+		"Too many concurrent connections from this client; raise limits.http_max_conns_per_client or reuse them\n")
+	c.Close()
+}
+
+// Shutdown stops accepting, ends parked requests (their contexts are
+// cancelled), lets running handlers finish until ctx is done, then closes
+// every connection.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.init()
+	s.mu.Lock()
+	s.closing.Store(true)
+	for l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		if c.idle.Load() {
+			c.nc.Close()
+		}
+	}
+	s.mu.Unlock()
+	s.cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s.mu.Lock()
+			for c := range s.conns {
+				c.nc.Close()
+			}
+			s.mu.Unlock()
+			return ctx.Err()
+		case <-tick.C:
+			s.mu.Lock()
+			for c := range s.conns {
+				if c.idle.Load() {
+					c.nc.Close()
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+// dateLine is the Date header line, formatted once a second.
+func (s *Server) dateLine(now time.Time) string {
+	sec := now.Unix()
+	if d := s.date.Load(); d != nil && d.sec == sec {
+		return d.line
+	}
+	d := &dateCache{sec: sec, line: "Date: " + now.UTC().Format(http.TimeFormat) + "\r\n"}
+	s.date.Store(d)
+	return d.line
+}
+
+// conn is one client connection.
+type conn struct {
+	srv  *Server
+	nc   net.Conn
+	ip   string
+	rd   reader
+	wbuf []byte
+	idle atomic.Bool
+	req  Request
+	resp Response
+
+	// The client watcher: a goroutine reading ahead while a handler runs.
+	// When the handler ends first, its read is handed on to the next
+	// request instead of being interrupted.
+	watchDone   chan struct{}
+	watchErr    error
+	watchCancel context.CancelFunc
+}
+
+func (c *conn) serve() {
+	defer func() {
+		c.nc.Close()
+		if c.watchDone != nil {
+			<-c.watchDone
+		}
+		c.srv.untrack(c)
+	}()
+	for {
+		c.idle.Store(true)
+		if c.srv.closing.Load() {
+			return
+		}
+		c.nc.SetReadDeadline(time.Now().Add(c.srv.IdleTimeout))
+		if c.watchDone != nil {
+			// The watcher's read is this request's first read.
+			<-c.watchDone
+			c.watchDone = nil
+			if c.watchErr != nil {
+				return
+			}
+		}
+		head, err := c.rd.readHead(c.srv.MaxHeaderBytes, func() { c.idle.Store(false) }, func() {
+			// The head did not come in one piece: bound the rest.
+			c.nc.SetReadDeadline(time.Now().Add(c.srv.HeaderTimeout))
+		})
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		if !c.handle(head) {
+			return
+		}
+	}
+}
+
+// fail answers a request that could not be read, when that is still
+// possible, and gives up on the connection.
+func (c *conn) fail(err error) {
+	var se *statusError
+	if errors.As(err, &se) {
+		c.resp.reset()
+		c.resp.Error(se.msg, se.code)
+		c.writeResponse(&Request{Method: "GET", Proto: "HTTP/1.1"}, true)
+		c.flush()
+	}
+}
+
+// handle reads the body of one request, runs the handler and writes the
+// response. It reports whether the connection can take another request.
+func (c *conn) handle(head string) bool {
+	r := &c.req
+	*r = Request{Header: r.Header[:0], conn: c, ctx: c.srv.base, RemoteAddr: c.nc.RemoteAddr()}
+	if err := parseHead(head, r); err != nil {
+		c.fail(err)
+		return false
+	}
+	n, err := bodyLength(r.Header)
+	if err != nil {
+		c.fail(err)
+		return false
+	}
+	if n > int64(c.srv.MaxBodyBytes) {
+		c.fail(&statusError{413, "request body of " + strconv.FormatInt(n, 10) + " bytes is larger than the limit of " + strconv.Itoa(c.srv.MaxBodyBytes)})
+		return false
+	}
+	if n != 0 && r.Header.Get("Expect") != "" {
+		if !equalFold(r.Header.Get("Expect"), "100-continue") {
+			c.fail(&statusError{417, "unsupported Expect header"})
+			return false
+		}
+		io.WriteString(c.nc, "HTTP/1.1 100 Continue\r\n\r\n")
+	}
+	if n != 0 {
+		if int64(c.rd.buffered()) < n || n < 0 {
+			c.nc.SetReadDeadline(time.Now().Add(c.srv.HeaderTimeout))
+		}
+		if n > 0 {
+			r.Body, err = c.rd.readBody(int(n))
+		} else {
+			r.Body, err = c.rd.readChunked(c.srv.MaxBodyBytes)
+		}
+		if err != nil {
+			c.fail(err)
+			return false
+		}
+	}
+	closeAfter := wantsClose(r)
+	c.resp.reset()
+	ok := c.run(r)
+	reading, clientGone := c.endWatch()
+	if !ok || clientGone {
+		return false
+	}
+	if c.srv.closing.Load() {
+		closeAfter = true
+	}
+	c.writeResponse(r, closeAfter)
+	// Pipelined requests already buffered are answered in one write;
+	// otherwise send now (the buffer is the watcher's while it reads).
+	if reading || closeAfter || c.rd.buffered() == 0 {
+		if !c.flush() {
+			return false
+		}
+	}
+	return !closeAfter
+}
+
+// run calls the handler, turning a panic into a 500.
+func (c *conn) run(r *Request) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.srv.Logger.Error("handler panic", "method", r.Method, "path", r.Path, "panic", p)
+			c.resp.reset()
+			c.resp.Error("internal error", 500)
+			c.writeResponse(r, true)
+			c.flush()
+			ok = false
+		}
+	}()
+	c.srv.Handler.Serve(&c.resp, r)
+	return true
+}
+
+// writeResponse appends the response to the write buffer.
+func (c *conn) writeResponse(r *Request, closeAfter bool) {
+	w := &c.resp
+	code := w.Status()
+	b := c.wbuf
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(code)...)
+	b = append(b, "\r\n"...)
+	hasType := false
+	for _, f := range w.header {
+		if equalFold(f.Name, "Content-Type") {
+			hasType = true
+		}
+		if !validHeaderValue(f.Value) {
+			continue // never let a value split the response
+		}
+		b = append(b, f.Name...)
+		b = append(b, ": "...)
+		b = append(b, f.Value...)
+		b = append(b, "\r\n"...)
+	}
+	noBody := code == 204 || code == 304 || code < 200
+	if !hasType && len(w.body) > 0 && !noBody {
+		b = append(b, "Content-Type: text/plain; charset=utf-8\r\n"...)
+	}
+	if !noBody {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(w.body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	if closeAfter {
+		b = append(b, "Connection: close\r\n"...)
+	} else if r.Proto == "HTTP/1.0" {
+		b = append(b, "Connection: keep-alive\r\n"...)
+	}
+	b = append(b, c.srv.dateLine(time.Now())...)
+	b = append(b, "\r\n"...)
+	if r.Method != "HEAD" && !noBody {
+		b = append(b, w.body...)
+	}
+	c.wbuf = b
+}
+
+func (c *conn) flush() bool {
+	if len(c.wbuf) == 0 {
+		return true
+	}
+	if len(c.wbuf) > 64<<10 {
+		// Small responses fit the socket buffer; a big one must not hang
+		// on a client that stopped reading.
+		c.nc.SetWriteDeadline(time.Now().Add(60 * time.Second))
+		defer c.nc.SetWriteDeadline(time.Time{})
+	}
+	_, err := c.nc.Write(c.wbuf)
+	if cap(c.wbuf) > 256<<10 {
+		c.wbuf = nil
+	} else {
+		c.wbuf = c.wbuf[:0]
+	}
+	return err == nil
+}
+
+// watch starts the client watcher for a long-running handler.
+func (c *conn) watch(parent context.Context) context.Context {
+	if c.watchCancel != nil {
+		return parent
+	}
+	ctx, cancel := context.WithCancel(parent)
+	c.watchCancel = cancel
+	if c.rd.buffered() > 0 {
+		return ctx // the client already sent its next request: it is there
+	}
+	done := make(chan struct{})
+	c.watchDone = done
+	c.nc.SetReadDeadline(time.Time{}) // the request's own deadline no longer applies
+	c.watchErr = nil
+	go func() {
+		defer close(done)
+		if err := c.rd.fill(c.srv.MaxHeaderBytes); err != nil {
+			c.watchErr = err
+			cancel()
+		}
+	}()
+	return ctx
+}
+
+// endWatch ends a request's watch. It reports whether the watcher is still
+// reading (its read then serves the next request) and whether the client
+// left while the handler ran.
+func (c *conn) endWatch() (reading, gone bool) {
+	if c.watchCancel != nil {
+		c.watchCancel()
+		c.watchCancel = nil
+	}
+	if c.watchDone == nil {
+		return false, false
+	}
+	select {
+	case <-c.watchDone:
+		c.watchDone = nil
+		return false, c.watchErr != nil
+	default:
+		return true, false
+	}
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '\r' || c == '\n' || c == 0 {
+			return false
+		}
+	}
+	return true
+}
