@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,6 +21,7 @@ import (
 	"github.com/beacon-sd/beacon/core/agent"
 	"github.com/beacon-sd/beacon/core/config"
 	beaconhttp "github.com/beacon-sd/beacon/core/http"
+	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/server"
 	"github.com/beacon-sd/beacon/core/structs"
 	"github.com/beacon-sd/beacon/core/telemetry"
@@ -44,7 +44,7 @@ type Daemon struct {
 	mu        sync.Mutex
 	cfg       *config.Config
 	load      func() (*config.Config, error)
-	httpSrvs  []*http.Server
+	http      *httpserver.Server
 	httpAddrs []net.Addr
 	node      structs.Node
 	started   time.Time
@@ -200,11 +200,21 @@ func (d *Daemon) listenHTTP() error {
 	if cfg.Ports.HTTP < 0 {
 		return nil
 	}
-	handler := beaconhttp.New(beaconhttp.Config{
+	kvMax := cfg.Limits.KVMaxValueSize
+	if kvMax <= 0 {
+		kvMax = structs.MaxKVValueSize
+	}
+	api := beaconhttp.New(beaconhttp.Config{
 		Agent: d.Agent, Datacenter: cfg.Datacenter, Members: d.members, Self: d.self,
 		Reload: d.Reload, Metrics: d.Metrics, Logger: d.Logger,
-		MaxKVSize: cfg.Limits.KVMaxValueSize,
+		MaxKVSize: kvMax, EnableDebug: cfg.EnableDebug,
 	})
+	d.http = &httpserver.Server{
+		Handler:           api,
+		MaxConnsPerClient: cfg.Limits.HTTPMaxConnsPerClient,
+		MaxBodyBytes:      beaconhttp.MaxBody(kvMax),
+		Logger:            d.Logger.Named("http"),
+	}
 	addrs := strings.Fields(cfg.ClientAddr)
 	if cfg.Addresses.HTTP != "" {
 		addrs = strings.Fields(cfg.Addresses.HTTP)
@@ -221,20 +231,11 @@ func (d *Daemon) listenHTTP() error {
 		if err != nil {
 			return fmt.Errorf("HTTP API: %w", err)
 		}
-		l = beaconhttp.LimitListener(l, cfg.Limits.HTTPMaxConnsPerClient)
-		srv := &http.Server{
-			Handler:           handler,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       90 * time.Second,
-			MaxHeaderBytes:    1 << 20,
-			ErrorLog:          d.Logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
-		}
 		d.mu.Lock()
-		d.httpSrvs = append(d.httpSrvs, srv)
 		d.httpAddrs = append(d.httpAddrs, l.Addr())
 		d.mu.Unlock()
 		go func() {
-			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := d.http.Serve(l); err != nil && !errors.Is(err, httpserver.ErrServerClosed) {
 				d.Logger.Error("HTTP API stopped", "address", l.Addr(), "error", err)
 			}
 		}()
@@ -282,15 +283,10 @@ func (d *Daemon) Reload() error {
 // Shutdown stops the HTTP API, the agent and the server.
 func (d *Daemon) Shutdown() {
 	d.closeOnce.Do(func() {
-		d.mu.Lock()
-		srvs := d.httpSrvs
-		d.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		for _, s := range srvs {
-			if err := s.Shutdown(ctx); err != nil {
-				s.Close()
-			}
+		if d.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = d.http.Shutdown(ctx)
 		}
 		if d.Agent != nil {
 			d.Agent.Shutdown()

@@ -5,13 +5,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"strconv"
 
 	"github.com/hashicorp/consul/api"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/beacon-sd/beacon/core/agent"
+	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
@@ -40,11 +40,11 @@ func (s *Server) toAgentService(ns *structs.NodeService) *agentService {
 	}
 }
 
-func (s *Server) agentSelf(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) agentSelf(w *httpserver.Response, r *request) (interface{}, error) {
 	return s.cfg.Self(), nil
 }
 
-func (s *Server) agentMembers(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) agentMembers(w *httpserver.Response, r *request) (interface{}, error) {
 	members := s.cfg.Members(boolParam(r, "wan"))
 	if members == nil {
 		members = []api.AgentMember{}
@@ -52,7 +52,7 @@ func (s *Server) agentMembers(w http.ResponseWriter, r *http.Request) (interface
 	return members, nil
 }
 
-func (s *Server) agentServices(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) agentServices(w *httpserver.Response, r *request) (interface{}, error) {
 	out := map[string]*agentService{}
 	for _, ns := range s.agent.Services() {
 		out[ns.ID] = s.toAgentService(ns)
@@ -60,7 +60,7 @@ func (s *Server) agentServices(w http.ResponseWriter, r *http.Request) (interfac
 	return out, nil
 }
 
-func (s *Server) agentService(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) agentService(w *httpserver.Response, r *request) (interface{}, error) {
 	id := tail(r, "/v1/agent/service/")
 	ns := s.agent.Service(id)
 	if ns == nil {
@@ -73,9 +73,9 @@ func (s *Server) agentService(w http.ResponseWriter, r *http.Request) (interface
 	return as, nil
 }
 
-func (s *Server) agentServiceRegister(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) agentServiceRegister(w *httpserver.Response, r *request) (interface{}, error) {
 	var def structs.ServiceDefinition
-	if err := decodeBody(r, &def, maxJSONBody); err != nil {
+	if err := decodeBody(r, &def); err != nil {
 		return nil, err
 	}
 	if def.Token == "" {
@@ -90,7 +90,7 @@ func (s *Server) agentServiceRegister(w http.ResponseWriter, r *http.Request) (i
 	return nil, nil
 }
 
-func (s *Server) agentServiceDeregister(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) agentServiceDeregister(w *httpserver.Response, r *request) (interface{}, error) {
 	id := tail(r, "/v1/agent/service/deregister/")
 	if err := s.agent.RemoveService(id); err != nil {
 		return nil, s.notLocal(r, err, id)
@@ -101,7 +101,7 @@ func (s *Server) agentServiceDeregister(w http.ResponseWriter, r *http.Request) 
 // notLocal explains a deregistration of a service this agent does not own:
 // when the catalog has it on another node, the answer names that node, the
 // only agent that can remove it for good.
-func (s *Server) notLocal(r *http.Request, err error, id string) error {
+func (s *Server) notLocal(r *request, err error, id string) error {
 	var out structs.IndexedServices
 	if e := s.backend.CatalogServices(r.Context(), &structs.DCSpecificRequest{}, &out); e != nil {
 		return err
@@ -121,7 +121,7 @@ func (s *Server) notLocal(r *http.Request, err error, id string) error {
 	return err
 }
 
-func (s *Server) agentChecks(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) agentChecks(w *httpserver.Response, r *request) (interface{}, error) {
 	out := map[string]*structs.HealthCheck{}
 	for _, c := range s.agent.Checks() {
 		out[c.CheckID] = c
@@ -129,9 +129,9 @@ func (s *Server) agentChecks(w http.ResponseWriter, r *http.Request) (interface{
 	return out, nil
 }
 
-func (s *Server) agentCheckRegister(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) agentCheckRegister(w *httpserver.Response, r *request) (interface{}, error) {
 	var def structs.CheckDefinition
-	if err := decodeBody(r, &def, maxJSONBody); err != nil {
+	if err := decodeBody(r, &def); err != nil {
 		return nil, err
 	}
 	if def.Token == "" {
@@ -146,7 +146,7 @@ func (s *Server) agentCheckRegister(w http.ResponseWriter, r *http.Request) (int
 	return nil, nil
 }
 
-func (s *Server) agentCheckDeregister(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) agentCheckDeregister(w *httpserver.Response, r *request) (interface{}, error) {
 	return nil, s.agent.RemoveCheck(tail(r, "/v1/agent/check/deregister/"))
 }
 
@@ -155,17 +155,17 @@ func (s *Server) agentCheckTTL(status string) handlerFunc {
 	prefix := "/v1/agent/check/" + map[string]string{
 		structs.HealthPassing: "pass", structs.HealthWarning: "warn", structs.HealthCritical: "fail",
 	}[status] + "/"
-	return func(w http.ResponseWriter, r *http.Request) (interface{}, error) {
-		return nil, s.updateTTL(tail(r, prefix), status, r.URL.Query().Get("note"))
+	return func(w *httpserver.Response, r *request) (interface{}, error) {
+		return nil, s.updateTTL(tail(r, prefix), status, r.query.Get("note"))
 	}
 }
 
-func (s *Server) agentCheckUpdate(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) agentCheckUpdate(w *httpserver.Response, r *request) (interface{}, error) {
 	var body struct {
 		Status string
 		Output string
 	}
-	if err := decodeBody(r, &body, maxJSONBody); err != nil {
+	if err := decodeBody(r, &body); err != nil {
 		return nil, err
 	}
 	if !structs.ValidStatus(body.Status) {
@@ -183,8 +183,8 @@ func (s *Server) updateTTL(id, status, output string) error {
 }
 
 // enableParam reads the required ?enable=true|false of maintenance calls.
-func enableParam(r *http.Request) (bool, error) {
-	v := r.URL.Query().Get("enable")
+func enableParam(r *request) (bool, error) {
+	v := r.query.Get("enable")
 	if v == "" {
 		return false, badRequest("Missing value for enable")
 	}
@@ -195,27 +195,27 @@ func enableParam(r *http.Request) (bool, error) {
 	return b, nil
 }
 
-func (s *Server) agentMaintenance(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) agentMaintenance(w *httpserver.Response, r *request) (interface{}, error) {
 	on, err := enableParam(r)
 	if err != nil {
 		return nil, err
 	}
 	if on {
-		s.agent.EnableNodeMaintenance(r.URL.Query().Get("reason"), token(r))
+		s.agent.EnableNodeMaintenance(r.query.Get("reason"), token(r))
 	} else {
 		s.agent.DisableNodeMaintenance()
 	}
 	return nil, nil
 }
 
-func (s *Server) agentServiceMaintenance(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) agentServiceMaintenance(w *httpserver.Response, r *request) (interface{}, error) {
 	id := tail(r, "/v1/agent/service/maintenance/")
 	on, err := enableParam(r)
 	if err != nil {
 		return nil, err
 	}
 	if on {
-		err = s.agent.EnableServiceMaintenance(id, r.URL.Query().Get("reason"), token(r))
+		err = s.agent.EnableServiceMaintenance(id, r.query.Get("reason"), token(r))
 	} else {
 		err = s.agent.DisableServiceMaintenance(id)
 	}
@@ -225,16 +225,16 @@ func (s *Server) agentServiceMaintenance(w http.ResponseWriter, r *http.Request)
 	return nil, nil
 }
 
-func (s *Server) agentReload(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) agentReload(w *httpserver.Response, r *request) (interface{}, error) {
 	if s.cfg.Reload == nil {
 		return nil, nil
 	}
 	return nil, s.cfg.Reload()
 }
 
-func (s *Server) agentMetrics(w http.ResponseWriter, r *http.Request) (interface{}, error) {
-	if r.URL.Query().Get("format") == "prometheus" {
-		promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+func (s *Server) agentMetrics(w *httpserver.Response, r *request) (interface{}, error) {
+	if r.query.Get("format") == "prometheus" {
+		httpserver.Std(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}), w, r.Request)
 		return nil, nil
 	}
 	return s.metrics.Snapshot()

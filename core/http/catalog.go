@@ -1,17 +1,16 @@
 package http
 
 import (
-	"net/http"
-
+	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
-func (s *Server) catalogRegister(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) catalogRegister(w *httpserver.Response, r *request) (interface{}, error) {
 	var args structs.RegisterRequest
-	if err := decodeBody(r, &args, maxJSONBody); err != nil {
+	if err := decodeBody(r, &args); err != nil {
 		return nil, err
 	}
-	if dc := r.URL.Query().Get("dc"); dc != "" {
+	if dc := r.query.Get("dc"); dc != "" {
 		args.Datacenter = dc
 	}
 	args.Token = token(r)
@@ -22,12 +21,12 @@ func (s *Server) catalogRegister(w http.ResponseWriter, r *http.Request) (interf
 	return true, nil
 }
 
-func (s *Server) catalogDeregister(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) catalogDeregister(w *httpserver.Response, r *request) (interface{}, error) {
 	var args structs.DeregisterRequest
-	if err := decodeBody(r, &args, maxJSONBody); err != nil {
+	if err := decodeBody(r, &args); err != nil {
 		return nil, err
 	}
-	if dc := r.URL.Query().Get("dc"); dc != "" {
+	if dc := r.query.Get("dc"); dc != "" {
 		args.Datacenter = dc
 	}
 	args.Token = token(r)
@@ -38,11 +37,11 @@ func (s *Server) catalogDeregister(w http.ResponseWriter, r *http.Request) (inte
 	return true, nil
 }
 
-func (s *Server) catalogDatacenters(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) catalogDatacenters(w *httpserver.Response, r *request) (interface{}, error) {
 	return s.backend.CatalogDatacenters(r.Context())
 }
 
-func (s *Server) catalogNodes(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) catalogNodes(w *httpserver.Response, r *request) (interface{}, error) {
 	var args structs.DCSpecificRequest
 	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
@@ -64,7 +63,7 @@ func (s *Server) catalogNodes(w http.ResponseWriter, r *http.Request) (interface
 	return out.Nodes, nil
 }
 
-func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) catalogServices(w *httpserver.Response, r *request) (interface{}, error) {
 	var args structs.DCSpecificRequest
 	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
@@ -84,7 +83,7 @@ func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) (interf
 }
 
 // serviceArgs reads the name, ?tag and ?node-meta of a per-service query.
-func serviceArgs(r *http.Request, prefix string) (structs.ServiceSpecificRequest, error) {
+func serviceArgs(r *request, prefix string) (structs.ServiceSpecificRequest, error) {
 	args := structs.ServiceSpecificRequest{ServiceName: tail(r, prefix)}
 	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return args, err
@@ -92,13 +91,13 @@ func serviceArgs(r *http.Request, prefix string) (structs.ServiceSpecificRequest
 	if args.ServiceName == "" {
 		return args, badRequest("Missing service name")
 	}
-	args.ServiceTags = r.URL.Query()["tag"]
+	args.ServiceTags = r.query["tag"]
 	meta, err := nodeMeta(r)
 	args.NodeMetaFilters = meta
 	return args, err
 }
 
-func (s *Server) catalogService(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) catalogService(w *httpserver.Response, r *request) (interface{}, error) {
 	args, err := serviceArgs(r, "/v1/catalog/service/")
 	if err != nil {
 		return nil, err
@@ -112,7 +111,7 @@ func (s *Server) catalogService(w http.ResponseWriter, r *http.Request) (interfa
 	return out.ServiceNodes, nil
 }
 
-func (s *Server) nodeServices(w http.ResponseWriter, r *http.Request, prefix string) (*structs.IndexedNodeServices, error) {
+func (s *Server) nodeServices(w *httpserver.Response, r *request, prefix string) (*structs.IndexedNodeServices, error) {
 	args := structs.NodeSpecificRequest{Node: tail(r, prefix)}
 	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
@@ -131,14 +130,13 @@ func (s *Server) nodeServices(w http.ResponseWriter, r *http.Request, prefix str
 
 // catalogNode answers {Node, Services: {id: service}}, or 404 when the node
 // is unknown.
-func (s *Server) catalogNode(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) catalogNode(w *httpserver.Response, r *request) (interface{}, error) {
 	out, err := s.nodeServices(w, r, "/v1/catalog/node/")
 	if err != nil {
 		return nil, err
 	}
 	if out.Node == nil {
-		w.WriteHeader(http.StatusNotFound)
-		return nil, nil
+		return nil, errEmptyNotFound
 	}
 	svcs := make(map[string]*structs.NodeService, len(out.Services))
 	for _, sv := range out.Services {
@@ -151,14 +149,13 @@ func (s *Server) catalogNode(w http.ResponseWriter, r *http.Request) (interface{
 }
 
 // catalogNodeServiceList answers {Node, Services: [service]}.
-func (s *Server) catalogNodeServiceList(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) catalogNodeServiceList(w *httpserver.Response, r *request) (interface{}, error) {
 	out, err := s.nodeServices(w, r, "/v1/catalog/node-services/")
 	if err != nil {
 		return nil, err
 	}
 	if out.Node == nil {
-		w.WriteHeader(http.StatusNotFound)
-		return nil, nil
+		return nil, errEmptyNotFound
 	}
 	if out.Services == nil {
 		out.Services = []*structs.NodeService{}
@@ -169,7 +166,7 @@ func (s *Server) catalogNodeServiceList(w http.ResponseWriter, r *http.Request) 
 	}{out.Node, out.Services}, nil
 }
 
-func (s *Server) healthNode(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) healthNode(w *httpserver.Response, r *request) (interface{}, error) {
 	args := structs.NodeSpecificRequest{Node: tail(r, "/v1/health/node/")}
 	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
@@ -186,7 +183,7 @@ func (s *Server) healthNode(w http.ResponseWriter, r *http.Request) (interface{}
 	return out.HealthChecks, nil
 }
 
-func (s *Server) healthChecks(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) healthChecks(w *httpserver.Response, r *request) (interface{}, error) {
 	args, err := serviceArgs(r, "/v1/health/checks/")
 	if err != nil {
 		return nil, err
@@ -200,7 +197,7 @@ func (s *Server) healthChecks(w http.ResponseWriter, r *http.Request) (interface
 	return out.HealthChecks, nil
 }
 
-func (s *Server) healthState(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) healthState(w *httpserver.Response, r *request) (interface{}, error) {
 	args := structs.ChecksInStateRequest{State: tail(r, "/v1/health/state/")}
 	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
@@ -224,7 +221,7 @@ func (s *Server) healthState(w http.ResponseWriter, r *http.Request) (interface{
 	return out.HealthChecks, nil
 }
 
-func (s *Server) healthService(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) healthService(w *httpserver.Response, r *request) (interface{}, error) {
 	args, err := serviceArgs(r, "/v1/health/service/")
 	if err != nil {
 		return nil, err

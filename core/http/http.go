@@ -10,20 +10,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
+
 	"time"
 
 	"github.com/hashicorp/consul/api"
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/beacon-sd/beacon/core/agent"
 	"github.com/beacon-sd/beacon/core/decode"
+	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
 	"github.com/beacon-sd/beacon/core/telemetry"
 )
@@ -40,8 +41,10 @@ type Config struct {
 	Reload func() error
 	// MaxKVSize caps KV values (default 512 KiB).
 	MaxKVSize int
-	Metrics   *telemetry.Metrics
-	Logger    hclog.Logger
+	// EnableDebug serves Go's profiler under /debug/pprof/ (enable_debug).
+	EnableDebug bool
+	Metrics     *telemetry.Metrics
+	Logger      hclog.Logger
 }
 
 // Server is the HTTP API handler.
@@ -55,12 +58,20 @@ type Server struct {
 	prefix  []*route
 }
 
-type handlerFunc func(w http.ResponseWriter, r *http.Request) (interface{}, error)
+type handlerFunc func(w *httpserver.Response, r *request) (interface{}, error)
+
+// request is an API request with its query string parsed once.
+type request struct {
+	*httpserver.Request
+	query url.Values
+}
 
 type route struct {
 	path    string
 	methods []string
 	h       handlerFunc
+	ok      map[string]prometheus.Counter
+	latency map[string]prometheus.Observer
 }
 
 // New builds the API handler.
@@ -97,6 +108,7 @@ const (
 // handle registers a handler; a path ending in "/" matches as a prefix.
 func (s *Server) handle(path string, h handlerFunc, methods ...string) {
 	r := &route{path: path, methods: methods, h: h}
+	s.instrument(r)
 	if strings.HasSuffix(path, "/") {
 		s.prefix = append(s.prefix, r)
 		return
@@ -116,38 +128,42 @@ func (s *Server) lookup(path string) *route {
 	return nil
 }
 
-// ServeHTTP routes a request and writes the handler's result.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// Serve routes a request and writes the handler's result.
+func (s *Server) Serve(w *httpserver.Response, hr *httpserver.Request) {
 	start := time.Now()
-	rt := s.lookup(r.URL.Path)
-	endpoint := "unknown"
+	if s.cfg.EnableDebug && strings.HasPrefix(hr.Path, "/debug/pprof/") {
+		httpserver.Std(http.HandlerFunc(servePprof), w, hr)
+		return
+	}
+	r := &request{Request: hr, query: hr.Query()}
+	rt := s.lookup(r.Path)
 	code := http.StatusOK
 	defer func() {
 		if rec := recover(); rec != nil {
-			s.logger.Error("handler panic", "path", r.URL.Path, "panic", rec)
-			http.Error(w, "internal error", http.StatusInternalServerError)
+			s.logger.Error("handler panic", "path", r.Path, "panic", rec)
+			w.Error("internal error", http.StatusInternalServerError)
 			code = http.StatusInternalServerError
 		}
-		s.metrics.HTTPRequests.WithLabelValues(r.Method, endpoint, strconv.Itoa(code)).Inc()
+		s.count(rt, r.Method, code)
 	}()
 	if rt == nil {
-		if r.URL.Path == "/" {
-			http.Redirect(w, r, "/ui/", http.StatusMovedPermanently)
+		if r.Path == "/" {
+			w.SetHeader("Location", "/ui/")
+			w.WriteHeader(http.StatusMovedPermanently)
 			return
 		}
 		code = http.StatusNotFound
-		http.Error(w, fmt.Sprintf("Invalid URL path: %q is not a beacon API endpoint", r.URL.Path), code)
+		w.Error(fmt.Sprintf("Invalid URL path: %q is not a beacon API endpoint", r.Path), code)
 		return
 	}
-	endpoint = rt.path
 	if !allowed(rt.methods, r.Method) {
 		code = http.StatusMethodNotAllowed
-		w.Header().Set("Allow", strings.Join(rt.methods, ", "))
-		http.Error(w, fmt.Sprintf("method %s not allowed on %s", r.Method, rt.path), code)
+		w.SetHeader("Allow", strings.Join(rt.methods, ", "))
+		w.Error(fmt.Sprintf("method %s not allowed on %s", r.Method, rt.path), code)
 		return
 	}
 	if r.Method == http.MethodOptions {
-		w.Header().Set("Allow", strings.Join(rt.methods, ", "))
+		w.SetHeader("Allow", strings.Join(rt.methods, ", "))
 		return
 	}
 	obj, err := rt.h(w, r)
@@ -158,9 +174,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if obj != nil {
 		s.writeJSON(w, r, obj)
 	}
-	if r.URL.Query().Get("index") == "" {
-		s.metrics.HTTPDuration.WithLabelValues(r.Method, endpoint).Observe(time.Since(start).Seconds())
+	if _, blocking := r.query["index"]; !blocking {
+		if o := rt.latency[r.Method]; o != nil {
+			o.Observe(time.Since(start).Seconds())
+		}
 	}
+}
+
+// instrument resolves a route's metric series once, so a request costs no
+// label lookups.
+func (s *Server) instrument(rt *route) {
+	rt.ok = map[string]prometheus.Counter{}
+	rt.latency = map[string]prometheus.Observer{}
+	for _, m := range rt.methods {
+		rt.ok[m] = s.metrics.HTTPRequests.WithLabelValues(m, rt.path, "200")
+		rt.latency[m] = s.metrics.HTTPDuration.WithLabelValues(m, rt.path)
+	}
+}
+
+func (s *Server) count(rt *route, method string, code int) {
+	if rt == nil {
+		s.metrics.HTTPRequests.WithLabelValues(method, "unknown", strconv.Itoa(code)).Inc()
+		return
+	}
+	if c := rt.ok[method]; c != nil && code == http.StatusOK {
+		c.Inc()
+		return
+	}
+	s.metrics.HTTPRequests.WithLabelValues(method, rt.path, strconv.Itoa(code)).Inc()
 }
 
 func allowed(methods []string, m string) bool {
@@ -175,25 +216,28 @@ func allowed(methods []string, m string) bool {
 	return false
 }
 
-var bufPool = sync.Pool{New: func() interface{} { return new(bytes.Buffer) }}
-
-// writeJSON encodes a response body, indented with ?pretty.
-func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, obj interface{}) {
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if _, ok := r.URL.Query()["pretty"]; ok {
-		enc.SetIndent("", "    ")
-	}
-	if err := enc.Encode(obj); err != nil {
-		s.logger.Error("encode response failed", "path", r.URL.Path, "error", err)
-		http.Error(w, "failed to encode response", http.StatusInternalServerError)
+// writeJSON encodes a response body, indented with ?pretty. Encoders that
+// can append in place write straight into the response buffer.
+func (s *Server) writeJSON(w *httpserver.Response, r *request, obj interface{}) {
+	_, pretty := r.query["pretty"]
+	w.SetHeader("Content-Type", "application/json")
+	if ap, ok := obj.(appender); ok && !pretty {
+		w.SetBody(ap.appendJSON(w.Body()[:0]))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(buf.Bytes())
+	var b []byte
+	var err error
+	if pretty {
+		b, err = json.MarshalIndent(obj, "", "    ")
+	} else {
+		b, err = json.Marshal(obj)
+	}
+	if err != nil {
+		s.logger.Error("encode response failed", "path", r.Path, "error", err)
+		w.Error("failed to encode response", http.StatusInternalServerError)
+		return
+	}
+	w.Write(b)
 }
 
 // codedError is an error with the status code it deserves.
@@ -204,6 +248,10 @@ type codedError struct {
 
 func (e *codedError) Error() string { return e.msg }
 
+// errEmptyNotFound is a 404 with an empty body, as Consul answers a read
+// of something that does not exist.
+var errEmptyNotFound = &codedError{code: http.StatusNotFound}
+
 func badRequest(format string, args ...interface{}) error {
 	return &codedError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
 }
@@ -213,17 +261,13 @@ func notFound(format string, args ...interface{}) error {
 }
 
 // writeError maps an error to Consul's status code and plain-text body.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) int {
+func (s *Server) writeError(w *httpserver.Response, r *request, err error) int {
 	code := http.StatusInternalServerError
 	msg := err.Error()
 	var ce *codedError
-	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &ce):
 		code = ce.code
-	case errors.As(err, &mbe):
-		code = http.StatusRequestEntityTooLarge
-		msg = fmt.Sprintf("Request body too large, max size: %d bytes", mbe.Limit)
 	case errors.Is(err, structs.ErrPermissionDenied):
 		code = http.StatusForbidden
 	case errors.Is(err, structs.ErrServiceNotFound), errors.Is(err, structs.ErrCheckNotFound):
@@ -236,9 +280,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) i
 		code = 499 // the client went away
 	}
 	if code >= 500 && code != 499 {
-		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		s.logger.Error("request failed", "method", r.Method, "path", r.Path, "error", err)
 	}
-	http.Error(w, msg, code)
+	if msg == "" {
+		w.WriteHeader(code)
+		return code
+	}
+	w.Error(msg, code)
 	return code
 }
 
@@ -252,15 +300,15 @@ func isValidation(err error) bool {
 
 // decodeBody reads a JSON request body into out, leniently (unknown keys
 // ignored) as Consul does. An empty body leaves out untouched.
-func decodeBody(r *http.Request, out interface{}, limit int64) error {
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
-	if err != nil {
-		return err
+func decodeBody(r *request, out interface{}) error {
+	if len(r.Body) > maxJSONBody {
+		return &codedError{http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("Request body (%d bytes) too large, max size: %d bytes", len(r.Body), maxJSONBody)}
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	if len(bytes.TrimSpace(r.Body)) == 0 {
 		return nil
 	}
-	if err := decode.JSON(body, out, false); err != nil {
+	if err := decode.JSON(r.Body, out, false); err != nil {
 		return badRequest("Request decode failed: %v", err)
 	}
 	return nil
@@ -269,9 +317,12 @@ func decodeBody(r *http.Request, out interface{}, limit int64) error {
 // maxJSONBody bounds JSON request bodies other than KV values.
 const maxJSONBody = 4 << 20
 
+// MaxBody is the largest request body the API accepts for a KV limit.
+func MaxBody(kvLimit int) int { return max(kvLimit, maxJSONBody) + 1 }
+
 // parseQuery reads the options every read endpoint takes.
-func parseQuery(r *http.Request, dc *string, q *structs.QueryOptions) error {
-	v := r.URL.Query()
+func parseQuery(r *request, dc *string, q *structs.QueryOptions) error {
+	v := r.query
 	*dc = v.Get("dc")
 	if s := v.Get("index"); s != "" {
 		idx, err := strconv.ParseUint(s, 10, 64)
@@ -304,24 +355,27 @@ func parseQuery(r *http.Request, dc *string, q *structs.QueryOptions) error {
 		return badRequest("the ?filter parameter is not supported; filter on the client or use ?tag / ?node-meta")
 	}
 	q.Token = token(r)
+	if q.MinIndex > 0 {
+		r.WatchClient() // a parked query ends when its client leaves
+	}
 	return nil
 }
 
 // token finds the request's ACL token: X-Consul-Token, a bearer
 // Authorization header, or ?token.
-func token(r *http.Request) string {
+func token(r *request) string {
 	if t := r.Header.Get("X-Consul-Token"); t != "" {
 		return t
 	}
 	if a := r.Header.Get("Authorization"); strings.HasPrefix(strings.ToLower(a), "bearer ") {
 		return strings.TrimSpace(a[7:])
 	}
-	return r.URL.Query().Get("token")
+	return r.query.Get("token")
 }
 
 // nodeMeta parses repeated ?node-meta=key:value filters.
-func nodeMeta(r *http.Request) (map[string]string, error) {
-	vals := r.URL.Query()["node-meta"]
+func nodeMeta(r *request) (map[string]string, error) {
+	vals := r.query["node-meta"]
 	if len(vals) == 0 {
 		return nil, nil
 	}
@@ -337,16 +391,18 @@ func nodeMeta(r *http.Request) (map[string]string, error) {
 }
 
 // setMeta writes the headers every read answers with.
-func setMeta(w http.ResponseWriter, m *structs.QueryMeta) {
-	h := w.Header()
-	h.Set("X-Consul-Index", strconv.FormatUint(m.Index, 10))
+func setMeta(w *httpserver.Response, m *structs.QueryMeta) {
+	w.SetHeader("X-Consul-Index", strconv.FormatUint(m.Index, 10))
 	if m.KnownLeader {
-		h.Set("X-Consul-KnownLeader", "true")
+		w.SetHeader("X-Consul-Knownleader", "true")
 	} else {
-		h.Set("X-Consul-KnownLeader", "false")
+		w.SetHeader("X-Consul-Knownleader", "false")
 	}
-	h.Set("X-Consul-LastContact", strconv.FormatInt(m.LastContact.Milliseconds(), 10))
-	h.Set("X-Consul-Effective-Consistency", "leader")
+	if m.LastContact == 0 {
+		w.SetHeader("X-Consul-Lastcontact", "0")
+	} else {
+		w.SetHeader("X-Consul-Lastcontact", strconv.FormatInt(m.LastContact.Milliseconds(), 10))
+	}
 }
 
 // blocking marks a request as a parked blocking query for the gauge.
@@ -359,12 +415,12 @@ func (s *Server) blocking(q *structs.QueryOptions) func() {
 }
 
 // tail returns the path after a route prefix.
-func tail(r *http.Request, prefix string) string { return strings.TrimPrefix(r.URL.Path, prefix) }
+func tail(r *request, prefix string) string { return strings.TrimPrefix(r.Path, prefix) }
 
 // boolParam reads a query flag that may be given bare (?recurse) or with a
 // value (?recurse=true).
-func boolParam(r *http.Request, name string) bool {
-	v, ok := r.URL.Query()[name]
+func boolParam(r *request, name string) bool {
+	v, ok := r.query[name]
 	if !ok {
 		return false
 	}
@@ -373,13 +429,4 @@ func boolParam(r *http.Request, name string) bool {
 	}
 	b, err := strconv.ParseBool(v[0])
 	return err != nil || b
-}
-
-// clientIP is the remote address without the port.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

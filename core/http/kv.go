@@ -2,15 +2,15 @@ package http
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
+	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/server"
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
-func (s *Server) kv(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) kv(w *httpserver.Response, r *request) (interface{}, error) {
 	key := tail(r, "/v1/kv/")
 	if err := server.ValidateKey(key); err != nil {
 		return nil, badRequest("Invalid key: %v", err)
@@ -21,7 +21,7 @@ func (s *Server) kv(w http.ResponseWriter, r *http.Request) (interface{}, error)
 	case del:
 		return s.kvDelete(r, key)
 	}
-	v := r.URL.Query()
+	v := r.query
 	if _, ok := v["keys"]; ok {
 		return s.kvKeys(w, r, key)
 	}
@@ -31,7 +31,7 @@ func (s *Server) kv(w http.ResponseWriter, r *http.Request) (interface{}, error)
 	return s.kvGet(w, r, key)
 }
 
-func (s *Server) kvGet(w http.ResponseWriter, r *http.Request, key string) (interface{}, error) {
+func (s *Server) kvGet(w *httpserver.Response, r *request, key string) (interface{}, error) {
 	args := structs.KeyRequest{Key: key}
 	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
@@ -43,19 +43,18 @@ func (s *Server) kvGet(w http.ResponseWriter, r *http.Request, key string) (inte
 	}
 	setMeta(w, &out.QueryMeta)
 	if len(out.Entries) == 0 {
-		w.WriteHeader(http.StatusNotFound)
-		return nil, nil
+		return nil, errEmptyNotFound
 	}
-	if _, ok := r.URL.Query()["raw"]; ok {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
+	if _, ok := r.query["raw"]; ok {
+		w.SetHeader("Content-Type", "text/plain; charset=utf-8")
+		w.SetHeader("X-Content-Type-Options", "nosniff")
 		w.Write(out.Entries[0].Value)
 		return nil, nil
 	}
-	return out.Entries, nil
+	return dirEntries(out.Entries), nil
 }
 
-func (s *Server) kvList(w http.ResponseWriter, r *http.Request, prefix string) (interface{}, error) {
+func (s *Server) kvList(w *httpserver.Response, r *request, prefix string) (interface{}, error) {
 	args := structs.KeyListRequest{Prefix: prefix}
 	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
@@ -67,14 +66,13 @@ func (s *Server) kvList(w http.ResponseWriter, r *http.Request, prefix string) (
 	}
 	setMeta(w, &out.QueryMeta)
 	if len(out.Entries) == 0 {
-		w.WriteHeader(http.StatusNotFound)
-		return nil, nil
+		return nil, errEmptyNotFound
 	}
-	return out.Entries, nil
+	return dirEntries(out.Entries), nil
 }
 
-func (s *Server) kvKeys(w http.ResponseWriter, r *http.Request, prefix string) (interface{}, error) {
-	args := structs.KeyListRequest{Prefix: prefix, Separator: r.URL.Query().Get("separator")}
+func (s *Server) kvKeys(w *httpserver.Response, r *request, prefix string) (interface{}, error) {
+	args := structs.KeyListRequest{Prefix: prefix, Separator: r.query.Get("separator")}
 	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
 	}
@@ -85,17 +83,16 @@ func (s *Server) kvKeys(w http.ResponseWriter, r *http.Request, prefix string) (
 	}
 	setMeta(w, &out.QueryMeta)
 	if len(out.Keys) == 0 {
-		w.WriteHeader(http.StatusNotFound)
-		return nil, nil
+		return nil, errEmptyNotFound
 	}
 	return out.Keys, nil
 }
 
-func (s *Server) kvPut(w http.ResponseWriter, r *http.Request, key string) (interface{}, error) {
+func (s *Server) kvPut(w *httpserver.Response, r *request, key string) (interface{}, error) {
 	if key == "" {
 		return nil, badRequest("Missing key name")
 	}
-	v := r.URL.Query()
+	v := r.query
 	args := structs.KVSRequest{Datacenter: v.Get("dc"), Op: structs.KVSet, DirEnt: structs.DirEntry{Key: key}}
 	args.Token = token(r)
 	if f := v.Get("flags"); f != "" {
@@ -121,17 +118,10 @@ func (s *Server) kvPut(w http.ResponseWriter, r *http.Request, key string) (inte
 		}
 		args.Op, args.DirEnt.Session = structs.KVUnlock, id
 	}
-	if r.ContentLength > int64(s.cfg.MaxKVSize) {
-		return nil, tooLarge(r.ContentLength, s.cfg.MaxKVSize)
+	if len(r.Body) > s.cfg.MaxKVSize {
+		return nil, tooLarge(len(r.Body), s.cfg.MaxKVSize)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, int64(s.cfg.MaxKVSize)+1))
-	if err != nil {
-		return nil, badRequest("reading value: %v", err)
-	}
-	if len(body) > s.cfg.MaxKVSize {
-		return nil, tooLarge(int64(len(body)), s.cfg.MaxKVSize)
-	}
-	args.DirEnt.Value = body
+	args.DirEnt.Value = r.Body
 	ok, err := s.backend.KVApply(r.Context(), &args)
 	if err != nil {
 		return nil, err
@@ -140,17 +130,13 @@ func (s *Server) kvPut(w http.ResponseWriter, r *http.Request, key string) (inte
 	return ok, nil
 }
 
-func tooLarge(n int64, max int) error {
-	what := fmt.Sprintf("%d bytes", n)
-	if n > int64(max) && n == int64(max)+1 {
-		what = "more than the limit"
-	}
+func tooLarge(n, max int) error {
 	return &codedError{http.StatusRequestEntityTooLarge,
-		fmt.Sprintf("Request body (%s) too large, max size: %d bytes. KV values are limited to %d bytes.", what, max, max)}
+		fmt.Sprintf("Request body (%d bytes) too large, max size: %d bytes. KV values are limited to %d bytes (limits.kv_max_value_size).", n, max, max)}
 }
 
-func (s *Server) kvDelete(r *http.Request, key string) (interface{}, error) {
-	v := r.URL.Query()
+func (s *Server) kvDelete(r *request, key string) (interface{}, error) {
+	v := r.query
 	args := structs.KVSRequest{Datacenter: v.Get("dc"), Op: structs.KVDelete, DirEnt: structs.DirEntry{Key: key}}
 	args.Token = token(r)
 	if boolParam(r, "recurse") {

@@ -2,9 +2,9 @@ package http
 
 import (
 	"encoding/json"
-	"net/http"
 	"time"
 
+	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
@@ -21,9 +21,9 @@ type sessionBody struct {
 	TTL           string
 }
 
-func (s *Server) sessionCreate(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) sessionCreate(w *httpserver.Response, r *request) (interface{}, error) {
 	var body sessionBody
-	if err := decodeBody(r, &body, maxJSONBody); err != nil {
+	if err := decodeBody(r, &body); err != nil {
 		return nil, err
 	}
 	sess := structs.Session{
@@ -47,7 +47,7 @@ func (s *Server) sessionCreate(w http.ResponseWriter, r *http.Request) (interfac
 		}
 		sess.LockDelay = d
 	}
-	args := structs.SessionRequest{Datacenter: r.URL.Query().Get("dc"), Op: structs.SessionCreate, Session: sess}
+	args := structs.SessionRequest{Datacenter: r.query.Get("dc"), Op: structs.SessionCreate, Session: sess}
 	args.Token = token(r)
 	id, err := s.backend.SessionApply(r.Context(), &args)
 	if err != nil {
@@ -75,8 +75,8 @@ func parseLockDelay(raw json.RawMessage) (time.Duration, error) {
 	return time.Duration(n), nil
 }
 
-func (s *Server) sessionDestroy(w http.ResponseWriter, r *http.Request) (interface{}, error) {
-	args := structs.SessionRequest{Datacenter: r.URL.Query().Get("dc"), Op: structs.SessionDestroy,
+func (s *Server) sessionDestroy(w *httpserver.Response, r *request) (interface{}, error) {
+	args := structs.SessionRequest{Datacenter: r.query.Get("dc"), Op: structs.SessionDestroy,
 		Session: structs.Session{ID: tail(r, "/v1/session/destroy/")}}
 	args.Token = token(r)
 	if _, err := s.backend.SessionApply(r.Context(), &args); err != nil {
@@ -85,7 +85,7 @@ func (s *Server) sessionDestroy(w http.ResponseWriter, r *http.Request) (interfa
 	return true, nil
 }
 
-func (s *Server) sessionInfo(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) sessionInfo(w *httpserver.Response, r *request) (interface{}, error) {
 	args := structs.SessionSpecificRequest{SessionID: tail(r, "/v1/session/info/")}
 	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
@@ -99,7 +99,7 @@ func (s *Server) sessionInfo(w http.ResponseWriter, r *http.Request) (interface{
 	return out.Sessions, nil
 }
 
-func (s *Server) sessionList(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) sessionList(w *httpserver.Response, r *request) (interface{}, error) {
 	var args structs.DCSpecificRequest
 	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func (s *Server) sessionList(w http.ResponseWriter, r *http.Request) (interface{
 	return out.Sessions, nil
 }
 
-func (s *Server) sessionNode(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) sessionNode(w *httpserver.Response, r *request) (interface{}, error) {
 	args := structs.NodeSpecificRequest{Node: tail(r, "/v1/session/node/")}
 	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
@@ -127,7 +127,7 @@ func (s *Server) sessionNode(w http.ResponseWriter, r *http.Request) (interface{
 	return out.Sessions, nil
 }
 
-func (s *Server) sessionRenew(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) sessionRenew(w *httpserver.Response, r *request) (interface{}, error) {
 	args := structs.SessionSpecificRequest{SessionID: tail(r, "/v1/session/renew/")}
 	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
@@ -143,10 +143,10 @@ func (s *Server) sessionRenew(w http.ResponseWriter, r *http.Request) (interface
 	return out.Sessions, nil
 }
 
-func (s *Server) statusLeader(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) statusLeader(w *httpserver.Response, r *request) (interface{}, error) {
 	return s.backend.StatusLeader(r.Context())
 }
 
-func (s *Server) statusPeers(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+func (s *Server) statusPeers(w *httpserver.Response, r *request) (interface{}, error) {
 	return s.backend.StatusPeers(r.Context())
 }
