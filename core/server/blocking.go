@@ -27,8 +27,8 @@ func (s *Server) blockingQuery(ctx context.Context, opts *structs.QueryOptions, 
 	if opts.MinIndex == 0 {
 		return fn(nil, s.Store())
 	}
-	ctx, cancel := context.WithTimeout(ctx, jitterWait(opts.MaxWait))
-	defer cancel()
+	timer := time.NewTimer(jitterWait(opts.MaxWait))
+	defer timer.Stop()
 	for {
 		st := s.Store()
 		ws := memdb.NewWatchSet()
@@ -39,10 +39,48 @@ func (s *Server) blockingQuery(ctx context.Context, opts *structs.QueryOptions, 
 		if meta.Index != opts.MinIndex {
 			return nil
 		}
-		if ws.WatchCtx(ctx) != nil {
+		if !wait(ctx, ws, timer.C) {
 			return nil
 		}
 	}
+}
+
+// wait blocks until a channel of ws fires (true), or the wait ends or the
+// client leaves (false). Small sets, the common case, are waited on with a
+// plain select.
+func wait(ctx context.Context, ws memdb.WatchSet, timeout <-chan time.Time) bool {
+	var c [3]<-chan struct{}
+	n := 0
+	for ch := range ws {
+		if n == len(c) {
+			n = -1
+			break
+		}
+		c[n] = ch
+		n++
+	}
+	if n < 0 {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-timeout:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		return ws.WatchCtx(ctx) == nil
+	}
+	select {
+	case <-c[0]:
+	case <-c[1]:
+	case <-c[2]:
+	case <-timeout:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+	return true
 }
 
 // jitterWait applies Consul's default and cap to a requested wait and adds

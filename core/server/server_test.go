@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-memdb"
+
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
@@ -130,6 +132,31 @@ func TestJitterWaitBounds(t *testing.T) {
 			if w := jitterWait(c.in); w < c.lo || w > c.hi {
 				t.Fatalf("jitterWait(%v) = %v, want in [%v, %v]", c.in, w, c.lo, c.hi)
 			}
+		}
+	}
+}
+
+func TestWaitOnManyChannels(t *testing.T) {
+	for _, n := range []int{1, 3, 5} {
+		ws := memdb.NewWatchSet()
+		chs := make([]chan struct{}, n)
+		for i := range chs {
+			chs[i] = make(chan struct{})
+			ws.Add(chs[i])
+		}
+		if wait(context.Background(), ws, time.After(20*time.Millisecond)) {
+			t.Fatalf("n=%d: woke without a change", n)
+		}
+		close(chs[n-1])
+		if !wait(context.Background(), ws, time.After(5*time.Second)) {
+			t.Fatalf("n=%d: did not wake on a change", n)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		ws2 := memdb.NewWatchSet()
+		ws2.Add(make(chan struct{}))
+		if wait(ctx, ws2, nil) {
+			t.Fatalf("n=%d: cancelled wait reported a change", n)
 		}
 	}
 }
