@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,6 +26,7 @@ import (
 	"github.com/beacon-sd/beacon/core/server"
 	"github.com/beacon-sd/beacon/core/structs"
 	"github.com/beacon-sd/beacon/core/telemetry"
+	"github.com/beacon-sd/beacon/core/ui"
 )
 
 // Options are what the caller supplies besides the configuration.
@@ -204,10 +206,14 @@ func (d *Daemon) listenHTTP() error {
 	if kvMax <= 0 {
 		kvMax = structs.MaxKVValueSize
 	}
+	var webUI http.Handler
+	if cfg.UI || (cfg.UIConfig.Enabled != nil && *cfg.UIConfig.Enabled) {
+		webUI = &ui.Handler{Backend: d.Agent.Backend(), Datacenter: cfg.Datacenter, NodeName: d.node.Node}
+	}
 	api := beaconhttp.New(beaconhttp.Config{
 		Agent: d.Agent, Datacenter: cfg.Datacenter, Members: d.members, Self: d.self,
 		Reload: d.Reload, Metrics: d.Metrics, Logger: d.Logger,
-		MaxKVSize: kvMax, EnableDebug: cfg.EnableDebug,
+		MaxKVSize: kvMax, EnableDebug: cfg.EnableDebug, UI: webUI,
 	})
 	d.http = &httpserver.Server{
 		Handler:           api,

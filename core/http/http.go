@@ -43,8 +43,10 @@ type Config struct {
 	MaxKVSize int
 	// EnableDebug serves Go's profiler under /debug/pprof/ (enable_debug).
 	EnableDebug bool
-	Metrics     *telemetry.Metrics
-	Logger      hclog.Logger
+	// UI serves the web UI under /ui/ when set.
+	UI      http.Handler
+	Metrics *telemetry.Metrics
+	Logger  hclog.Logger
 }
 
 // Server is the HTTP API handler.
@@ -135,6 +137,10 @@ func (s *Server) Serve(w *httpserver.Response, hr *httpserver.Request) {
 		httpserver.Std(http.HandlerFunc(servePprof), w, hr)
 		return
 	}
+	if hr.Path == "/" || hr.Path == "/ui" || strings.HasPrefix(hr.Path, "/ui/") {
+		s.serveUI(w, hr)
+		return
+	}
 	r := &request{Request: hr, query: hr.Query()}
 	rt := s.lookup(r.Path)
 	code := http.StatusOK
@@ -147,11 +153,6 @@ func (s *Server) Serve(w *httpserver.Response, hr *httpserver.Request) {
 		s.count(rt, r.Method, code)
 	}()
 	if rt == nil {
-		if r.Path == "/" {
-			w.SetHeader("Location", "/ui/")
-			w.WriteHeader(http.StatusMovedPermanently)
-			return
-		}
 		code = http.StatusNotFound
 		w.Error(fmt.Sprintf("Invalid URL path: %q is not a beacon API endpoint", r.Path), code)
 		return
@@ -179,6 +180,20 @@ func (s *Server) Serve(w *httpserver.Response, hr *httpserver.Request) {
 			o.Observe(time.Since(start).Seconds())
 		}
 	}
+}
+
+// serveUI serves the web UI, or says how to turn it on.
+func (s *Server) serveUI(w *httpserver.Response, r *httpserver.Request) {
+	if s.cfg.UI == nil {
+		w.Error("beacon agent: the UI is disabled; start the agent with -ui (or \"ui\": true) to enable it", http.StatusNotFound)
+		return
+	}
+	if r.Path == "/" || r.Path == "/ui" {
+		w.SetHeader("Location", "/ui/")
+		w.WriteHeader(http.StatusMovedPermanently)
+		return
+	}
+	httpserver.Std(s.cfg.UI, w, r)
 }
 
 // instrument resolves a route's metric series once, so a request costs no
