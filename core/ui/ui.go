@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beacon-sd/beacon/core/agent"
@@ -22,10 +23,14 @@ import (
 //go:embed templates/*.html
 var templatesFS embed.FS
 
-var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"join":    strings.Join,
-	"pathEsc": url.PathEscape,
-}).ParseFS(templatesFS, "templates/*.html"))
+// pages are parsed on first use, not at start, so CLI commands that share
+// the binary do not pay for them.
+var pages = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{
+		"join":    strings.Join,
+		"pathEsc": url.PathEscape,
+	}).ParseFS(templatesFS, "templates/*.html"))
+})
 
 // Handler serves the UI under /ui/.
 type Handler struct {
@@ -81,7 +86,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	view := map[string]interface{}{"DC": h.Datacenter, "Node": h.NodeName, "Page": section, "Data": data}
-	if err := pages.ExecuteTemplate(w, name+".html", view); err != nil {
+	if err := pages().ExecuteTemplate(w, name+".html", view); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}
 }
