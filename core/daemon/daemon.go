@@ -54,22 +54,27 @@ type Daemon struct {
 }
 
 // Start brings an agent up. On error everything started is stopped again.
-func Start(cfg *config.Config, opts Options) (d *Daemon, err error) {
+func Start(cfg *config.Config, opts Options) (*Daemon, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{Name: "beacon", Level: hclog.LevelFromString(cfg.LogLevel)})
 	}
-	d = &Daemon{Logger: logger, Metrics: telemetry.New(), cfg: cfg, load: opts.Load, started: time.Now()}
-	defer func() {
-		if err != nil {
-			d.Shutdown()
-		}
-	}()
+	d := &Daemon{Logger: logger, Metrics: telemetry.New(), cfg: cfg, load: opts.Load, started: time.Now()}
+	if err := d.start(); err != nil {
+		d.Shutdown()
+		return nil, err
+	}
+	return d, nil
+}
+
+// start brings up each part in turn; Start undoes them on error.
+func (d *Daemon) start() (err error) {
+	cfg, logger := d.cfg, d.Logger
 	if !cfg.Server && !cfg.DevMode {
-		return nil, fmt.Errorf("client agents need a server to join, which this build cannot do yet; run with -server or -dev")
+		return fmt.Errorf("client agents need a server to join, which this build cannot do yet; run with -server or -dev")
 	}
 	if err := d.identify(); err != nil {
-		return nil, err
+		return err
 	}
 	if !cfg.DevMode {
 		logger.Warn("this server keeps its state in memory only; it is lost on restart")
@@ -81,7 +86,7 @@ func Start(cfg *config.Config, opts Options) (d *Daemon, err error) {
 		Logger:  logger,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	dataDir := cfg.DataDir
 	if cfg.DevMode {
@@ -93,26 +98,26 @@ func Start(cfg *config.Config, opts Options) (d *Daemon, err error) {
 		DataDir: dataDir, Logger: logger,
 	}, d.Server)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := d.Agent.ReloadDefinitions(cfg.AllServices(), cfg.AllChecks()); err != nil {
-		return nil, fmt.Errorf("config definitions: %w", err)
+		return fmt.Errorf("config definitions: %w", err)
 	}
 	d.Agent.Start()
 	if err := d.Agent.SyncNow(); err != nil {
 		logger.Warn("first sync with the catalog failed; retrying in the background", "error", err)
 	}
 	if err := d.listenHTTP(); err != nil {
-		return nil, err
+		return err
 	}
 	if cfg.PidFile != "" {
 		if err := os.WriteFile(cfg.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			return nil, fmt.Errorf("pid_file: %w", err)
+			return fmt.Errorf("pid_file: %w", err)
 		}
 	}
 	logger.Info("agent started", "node", d.node.Node, "datacenter", cfg.Datacenter,
 		"server", cfg.Server, "http", d.HTTPAddrs())
-	return d, nil
+	return nil
 }
 
 // identify works out the node's name, ID and advertised address.
