@@ -54,6 +54,9 @@ type Agent struct {
 	nodeInSync bool
 	rev        uint64
 
+	// syncMu makes pushes to the catalog one at a time.
+	syncMu sync.Mutex
+
 	syncCh     chan struct{}
 	shutdownCh chan struct{}
 	shutdown   sync.Once

@@ -46,6 +46,18 @@ func (a *Agent) syncLoop() {
 // SyncNow runs a full anti-entropy pass at once (tests and reload use it).
 func (a *Agent) SyncNow() error { return a.fullSync() }
 
+// SyncChanges pushes pending local changes now. The HTTP API calls it after
+// a registration so that the catalog has it when the call returns; if the
+// servers cannot be reached, the background loop keeps retrying.
+func (a *Agent) SyncChanges() error {
+	err := a.syncChanges()
+	if err != nil {
+		a.logger.Debug("pushing a change to the catalog failed; it will be retried", "error", err)
+		a.triggerSync()
+	}
+	return err
+}
+
 // fullSync reads the node from the catalog, marks what differs from local
 // state, schedules removal of what the agent does not own, and pushes.
 func (a *Agent) fullSync() error {
@@ -126,6 +138,8 @@ type syncOp struct {
 // syncChanges pushes every out-of-sync entry: deletions first, then the
 // node, then services with their checks, then the remaining checks.
 func (a *Agent) syncChanges() error {
+	a.syncMu.Lock()
+	defer a.syncMu.Unlock()
 	ops := a.pendingOps()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -127,9 +127,9 @@ func normalizeStruct(m map[string]interface{}, t reflect.Type, path string, stri
 		if err != nil {
 			return nil, err
 		}
-		if prev, dup := out[f.jsonName]; dup && prev != nil {
-			// "check" and "checks" style pairs are distinct fields; a true
-			// duplicate (two spellings of one key) is ambiguous.
+		if _, dup := out[f.jsonName]; dup {
+			// "check" and "checks" are distinct fields; two spellings of one
+			// key ("name" and "Name") are ambiguous, whatever their values.
 			return nil, fmt.Errorf("%s: key given twice under different spellings", where(join(path, k)))
 		}
 		out[f.jsonName] = nv

@@ -87,6 +87,7 @@ func (s *Server) agentServiceRegister(w *httpserver.Response, r *request) (inter
 	if err := s.agent.AddService(&def, agent.SourceAPI); err != nil {
 		return nil, err
 	}
+	s.agent.SyncChanges()
 	return nil, nil
 }
 
@@ -95,6 +96,7 @@ func (s *Server) agentServiceDeregister(w *httpserver.Response, r *request) (int
 	if err := s.agent.RemoveService(id); err != nil {
 		return nil, s.notLocal(r, err, id)
 	}
+	s.agent.SyncChanges()
 	return nil, nil
 }
 
@@ -143,11 +145,16 @@ func (s *Server) agentCheckRegister(w *httpserver.Response, r *request) (interfa
 		}
 		return nil, badRequest("Invalid check: %v", err)
 	}
+	s.agent.SyncChanges()
 	return nil, nil
 }
 
 func (s *Server) agentCheckDeregister(w *httpserver.Response, r *request) (interface{}, error) {
-	return nil, s.agent.RemoveCheck(tail(r, "/v1/agent/check/deregister/"))
+	if err := s.agent.RemoveCheck(tail(r, "/v1/agent/check/deregister/")); err != nil {
+		return nil, err
+	}
+	s.agent.SyncChanges()
+	return nil, nil
 }
 
 // agentCheckTTL handles check/pass|warn|fail/<id>?note=.
@@ -205,6 +212,7 @@ func (s *Server) agentMaintenance(w *httpserver.Response, r *request) (interface
 	} else {
 		s.agent.DisableNodeMaintenance()
 	}
+	s.agent.SyncChanges()
 	return nil, nil
 }
 
@@ -222,6 +230,7 @@ func (s *Server) agentServiceMaintenance(w *httpserver.Response, r *request) (in
 	if err != nil {
 		return nil, notFound("%v", err)
 	}
+	s.agent.SyncChanges()
 	return nil, nil
 }
 

@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -265,7 +266,17 @@ func TestMetrics(t *testing.T) {
 	if err != nil || m.Timestamp == "" || len(m.Gauges) == 0 {
 		t.Fatalf("JSON metrics: %+v %v", m, err)
 	}
+	// Invented methods must not add metric series.
+	for i := 0; i < 3; i++ {
+		req, _ := http.NewRequest(fmt.Sprintf("XM%d", i), a.URL("/v1/kv/m"), nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
 	prom := getBody(t, a.URL("/v1/agent/metrics?format=prometheus"))
+	if strings.Contains(prom, `method="XM`) {
+		t.Fatal("a client-invented method became a metric label")
+	}
 	if !strings.Contains(prom, "beacon_kvs_apply_total 1") || !strings.Contains(prom, "go_goroutines") {
 		t.Fatalf("prometheus metrics:\n%.500s", prom)
 	}

@@ -208,15 +208,27 @@ func (s *Server) instrument(rt *route) {
 }
 
 func (s *Server) count(rt *route, method string, code int) {
-	if rt == nil {
-		s.metrics.HTTPRequests.WithLabelValues(method, "unknown", strconv.Itoa(code)).Inc()
-		return
+	if rt != nil && code == http.StatusOK {
+		if c := rt.ok[method]; c != nil {
+			c.Inc()
+			return
+		}
 	}
-	if c := rt.ok[method]; c != nil && code == http.StatusOK {
-		c.Inc()
-		return
+	endpoint := "unknown"
+	if rt != nil {
+		endpoint = rt.path
 	}
-	s.metrics.HTTPRequests.WithLabelValues(method, rt.path, strconv.Itoa(code)).Inc()
+	s.metrics.HTTPRequests.WithLabelValues(methodLabel(method), endpoint, strconv.Itoa(code)).Inc()
+}
+
+// methodLabel keeps the method label to a fixed set, so clients cannot
+// grow the metric series by inventing methods.
+func methodLabel(m string) string {
+	switch m {
+	case get, put, pst, del, http.MethodHead, http.MethodOptions, http.MethodPatch:
+		return m
+	}
+	return "other"
 }
 
 func allowed(methods []string, m string) bool {

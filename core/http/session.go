@@ -40,7 +40,7 @@ func (s *Server) sessionCreate(w *httpserver.Response, r *request) (interface{},
 	if body.Checks == nil && body.NodeChecks == nil && body.ServiceChecks == nil {
 		sess.NodeChecks = []string{structs.SerfCheckID}
 	}
-	if len(body.LockDelay) > 0 {
+	if len(body.LockDelay) > 0 && string(body.LockDelay) != "null" {
 		d, err := parseLockDelay(body.LockDelay)
 		if err != nil {
 			return nil, err

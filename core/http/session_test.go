@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -44,6 +45,12 @@ func TestSessionsAndLocks(t *testing.T) {
 	if len(list) != 2 || len(node) != 2 {
 		t.Fatalf("list %d node %d", len(list), len(node))
 	}
+	// A null LockDelay means "not given": the 15s default.
+	resp, err := http.DefaultClient.Do(mustReq(t, "PUT", a.URL("/v1/session/create"), `{"LockDelay":null}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("LockDelay null: %v %v", resp, err)
+	}
+	resp.Body.Close()
 	if _, err := se.Destroy(id, nil); err != nil {
 		t.Fatal(err)
 	}
