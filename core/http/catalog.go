@@ -52,11 +52,9 @@ func (s *Server) catalogNodes(w *httpserver.Response, r *request) (interface{}, 
 	}
 	args.NodeMetaFilters = meta
 	var out structs.IndexedNodes
-	defer s.blocking(&args.QueryOptions)()
-	if err := s.backend.CatalogNodes(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.CatalogNodes); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	if out.Nodes == nil {
 		out.Nodes = []*structs.Node{}
 	}
@@ -74,11 +72,9 @@ func (s *Server) catalogServices(w *httpserver.Response, r *request) (interface{
 	}
 	args.NodeMetaFilters = meta
 	var out structs.IndexedServices
-	defer s.blocking(&args.QueryOptions)()
-	if err := s.backend.CatalogServices(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.CatalogServices); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	return out.Services, nil
 }
 
@@ -103,11 +99,9 @@ func (s *Server) catalogService(w *httpserver.Response, r *request) (interface{}
 		return nil, err
 	}
 	var out structs.IndexedServiceNodes
-	defer s.blocking(&args.QueryOptions)()
-	if err := s.backend.CatalogServiceNodes(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.CatalogServiceNodes); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	return out.ServiceNodes, nil
 }
 
@@ -120,11 +114,9 @@ func (s *Server) nodeServices(w *httpserver.Response, r *request, prefix string)
 		return nil, badRequest("Missing node name")
 	}
 	var out structs.IndexedNodeServices
-	defer s.blocking(&args.QueryOptions)()
-	if err := s.backend.CatalogNodeServices(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.CatalogNodeServices); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	return &out, nil
 }
 
@@ -175,11 +167,9 @@ func (s *Server) healthNode(w *httpserver.Response, r *request) (interface{}, er
 		return nil, badRequest("Missing node name")
 	}
 	var out structs.IndexedHealthChecks
-	defer s.blocking(&args.QueryOptions)()
-	if err := s.backend.HealthNodeChecks(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.HealthNodeChecks); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	return out.HealthChecks, nil
 }
 
@@ -189,11 +179,9 @@ func (s *Server) healthChecks(w *httpserver.Response, r *request) (interface{}, 
 		return nil, err
 	}
 	var out structs.IndexedHealthChecks
-	defer s.blocking(&args.QueryOptions)()
-	if err := s.backend.HealthServiceChecks(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.HealthServiceChecks); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	return out.HealthChecks, nil
 }
 
@@ -213,11 +201,9 @@ func (s *Server) healthState(w *httpserver.Response, r *request) (interface{}, e
 	}
 	args.NodeMetaFilters = meta
 	var out structs.IndexedHealthChecks
-	defer s.blocking(&args.QueryOptions)()
-	if err := s.backend.HealthChecksInState(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.HealthChecksInState); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	return out.HealthChecks, nil
 }
 
@@ -228,10 +214,8 @@ func (s *Server) healthService(w *httpserver.Response, r *request) (interface{},
 	}
 	args.PassingOnly = boolParam(r, "passing")
 	var out structs.IndexedCheckServiceNodes
-	defer s.blocking(&args.QueryOptions)()
-	if err := s.backend.HealthServiceNodes(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.HealthServiceNodes); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	return out.Nodes, nil
 }

@@ -432,13 +432,19 @@ func setMeta(w *httpserver.Response, m *structs.QueryMeta) {
 	}
 }
 
-// blocking marks a request as a parked blocking query for the gauge.
-func (s *Server) blocking(q *structs.QueryOptions) func() {
-	if q.MinIndex == 0 {
-		return func() {}
+// read runs one backend read, blocking when the request carried an index,
+// and writes the reply's query headers.
+func read[A interface{ Options() *structs.QueryOptions }, R interface{ Meta() *structs.QueryMeta }](
+	s *Server, w *httpserver.Response, r *request, args A, reply R, call func(context.Context, A, R) error) error {
+	if args.Options().MinIndex > 0 {
+		s.metrics.BlockingActive.Inc()
+		defer s.metrics.BlockingActive.Dec()
 	}
-	s.metrics.BlockingActive.Inc()
-	return s.metrics.BlockingActive.Dec
+	if err := call(r.Context(), args, reply); err != nil {
+		return err
+	}
+	setMeta(w, reply.Meta())
+	return nil
 }
 
 // tail returns the path after a route prefix.

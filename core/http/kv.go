@@ -37,11 +37,9 @@ func (s *Server) kvGet(w *httpserver.Response, r *request, key string) (interfac
 		return nil, err
 	}
 	var out structs.IndexedDirEntries
-	defer s.blocking(&args.QueryOptions)()
-	if err := s.backend.KVGet(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.KVGet); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	if len(out.Entries) == 0 {
 		return nil, errEmptyNotFound
 	}
@@ -60,11 +58,9 @@ func (s *Server) kvList(w *httpserver.Response, r *request, prefix string) (inte
 		return nil, err
 	}
 	var out structs.IndexedDirEntries
-	defer s.blocking(&args.QueryOptions)()
-	if err := s.backend.KVList(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.KVList); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	if len(out.Entries) == 0 {
 		return nil, errEmptyNotFound
 	}
@@ -77,11 +73,9 @@ func (s *Server) kvKeys(w *httpserver.Response, r *request, prefix string) (inte
 		return nil, err
 	}
 	var out structs.IndexedKeyList
-	defer s.blocking(&args.QueryOptions)()
-	if err := s.backend.KVKeys(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.KVKeys); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	if len(out.Keys) == 0 {
 		return nil, errEmptyNotFound
 	}

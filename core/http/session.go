@@ -91,11 +91,9 @@ func (s *Server) sessionInfo(w *httpserver.Response, r *request) (interface{}, e
 		return nil, err
 	}
 	var out structs.IndexedSessions
-	defer s.blocking(&args.QueryOptions)()
-	if err := s.backend.SessionGet(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.SessionGet); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	return out.Sessions, nil
 }
 
@@ -105,11 +103,9 @@ func (s *Server) sessionList(w *httpserver.Response, r *request) (interface{}, e
 		return nil, err
 	}
 	var out structs.IndexedSessions
-	defer s.blocking(&args.QueryOptions)()
-	if err := s.backend.SessionList(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.SessionList); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	return out.Sessions, nil
 }
 
@@ -119,11 +115,9 @@ func (s *Server) sessionNode(w *httpserver.Response, r *request) (interface{}, e
 		return nil, err
 	}
 	var out structs.IndexedSessions
-	defer s.blocking(&args.QueryOptions)()
-	if err := s.backend.SessionNodeSessions(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.SessionNodeSessions); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	return out.Sessions, nil
 }
 
@@ -133,10 +127,9 @@ func (s *Server) sessionRenew(w *httpserver.Response, r *request) (interface{}, 
 		return nil, err
 	}
 	var out structs.IndexedSessions
-	if err := s.backend.SessionRenew(r.Context(), &args, &out); err != nil {
+	if err := read(s, w, r, &args, &out, s.backend.SessionRenew); err != nil {
 		return nil, err
 	}
-	setMeta(w, &out.QueryMeta)
 	if len(out.Sessions) == 0 {
 		return nil, notFound("Session id '%s' not found", args.SessionID)
 	}

@@ -142,3 +142,10 @@ type IndexedSessions struct {
 	Sessions []*Session
 	QueryMeta
 }
+
+// Options returns the options; request types that embed QueryOptions get it
+// too, which lets one helper serve every read.
+func (q *QueryOptions) Options() *QueryOptions { return q }
+
+// Meta returns the meta; reply types that embed QueryMeta get it too.
+func (m *QueryMeta) Meta() *QueryMeta { return m }
