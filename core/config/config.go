@@ -261,28 +261,8 @@ func Default() *Config {
 
 // AllServices is every service definition from service and services.
 func (c *Config) AllServices() []*structs.ServiceDefinition {
-	var out []*structs.ServiceDefinition
-	if c.Service != nil {
-		out = append(out, c.Service)
-	}
-	for _, s := range c.Services {
-		if s != nil {
-			out = append(out, s)
-		}
-	}
-	return out
+	return structs.OneAndMany(c.Service, c.Services)
 }
 
 // AllChecks is every standalone check definition from check and checks.
-func (c *Config) AllChecks() []*structs.CheckDefinition {
-	var out []*structs.CheckDefinition
-	if c.Check != nil {
-		out = append(out, c.Check)
-	}
-	for _, ch := range c.Checks {
-		if ch != nil {
-			out = append(out, ch)
-		}
-	}
-	return out
-}
+func (c *Config) AllChecks() []*structs.CheckDefinition { return structs.OneAndMany(c.Check, c.Checks) }

@@ -1,36 +1,33 @@
 package http
 
 import (
+	"context"
+
 	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
 func (s *Server) catalogRegister(w *httpserver.Response, r *request) (interface{}, error) {
 	var args structs.RegisterRequest
-	if err := decodeBody(r, &args); err != nil {
-		return nil, err
-	}
-	if dc := r.query.Get("dc"); dc != "" {
-		args.Datacenter = dc
-	}
-	args.Token = token(r)
-	if err := s.backend.CatalogRegister(r.Context(), &args); err != nil {
-		return nil, err
-	}
-	s.metrics.CatalogWrites.Inc()
-	return true, nil
+	return catalogWrite(s, r, &args, &args.Datacenter, &args.Token, s.backend.CatalogRegister)
 }
 
 func (s *Server) catalogDeregister(w *httpserver.Response, r *request) (interface{}, error) {
 	var args structs.DeregisterRequest
-	if err := decodeBody(r, &args); err != nil {
+	return catalogWrite(s, r, &args, &args.Datacenter, &args.Token, s.backend.CatalogDeregister)
+}
+
+// catalogWrite decodes a catalog write, takes ?dc and the token from the
+// request, and applies it.
+func catalogWrite[A any](s *Server, r *request, args *A, dc, tok *string, apply func(context.Context, *A) error) (interface{}, error) {
+	if err := decodeBody(r, args); err != nil {
 		return nil, err
 	}
-	if dc := r.query.Get("dc"); dc != "" {
-		args.Datacenter = dc
+	if v := r.query.Get("dc"); v != "" {
+		*dc = v
 	}
-	args.Token = token(r)
-	if err := s.backend.CatalogDeregister(r.Context(), &args); err != nil {
+	*tok = token(r)
+	if err := apply(r.Context(), args); err != nil {
 		return nil, err
 	}
 	s.metrics.CatalogWrites.Inc()

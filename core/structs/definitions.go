@@ -207,14 +207,18 @@ func (s *ServiceDefinition) Validate() error {
 }
 
 // AllChecks is Check and Checks together.
-func (s *ServiceDefinition) AllChecks() []*CheckDefinition {
-	var out []*CheckDefinition
-	if s.Check != nil {
-		out = append(out, s.Check)
+func (s *ServiceDefinition) AllChecks() []*CheckDefinition { return OneAndMany(s.Check, s.Checks) }
+
+// OneAndMany joins a singular definition key ("check") and its plural
+// ("checks") into one list, leaving out nils.
+func OneAndMany[T any](one *T, many []*T) []*T {
+	var out []*T
+	if one != nil {
+		out = append(out, one)
 	}
-	for _, c := range s.Checks {
-		if c != nil {
-			out = append(out, c)
+	for _, m := range many {
+		if m != nil {
+			out = append(out, m)
 		}
 	}
 	return out
