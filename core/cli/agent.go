@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/syslog"
@@ -25,7 +27,7 @@ func agentCommand(args []string, stdout, stderr io.Writer) int {
 		flags.FlagSet.PrintDefaults()
 	}
 	if err := flags.FlagSet.Parse(args); err != nil {
-		if err.Error() == "flag: help requested" {
+		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 1

@@ -31,17 +31,9 @@ Lists the services registered in the datacenter, one per line, sorted.`, stderr)
 	node := fs.String("node", "", "Only list the services on this node.")
 	nodeMeta := keyValueFlag{}
 	fs.Var(nodeMeta, "node-meta", "Only services on nodes with this `key=value` metadata; repeatable.")
-	if code, ok := parseFlags(fs, args); !ok {
+	client, code := startClient(fs, args, &hf, 0)
+	if client == nil {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "Too many arguments (expected 0, got %d)\n", fs.NArg())
-		return 1
-	}
-	client, err := hf.client()
-	if err != nil {
-		fmt.Fprintf(stderr, "Error connecting to agent: %s\n", err)
-		return 1
 	}
 	q := hf.queryOptions()
 	if len(nodeMeta) > 0 {
@@ -60,6 +52,7 @@ Lists the services registered in the datacenter, one per line, sorted.`, stderr)
 			}
 		}
 	} else {
+		var err error
 		services, _, err = client.Catalog().Services(q)
 		if err != nil {
 			fmt.Fprintf(stderr, "Error listing services: %s\n", err)
@@ -126,17 +119,9 @@ Lists the nodes in the datacenter with their ID, address and datacenter.`, stder
 	near := fs.String("near", "", "Sort nodes by round-trip time from this node; \"_agent\" is the queried agent.")
 	nodeMeta := keyValueFlag{}
 	fs.Var(nodeMeta, "node-meta", "Only nodes with this `key=value` metadata; repeatable.")
-	if code, ok := parseFlags(fs, args); !ok {
+	client, code := startClient(fs, args, &hf, 0)
+	if client == nil {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "Too many arguments (expected 0, got %d)\n", fs.NArg())
-		return 1
-	}
-	client, err := hf.client()
-	if err != nil {
-		fmt.Fprintf(stderr, "Error connecting to agent: %s\n", err)
-		return 1
 	}
 	q := hf.queryOptions()
 	q.Near = *near
@@ -152,6 +137,7 @@ Lists the nodes in the datacenter with their ID, address and datacenter.`, stder
 		}
 		nodes = nodesOfService(entries)
 	} else {
+		var err error
 		nodes, _, err = client.Catalog().Nodes(q)
 		if err != nil {
 			fmt.Fprintf(stderr, "Error listing nodes: %s\n", err)
@@ -230,17 +216,9 @@ func catalogDatacentersCommand(args []string, stdout, stderr io.Writer) int {
 Lists the datacenters the agent knows of, one per line.`, stderr)
 	var hf httpFlags
 	hf.register(fs)
-	if code, ok := parseFlags(fs, args); !ok {
+	client, code := startClient(fs, args, &hf, 0)
+	if client == nil {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "Too many arguments (expected 0, got %d)\n", fs.NArg())
-		return 1
-	}
-	client, err := hf.client()
-	if err != nil {
-		fmt.Fprintf(stderr, "Error connecting to agent: %s\n", err)
-		return 1
 	}
 	dcs, err := client.Catalog().Datacenters()
 	if err != nil {

@@ -103,8 +103,14 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: beacon [--version] [--help] <command> [<args>]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Available commands are:")
+	writeCommands(w, commands)
+}
+
+// writeCommands lists the commands of cmds that this build includes, sorted
+// by name, each indented with its synopsis in an aligned second column.
+func writeCommands(w io.Writer, cmds map[string]command) {
 	var names []string
-	for name, cmd := range commands {
+	for name, cmd := range cmds {
 		if cmd.run != nil {
 			names = append(names, name)
 		}
@@ -112,7 +118,7 @@ func printUsage(w io.Writer) {
 	sort.Strings(names)
 	tw := tabwriter.NewWriter(w, 0, 0, 4, ' ', 0)
 	for _, name := range names {
-		fmt.Fprintf(tw, "    %s\t%s\n", name, commands[name].synopsis)
+		fmt.Fprintf(tw, "    %s\t%s\n", name, cmds[name].synopsis)
 	}
 	tw.Flush()
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/hashicorp/consul/api"
 )
@@ -94,6 +93,17 @@ func (h *httpFlags) client() (*api.Client, error) {
 		return nil, fmt.Errorf("agent at %s: %w", h.addr, err)
 	}
 	return c, nil
+}
+
+// connect returns an API client for the agent the flags name, or reports on
+// stderr why there is none and returns nil; the command then exits 1.
+func (h *httpFlags) connect(stderr io.Writer) *api.Client {
+	c, err := h.client()
+	if err != nil {
+		fmt.Fprintf(stderr, "Error connecting to agent: %s\n", err)
+		return nil
+	}
+	return c
 }
 
 // queryOptions are the read options the flags ask for.
@@ -185,6 +195,34 @@ func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
 	return 0, true
 }
 
+// parseArgs parses args into fs, like parseFlags, and refuses more than
+// maxArgs positional arguments, reporting that on fs's output. When it returns
+// false the command must end with the given code.
+func parseArgs(fs *flag.FlagSet, args []string, maxArgs int) (int, bool) {
+	if code, ok := parseFlags(fs, args); !ok {
+		return code, false
+	}
+	if fs.NArg() > maxArgs {
+		fmt.Fprintf(fs.Output(), "Too many arguments (expected %d, got %d)\n", maxArgs, fs.NArg())
+		return 1, false
+	}
+	return 0, true
+}
+
+// startClient is the whole prologue of a command that checks nothing between
+// its arguments and its client: parseArgs, then connect. When the client is
+// nil the command must end with the returned code.
+func startClient(fs *flag.FlagSet, args []string, hf *httpFlags, maxArgs int) (*api.Client, int) {
+	if code, ok := parseArgs(fs, args, maxArgs); !ok {
+		return nil, code
+	}
+	client := hf.connect(fs.Output())
+	if client == nil {
+		return nil, 1
+	}
+	return client, 0
+}
+
 // flagWasSet reports whether the named flag appeared on the command line.
 func flagWasSet(fs *flag.FlagSet, name string) bool {
 	set := false
@@ -201,16 +239,7 @@ func flagWasSet(fs *flag.FlagSet, name string) bool {
 func runGroup(group string, subs map[string]command, args []string, stdout, stderr io.Writer) int {
 	usage := func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: beacon %s <subcommand> [options] [args]\n\nSubcommands:\n", group)
-		var names []string
-		for n := range subs {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		tw := tabwriter.NewWriter(w, 0, 0, 4, ' ', 0)
-		for _, n := range names {
-			fmt.Fprintf(tw, "    %s\t%s\n", n, subs[n].synopsis)
-		}
-		tw.Flush()
+		writeCommands(w, subs)
 	}
 	if len(args) == 0 {
 		usage(stderr)

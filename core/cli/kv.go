@@ -42,25 +42,16 @@ the prefix, with -keys only the key names.`, stderr)
 	separator := fs.String("separator", "/", "Separator at which -keys groups names; empty lists every key.")
 	detailed := fs.Bool("detailed", false, "Print the key's metadata as well as its value.")
 	b64 := fs.Bool("base64", false, "Print values base64-encoded.")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseArgs(fs, args, 1); !ok {
 		return code
 	}
-	key := ""
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		key = kvKey(fs.Arg(0))
-	default:
-		fmt.Fprintf(stderr, "Too many arguments (expected 1, got %d)\n", fs.NArg())
-		return 1
-	}
+	key := kvKey(fs.Arg(0))
 	if key == "" && !*recurse && !*keys {
 		fmt.Fprintln(stderr, "Error! Missing KEY argument")
 		return 1
 	}
-	client, err := hf.client()
-	if err != nil {
-		fmt.Fprintf(stderr, "Error connecting to agent: %s\n", err)
+	client := hf.connect(stderr)
+	if client == nil {
 		return 1
 	}
 	kv := client.KV()
@@ -189,56 +180,73 @@ reads FILE; without DATA the value is empty.`, stderr)
 		fmt.Fprintf(stderr, "Error! %s\n", err)
 		return 1
 	}
-	client, err := hf.client()
-	if err != nil {
-		fmt.Fprintf(stderr, "Error connecting to agent: %s\n", err)
+	client := hf.connect(stderr)
+	if client == nil {
 		return 1
 	}
 	pair := &api.KVPair{Key: key, Value: value, Flags: *flags, ModifyIndex: *modifyIndex, Session: *session}
 	kv := client.KV()
+	var w kvWrite
 	switch {
 	case *cas:
-		ok, _, err := kv.CAS(pair, nil)
-		if err != nil {
-			fmt.Fprintf(stderr, "Error! Did not write to %s: %s\n", key, err)
-			return 1
+		w = kvWrite{
+			call:    func() (bool, error) { return conditional(kv.CAS(pair, nil)) },
+			failed:  "Error! Did not write to " + key,
+			refused: "Error! Did not write to " + key + ": CAS failed",
+			done:    "Success! Data written to: " + key,
 		}
-		if !ok {
-			fmt.Fprintf(stderr, "Error! Did not write to %s: CAS failed\n", key)
-			return 1
-		}
-		fmt.Fprintf(stdout, "Success! Data written to: %s\n", key)
 	case *acquire:
-		ok, _, err := kv.Acquire(pair, nil)
-		if err != nil {
-			fmt.Fprintf(stderr, "Error! Failed writing data: %s\n", err)
-			return 1
+		w = kvWrite{
+			call:    func() (bool, error) { return conditional(kv.Acquire(pair, nil)) },
+			failed:  "Error! Failed writing data",
+			refused: "Error! Did not acquire lock on: " + key,
+			done:    "Success! Lock acquired on: " + key,
 		}
-		if !ok {
-			fmt.Fprintf(stderr, "Error! Did not acquire lock on: %s\n", key)
-			return 1
-		}
-		fmt.Fprintf(stdout, "Success! Lock acquired on: %s\n", key)
 	case *release:
-		ok, _, err := kv.Release(pair, nil)
-		if err != nil {
-			fmt.Fprintf(stderr, "Error! Failed writing data: %s\n", err)
-			return 1
+		w = kvWrite{
+			call:    func() (bool, error) { return conditional(kv.Release(pair, nil)) },
+			failed:  "Error! Failed writing data",
+			refused: "Error! Did not release lock on: " + key,
+			done:    "Success! Lock released on: " + key,
 		}
-		if !ok {
-			fmt.Fprintf(stderr, "Error! Did not release lock on: %s\n", key)
-			return 1
-		}
-		fmt.Fprintf(stdout, "Success! Lock released on: %s\n", key)
 	default:
-		if _, err := kv.Put(pair, nil); err != nil {
-			fmt.Fprintf(stderr, "Error! Failed writing data: %s\n", err)
-			return 1
+		w = kvWrite{
+			call:   func() (bool, error) { return unconditional(kv.Put(pair, nil)) },
+			failed: "Error! Failed writing data",
+			done:   "Success! Data written to: " + key,
 		}
-		fmt.Fprintf(stdout, "Success! Data written to: %s\n", key)
 	}
+	return w.run(stdout, stderr)
+}
+
+// kvWrite is the one change `kv put` or `kv delete` makes to the store, and
+// what it reports: failed comes before the call's error, refused is the
+// message when the call returns false and done the one on success.
+type kvWrite struct {
+	call                  func() (ok bool, err error)
+	failed, refused, done string
+}
+
+// run makes the write and reports how it went; it returns the exit code.
+func (w kvWrite) run(stdout, stderr io.Writer) int {
+	ok, err := w.call()
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", w.failed, err)
+		return 1
+	}
+	if !ok {
+		fmt.Fprintln(stderr, w.refused)
+		return 1
+	}
+	fmt.Fprintln(stdout, w.done)
 	return 0
 }
+
+// conditional and unconditional give a kvWrite's call the results of an API
+// write that the store may refuse (CAS, lock) and of one it may not.
+func conditional(ok bool, _ *api.WriteMeta, err error) (bool, error) { return ok, err }
+
+func unconditional(_ *api.WriteMeta, err error) (bool, error) { return true, err }
 
 // kvPutData resolves the DATA argument: "-" is standard input, "@FILE" the
 // file's contents, anything else itself; b64 decodes the result.
@@ -279,50 +287,43 @@ Removes KEY from the KV store, or with -recurse every key under the prefix.`, st
 	recurse := fs.Bool("recurse", false, "Delete every key under the given prefix.")
 	cas := fs.Bool("cas", false, "Check-and-set: delete only if the key's modify index equals -modify-index.")
 	modifyIndex := fs.Uint64("modify-index", 0, "Modify index the key must have, for -cas.")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseArgs(fs, args, 1); !ok {
 		return code
-	}
-	if fs.NArg() > 1 {
-		fmt.Fprintf(stderr, "Too many arguments (expected 1, got %d)\n", fs.NArg())
-		return 1
 	}
 	key := kvKey(fs.Arg(0))
 	if err := kvDeleteCheck(key, *recurse, *cas, flagWasSet(fs, "modify-index")); err != nil {
 		fmt.Fprintf(stderr, "Error! %s\n", err)
 		return 1
 	}
-	client, err := hf.client()
-	if err != nil {
-		fmt.Fprintf(stderr, "Error connecting to agent: %s\n", err)
+	client := hf.connect(stderr)
+	if client == nil {
 		return 1
 	}
 	kv := client.KV()
+	var w kvWrite
 	switch {
 	case *recurse:
-		if _, err := kv.DeleteTree(key, nil); err != nil {
-			fmt.Fprintf(stderr, "Error! Did not delete prefix %s: %s\n", key, err)
-			return 1
+		w = kvWrite{
+			call:   func() (bool, error) { return unconditional(kv.DeleteTree(key, nil)) },
+			failed: "Error! Did not delete prefix " + key,
+			done:   "Success! Deleted keys with prefix: " + key,
 		}
-		fmt.Fprintf(stdout, "Success! Deleted keys with prefix: %s\n", key)
 	case *cas:
-		ok, _, err := kv.DeleteCAS(&api.KVPair{Key: key, ModifyIndex: *modifyIndex}, nil)
-		if err != nil {
-			fmt.Fprintf(stderr, "Error! Did not delete key %s: %s\n", key, err)
-			return 1
+		pair := &api.KVPair{Key: key, ModifyIndex: *modifyIndex}
+		w = kvWrite{
+			call:    func() (bool, error) { return conditional(kv.DeleteCAS(pair, nil)) },
+			failed:  "Error! Did not delete key " + key,
+			refused: "Error! Did not delete key " + key + ": CAS failed",
+			done:    "Success! Deleted key: " + key,
 		}
-		if !ok {
-			fmt.Fprintf(stderr, "Error! Did not delete key %s: CAS failed\n", key)
-			return 1
-		}
-		fmt.Fprintf(stdout, "Success! Deleted key: %s\n", key)
 	default:
-		if _, err := kv.Delete(key, nil); err != nil {
-			fmt.Fprintf(stderr, "Error! Did not delete key %s: %s\n", key, err)
-			return 1
+		w = kvWrite{
+			call:   func() (bool, error) { return unconditional(kv.Delete(key, nil)) },
+			failed: "Error! Did not delete key " + key,
+			done:   "Success! Deleted key: " + key,
 		}
-		fmt.Fprintf(stdout, "Success! Deleted key: %s\n", key)
 	}
-	return 0
+	return w.run(stdout, stderr)
 }
 
 // kvDeleteCheck rejects flag combinations that `kv delete` cannot honour.

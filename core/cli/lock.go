@@ -65,9 +65,8 @@ SIGTERM, then SIGKILL after 5 seconds. Exits with CHILD's exit code.`, stderr)
 			fmt.Fprintf(stderr, format+"\n", a...)
 		}
 	}
-	client, err := hf.client()
-	if err != nil {
-		fmt.Fprintf(stderr, "Error connecting to agent: %s\n", err)
+	client := hf.connect(stderr)
+	if client == nil {
 		return 1
 	}
 	h, err := newLockHandle(client, prefix, *limit, *name, timeout, *monitorRetry)

@@ -23,21 +23,16 @@ Exits 2 when no member matches.`, stderr)
 	detailed := fs.Bool("detailed", false, "Show every member tag instead of the summary columns.")
 	status := fs.String("status", ".*", "Only members whose status matches this `regexp` (alive, leaving, left, failed).")
 	wan := fs.Bool("wan", false, "List the WAN (cross-datacenter) pool instead of the LAN pool.")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseArgs(fs, args, 0); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "Too many arguments (expected 0, got %d)\n", fs.NArg())
-		return 1
 	}
 	statusRe, err := regexp.Compile(*status)
 	if err != nil {
 		fmt.Fprintf(stderr, "Failed to compile -status regexp %q: %s\n", *status, err)
 		return 1
 	}
-	client, err := hf.client()
-	if err != nil {
-		fmt.Fprintf(stderr, "Error connecting to agent: %s\n", err)
+	client := hf.connect(stderr)
+	if client == nil {
 		return 1
 	}
 	members, err := client.Agent().Members(*wan)

@@ -89,9 +89,8 @@ flags for a single service.`, stderr)
 		}
 		defs = append(defs, &def)
 	}
-	client, err := hf.client()
-	if err != nil {
-		fmt.Fprintf(stderr, "Error connecting to agent: %s\n", err)
+	client := hf.connect(stderr)
+	if client == nil {
 		return 1
 	}
 	for _, d := range defs {
@@ -145,9 +144,8 @@ the one named by -id.`, stderr)
 			}
 		}
 	}
-	client, err := hf.client()
-	if err != nil {
-		fmt.Fprintf(stderr, "Error connecting to agent: %s\n", err)
+	client := hf.connect(stderr)
+	if client == nil {
 		return 1
 	}
 	for _, sid := range ids {
