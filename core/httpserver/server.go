@@ -230,6 +230,8 @@ func (s *Server) dateLine(now time.Time) string {
 	return d.line
 }
 
+var timeZero time.Time
+
 // conn is one client connection.
 type conn struct {
 	srv  *Server
@@ -277,6 +279,10 @@ func (c *conn) serve() {
 		})
 		if err != nil {
 			c.fail(err)
+			return
+		}
+		if head == h2Head {
+			c.serveH2(head)
 			return
 		}
 		if !c.handle(head) {

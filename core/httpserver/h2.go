@@ -1,0 +1,103 @@
+package httpserver
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+
+	"golang.org/x/net/http2"
+)
+
+// h2Preface is how an HTTP/2 client with prior knowledge (h2c) opens a
+// cleartext connection; as an HTTP/1 head it reads "PRI * HTTP/2.0".
+const h2Head = "PRI * HTTP/2.0\r\n\r\n"
+
+// MaxStreams bounds concurrent requests on one HTTP/2 connection: enough
+// for a renderer or Prometheus to keep a blocking query per service of a
+// large catalog on a single connection.
+const MaxStreams = 8192
+
+// serveH2 hands a connection that opened with the HTTP/2 preface to the
+// HTTP/2 server, with what was already read put back in front.
+func (c *conn) serveH2(head string) {
+	c.idle.Store(true) // shutdown may close it; streams end with the base context
+	pre := make([]byte, 0, len(head)+c.rd.buffered())
+	pre = append(pre, head...)
+	pre = append(pre, c.rd.buf[c.rd.r:c.rd.w]...)
+	c.rd.r = c.rd.w
+	c.nc.SetReadDeadline(timeZero)
+	h2 := &http2.Server{MaxConcurrentStreams: MaxStreams, IdleTimeout: c.srv.IdleTimeout}
+	h2.ServeConn(&prefixConn{Conn: c.nc, pre: pre}, &http2.ServeConnOpts{
+		Context: c.srv.base,
+		Handler: fromStd{c.srv},
+	})
+}
+
+// prefixConn replays bytes already read before reading the connection.
+type prefixConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.pre) > 0 {
+		n := copy(b, p.pre)
+		p.pre = p.pre[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
+
+// fromStd serves net/http requests (HTTP/2 streams) with the server's
+// Handler.
+type fromStd struct{ s *Server }
+
+func (f fromStd) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(hr.Body, int64(f.s.MaxBodyBytes)+1))
+	if err != nil {
+		http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(body) > f.s.MaxBodyBytes {
+		http.Error(w, "request body larger than "+strconv.Itoa(f.s.MaxBodyBytes)+" bytes", http.StatusRequestEntityTooLarge)
+		return
+	}
+	r := &Request{
+		Method: hr.Method, Path: hr.URL.Path, RawPath: hr.URL.EscapedPath(), RawQuery: hr.URL.RawQuery,
+		Proto: "HTTP/1.1", Body: body, Host: hr.Host, ctx: hr.Context(),
+	}
+	for k, vs := range hr.Header {
+		for _, v := range vs {
+			r.Header = append(r.Header, Field{k, v})
+		}
+	}
+	if addr, err := net.ResolveTCPAddr("tcp", hr.RemoteAddr); err == nil {
+		r.RemoteAddr = addr
+	}
+	var resp Response
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				f.s.Logger.Error("handler panic", "method", r.Method, "path", r.Path, "panic", p)
+				resp.reset()
+				resp.Error("internal error", http.StatusInternalServerError)
+			}
+		}()
+		f.s.Handler.Serve(&resp, r)
+	}()
+	h := w.Header()
+	for _, fd := range resp.header {
+		if validHeaderValue(fd.Value) {
+			h.Add(fd.Name, fd.Value)
+		}
+	}
+	if len(resp.body) > 0 && h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	w.WriteHeader(resp.Status())
+	if hr.Method != http.MethodHead {
+		w.Write(resp.body)
+	}
+}
