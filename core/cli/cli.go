@@ -38,8 +38,9 @@ var commands = map[string]command{
 	"reload":      {"Triggers the agent to reload configuration files", reloadCommand},
 	"services":    {"Interact with services", servicesCommand},
 	"version":     {"Prints the beacon version", versionCommand},
-	"template":    {"Renders templates from catalog and KV data", nil},
-	"registrator": {"Registers Docker containers as services", nil},
+	"template":    {"Renders templates from catalog and KV data", templateCommand},
+	"registrator": {"Registers Docker containers as services", registratorCommand},
+	"maint":       {"Controls node or service maintenance mode", maintCommand},
 }
 
 // aliases maps the name the binary was invoked under to the subcommand it
