@@ -37,6 +37,10 @@ type Config struct {
 	DataDir string
 	// SyncInterval is the period of full anti-entropy (default 60s).
 	SyncInterval time.Duration
+	// ReapInterval is how often services whose checks have been critical
+	// longer than their deregister_critical_service_after are removed
+	// (default 15s).
+	ReapInterval time.Duration
 	Logger       hclog.Logger
 }
 
@@ -57,6 +61,7 @@ type Agent struct {
 	// syncMu makes pushes to the catalog one at a time.
 	syncMu sync.Mutex
 
+	now        func() time.Time
 	syncCh     chan struct{}
 	shutdownCh chan struct{}
 	shutdown   sync.Once
@@ -73,13 +78,14 @@ type localService struct {
 }
 
 type localCheck struct {
-	check   *structs.HealthCheck
-	def     *structs.CheckDefinition
-	token   string
-	source  string
-	inSync  bool
-	deleted bool
-	rev     uint64
+	check         *structs.HealthCheck
+	def           *structs.CheckDefinition
+	token         string
+	source        string
+	inSync        bool
+	deleted       bool
+	rev           uint64
+	criticalSince time.Time // zero unless critical
 }
 
 // New creates an agent; Start begins anti-entropy.
@@ -89,6 +95,9 @@ func New(cfg Config, backend Backend) (*Agent, error) {
 	}
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = 60 * time.Second
+	}
+	if cfg.ReapInterval <= 0 {
+		cfg.ReapInterval = 15 * time.Second
 	}
 	if cfg.Node.Node == "" || cfg.Node.Address == "" {
 		return nil, fmt.Errorf("agent needs a node name and address")
@@ -101,6 +110,7 @@ func New(cfg Config, backend Backend) (*Agent, error) {
 		checks:     map[string]*localCheck{},
 		runners:    map[string]checks.Runner{},
 		ttls:       map[string]*checks.TTL{},
+		now:        time.Now,
 		syncCh:     make(chan struct{}, 1),
 		shutdownCh: make(chan struct{}),
 	}
@@ -110,10 +120,11 @@ func New(cfg Config, backend Backend) (*Agent, error) {
 	return a, nil
 }
 
-// Start runs anti-entropy until Shutdown.
+// Start runs anti-entropy and the critical-service reaper until Shutdown.
 func (a *Agent) Start() {
-	a.wg.Add(1)
+	a.wg.Add(2)
 	go a.syncLoop()
+	go a.reapLoop()
 }
 
 // Shutdown stops check monitors and anti-entropy.

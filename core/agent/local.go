@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/beacon-sd/beacon/core/checks"
 	"github.com/beacon-sd/beacon/core/structs"
@@ -20,6 +21,9 @@ func (a *Agent) AddService(def *structs.ServiceDefinition, source string) error 
 	for i, cd := range defs {
 		if err := a.scriptsAllowed(cd, source); err != nil {
 			return err
+		}
+		if err := checks.Validate(cd); err != nil {
+			return structs.BadInput("%v", err)
 		}
 		if cd.CheckID == "" {
 			cd.CheckID = "service:" + ns.ID
@@ -76,25 +80,51 @@ func (a *Agent) newHealthCheck(cd *structs.CheckDefinition, svc *structs.NodeSer
 	return hc
 }
 
-// addCheckLocked stores a check and starts its monitor. A check that
+// addCheckLocked stores a check and starts its runner. A check that
 // already existed keeps its status and output across re-registration.
 func (a *Agent) addCheckLocked(hc *structs.HealthCheck, def *structs.CheckDefinition, token, source string) {
 	if old, ok := a.checks[hc.CheckID]; ok && !old.deleted && old.check.Type == hc.Type {
 		hc.Status, hc.Output = old.check.Status, old.check.Output
 	}
-	if r, ok := a.runners[hc.CheckID]; ok {
-		r.Stop()
-		delete(a.runners, hc.CheckID)
-		delete(a.ttls, hc.CheckID)
+	a.stopRunnerLocked(hc.CheckID)
+	lc := &localCheck{check: hc, def: def, token: token, source: source, rev: a.nextRev()}
+	if hc.Status == structs.HealthCritical {
+		lc.criticalSince = a.now()
 	}
-	a.checks[hc.CheckID] = &localCheck{check: hc, def: def, token: token, source: source, rev: a.nextRev()}
-	if def != nil && def.Type() == structs.CheckTypeTTL {
-		ttl := &checks.TTL{CheckID: hc.CheckID, TTL: def.TTL.D(), Notifier: a}
-		ttl.Start()
-		a.runners[hc.CheckID] = ttl
+	a.checks[hc.CheckID] = lc
+	if def == nil {
+		return // maintenance checks have no runner
+	}
+	r, ttl, err := checks.New(hc.CheckID, def, hc.Status, checks.Options{
+		Notifier: &checkNotifier{a: a, lc: lc}, Catalog: a.backend, LocalNode: a.cfg.Node.Node, Logger: a.logger,
+	})
+	if err != nil {
+		a.logger.Error("check cannot run", "check", hc.CheckID, "error", err)
+		return
+	}
+	r.Start()
+	a.runners[hc.CheckID] = r
+	if ttl != nil {
 		a.ttls[hc.CheckID] = ttl
 	}
 }
+
+func (a *Agent) stopRunnerLocked(id string) {
+	if r, ok := a.runners[id]; ok {
+		r.Stop()
+		delete(a.runners, id)
+		delete(a.ttls, id)
+	}
+}
+
+// checkNotifier takes the results of one check's runner; results of a
+// runner whose check was replaced or removed are dropped.
+type checkNotifier struct {
+	a  *Agent
+	lc *localCheck
+}
+
+func (n *checkNotifier) UpdateCheck(id, status, output string) { n.a.updateCheck(n.lc, status, output) }
 
 // RemoveService deregisters a service and its checks.
 func (a *Agent) RemoveService(id string) error {
@@ -129,6 +159,9 @@ func (a *Agent) AddCheck(def *structs.CheckDefinition, source string) error {
 	if err := a.scriptsAllowed(def, source); err != nil {
 		return err
 	}
+	if err := checks.Validate(def); err != nil {
+		return structs.BadInput("%v", err)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var svc *structs.NodeService
@@ -162,11 +195,7 @@ func (a *Agent) RemoveCheck(id string) error {
 func (a *Agent) removeCheckLocked(id string) {
 	lc := a.checks[id]
 	lc.deleted, lc.inSync, lc.rev = true, false, a.nextRev()
-	if r, ok := a.runners[id]; ok {
-		r.Stop()
-		delete(a.runners, id)
-		delete(a.ttls, id)
-	}
+	a.stopRunnerLocked(id)
 }
 
 // UpdateTTL records an application's report for a TTL check.
@@ -194,16 +223,20 @@ func (a *Agent) hasCheck(id string) bool {
 	return ok && !lc.deleted
 }
 
-// UpdateCheck sets a check's status and output; check monitors call it.
-func (a *Agent) UpdateCheck(id, status, output string) {
+// updateCheck sets a check's status and output.
+func (a *Agent) updateCheck(lc *localCheck, status, output string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	lc, ok := a.checks[id]
-	if !ok || lc.deleted {
+	if cur, ok := a.checks[lc.check.CheckID]; !ok || cur != lc || lc.deleted {
 		return
 	}
 	if lc.check.Status == status && lc.check.Output == output {
 		return
+	}
+	if status == structs.HealthCritical && lc.check.Status != structs.HealthCritical {
+		lc.criticalSince = a.now()
+	} else if status != structs.HealthCritical {
+		lc.criticalSince = time.Time{}
 	}
 	hc := *lc.check
 	hc.Status, hc.Output = status, output

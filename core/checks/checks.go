@@ -17,8 +17,9 @@ type Notifier interface {
 	UpdateCheck(checkID, status, output string)
 }
 
-// Runner is a running check.
+// Runner runs a check: Start begins, Stop ends it and waits.
 type Runner interface {
+	Start()
 	Stop()
 }
 
