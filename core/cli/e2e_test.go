@@ -369,3 +369,34 @@ func writeFile(t *testing.T, path, data string) {
 		t.Fatal(err)
 	}
 }
+
+func TestMaintCommand(t *testing.T) {
+	a := testagent.Start(t)
+	addr := "-http-addr=" + a.HTTPAddr
+	a.Client.Agent().ServiceRegister(&api.AgentServiceRegistration{ID: "web-1", Name: "web"})
+	steps := []struct {
+		args   []string
+		code   int
+		stdout string
+	}{
+		{[]string{"maint", addr, "-enable", "-reason", "deploy"}, 0, "Node entered maintenance mode"},
+		{[]string{"maint", addr, "-enable", "-service", "web-1", "-reason", "db move"}, 0, "Service entered maintenance mode: web-1"},
+		{[]string{"maint", addr}, 0, "Reason: deploy"},
+		{[]string{"maint", addr}, 0, "ID:     web-1\n  Reason: db move"},
+		{[]string{"maint", addr, "-disable", "-service", "web-1"}, 0, "Service left maintenance mode: web-1"},
+		{[]string{"maint", addr, "-disable"}, 0, "Node left maintenance mode"},
+		{[]string{"maint", addr, "-enable", "-disable"}, 1, ""},
+		{[]string{"maint", addr, "-enable", "-service", "nope"}, 1, ""},
+	}
+	for _, st := range steps {
+		var out, errOut bytes.Buffer
+		code := cli.Run(append([]string{"beacon"}, st.args...), &out, &errOut)
+		if code != st.code || !strings.Contains(out.String(), st.stdout) {
+			t.Errorf("%v: exit %d stdout %q stderr %q", st.args, code, out.String(), errOut.String())
+		}
+	}
+	var out bytes.Buffer
+	if code := cli.Run([]string{"beacon", "maint", addr}, &out, &out); code != 0 || out.Len() != 0 {
+		t.Errorf("after disabling everything: %d %q", code, out.String())
+	}
+}
