@@ -17,6 +17,8 @@ import (
 // index (its client comes back at once and gets the new index), but never
 // old data with a new index, which would hide a change.
 type scopes struct {
+	// floor is the index of a restored snapshot: no scope reads lower.
+	floor   uint64
 	mu      sync.RWMutex
 	m       map[string]*scopeEntry
 	created map[string]chan struct{} // per kind: closed when a scope of that kind first appears
@@ -48,7 +50,7 @@ func (s *scopes) get(ws memdb.WatchSet, scope string) uint64 {
 		idx, ch := e.idx, e.ch
 		s.mu.RUnlock()
 		ws.Add(ch)
-		return idx
+		return max(idx, s.floor)
 	}
 	ch, ok := s.created[kind(scope)]
 	s.mu.RUnlock()
@@ -61,7 +63,7 @@ func (s *scopes) get(ws memdb.WatchSet, scope string) uint64 {
 		s.mu.Unlock()
 	}
 	ws.Add(ch)
-	return 0
+	return s.floor
 }
 
 // set records a change at idx on every scope named and wakes their

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,5 +184,61 @@ func TestKVWatchesFireOnlyForTheirData(t *testing.T) {
 		if got := fired(ws); got != c.fire {
 			t.Errorf("%s: fired=%v, want %v", c.name, got, c.fire)
 		}
+	}
+}
+
+func TestSnapshotRestore(t *testing.T) {
+	s := newTestStore(t)
+	s.register("n1", "10.0.0.1", "web", "web-1", "prod")
+	s.check("n1", structs.SerfCheckID, "", structs.HealthPassing)
+	s.check("n1", "web-check", "web-1", structs.HealthWarning)
+	s.kv(structs.KVSet, "cfg/a", "1", 0)
+	s.kv(structs.KVSet, "cfg/gone", "x", 0)
+	s.kv(structs.KVDelete, "cfg/gone", "", 0)
+	s.session("s1", "n1", structs.SessionRelease, 0, structs.SerfCheckID)
+	s.lock(structs.KVLock, "cfg/lock", "s1")
+
+	var buf bytes.Buffer
+	if err := s.Snapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Restore(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.LatestIndex() != s.LatestIndex() {
+		t.Fatalf("latest index %d, want %d", r.LatestIndex(), s.LatestIndex())
+	}
+	_, nodes, _ := r.CheckServiceNodes(nil, "web", nil, nil, false)
+	if len(nodes) != 1 || len(nodes[0].Checks) != 2 || nodes[0].Service.Tags[0] != "prod" {
+		t.Fatalf("restored health: %+v", nodes)
+	}
+	_, e, _ := r.KVGet(nil, "cfg/lock")
+	if e == nil || e.Session != "s1" || e.LockIndex != 1 {
+		t.Fatalf("restored lock: %+v", e)
+	}
+	if idx, e, _ := r.KVGet(nil, "cfg/gone"); e != nil || idx < 6 {
+		t.Fatalf("restored tombstone: idx %d entry %v", idx, e)
+	}
+	if _, sess, _ := r.SessionGet(nil, "s1"); sess == nil {
+		t.Fatal("session lost")
+	}
+	// Watchers of the restored store see scopes at least at the snapshot.
+	if idx, _, _ := r.Nodes(nil, nil); idx < s.LatestIndex() {
+		t.Fatalf("scope index %d below the snapshot's %d", idx, s.LatestIndex())
+	}
+	// The restored store keeps working: the session can be destroyed and
+	// releases its lock.
+	rs := &testStore{Store: r, t: t, idx: s.idx}
+	rs.apply(&structs.Command{Type: structs.SessionRequestType, Session: &structs.SessionRequest{
+		Op: structs.SessionDestroy, Session: structs.Session{ID: "s1"}}})
+	if _, e, _ := r.KVGet(nil, "cfg/lock"); e.Session != "" {
+		t.Fatal("lock not released after restore")
+	}
+	if _, err := Restore(strings.NewReader(`{"Format":99}`)); err == nil {
+		t.Fatal("unknown format accepted")
+	}
+	if _, err := Restore(strings.NewReader("{\"Format\":1}\n{\"t\":\"bogus\",\"v\":{}}\n")); err == nil {
+		t.Fatal("unknown table accepted")
 	}
 }

@@ -43,7 +43,7 @@ type Command struct {
 
 // WriteRequest carries what every write needs besides its payload.
 type WriteRequest struct {
-	Token string `json:"-"`
+	Token string `json:",omitempty"`
 }
 
 // RegisterRequest registers a node and optionally a service and checks on it

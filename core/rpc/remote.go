@@ -1,0 +1,151 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// ErrNoServers is returned when a client agent knows no server to ask.
+var ErrNoServers = errors.New("No known Consul servers")
+
+// Remote is a client agent's catalog: every call goes to a server, the one
+// that answered last if it still can, else the next known one.
+type Remote struct {
+	Pool *Pool
+	// Servers lists the RPC addresses of the servers believed alive.
+	Servers func() []string
+
+	mu   sync.Mutex
+	last string
+}
+
+func (r *Remote) call(ctx context.Context, method string, args, reply interface{}) error {
+	servers := r.Servers()
+	if len(servers) == 0 {
+		return ErrNoServers
+	}
+	r.mu.Lock()
+	last := r.last
+	r.mu.Unlock()
+	start := 0
+	for i, s := range servers {
+		if s == last {
+			start = i
+		}
+	}
+	var err error
+	for i := range servers {
+		addr := servers[(start+i)%len(servers)]
+		err = r.Pool.Call(ctx, addr, method, args, reply)
+		if err == nil || IsRemote(err) || ctx.Err() != nil {
+			if err == nil {
+				r.mu.Lock()
+				r.last = addr
+				r.mu.Unlock()
+			}
+			return err
+		}
+	}
+	return err
+}
+
+func (r *Remote) KVApply(ctx context.Context, args *structs.KVSRequest) (bool, error) {
+	var ok bool
+	err := r.call(ctx, "KVApply", args, &ok)
+	return ok, err
+}
+
+func (r *Remote) KVGet(ctx context.Context, args *structs.KeyRequest, reply *structs.IndexedDirEntries) error {
+	return r.call(ctx, "KVGet", args, reply)
+}
+
+func (r *Remote) KVList(ctx context.Context, args *structs.KeyListRequest, reply *structs.IndexedDirEntries) error {
+	return r.call(ctx, "KVList", args, reply)
+}
+
+func (r *Remote) KVKeys(ctx context.Context, args *structs.KeyListRequest, reply *structs.IndexedKeyList) error {
+	return r.call(ctx, "KVKeys", args, reply)
+}
+
+func (r *Remote) CatalogRegister(ctx context.Context, args *structs.RegisterRequest) error {
+	return r.call(ctx, "CatalogRegister", args, nil)
+}
+
+func (r *Remote) CatalogDeregister(ctx context.Context, args *structs.DeregisterRequest) error {
+	return r.call(ctx, "CatalogDeregister", args, nil)
+}
+
+func (r *Remote) CatalogDatacenters(ctx context.Context) ([]string, error) {
+	var dcs []string
+	err := r.call(ctx, "CatalogDatacenters", nil, &dcs)
+	return dcs, err
+}
+
+func (r *Remote) CatalogNodes(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedNodes) error {
+	return r.call(ctx, "CatalogNodes", args, reply)
+}
+
+func (r *Remote) CatalogServices(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedServices) error {
+	return r.call(ctx, "CatalogServices", args, reply)
+}
+
+func (r *Remote) CatalogServiceNodes(ctx context.Context, args *structs.ServiceSpecificRequest, reply *structs.IndexedServiceNodes) error {
+	return r.call(ctx, "CatalogServiceNodes", args, reply)
+}
+
+func (r *Remote) CatalogNodeServices(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.IndexedNodeServices) error {
+	return r.call(ctx, "CatalogNodeServices", args, reply)
+}
+
+func (r *Remote) HealthNodeChecks(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.IndexedHealthChecks) error {
+	return r.call(ctx, "HealthNodeChecks", args, reply)
+}
+
+func (r *Remote) HealthServiceChecks(ctx context.Context, args *structs.ServiceSpecificRequest, reply *structs.IndexedHealthChecks) error {
+	return r.call(ctx, "HealthServiceChecks", args, reply)
+}
+
+func (r *Remote) HealthChecksInState(ctx context.Context, args *structs.ChecksInStateRequest, reply *structs.IndexedHealthChecks) error {
+	return r.call(ctx, "HealthChecksInState", args, reply)
+}
+
+func (r *Remote) HealthServiceNodes(ctx context.Context, args *structs.ServiceSpecificRequest, reply *structs.IndexedCheckServiceNodes) error {
+	return r.call(ctx, "HealthServiceNodes", args, reply)
+}
+
+func (r *Remote) SessionApply(ctx context.Context, args *structs.SessionRequest) (string, error) {
+	var id string
+	err := r.call(ctx, "SessionApply", args, &id)
+	return id, err
+}
+
+func (r *Remote) SessionGet(ctx context.Context, args *structs.SessionSpecificRequest, reply *structs.IndexedSessions) error {
+	return r.call(ctx, "SessionGet", args, reply)
+}
+
+func (r *Remote) SessionList(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedSessions) error {
+	return r.call(ctx, "SessionList", args, reply)
+}
+
+func (r *Remote) SessionNodeSessions(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.IndexedSessions) error {
+	return r.call(ctx, "SessionNodeSessions", args, reply)
+}
+
+func (r *Remote) SessionRenew(ctx context.Context, args *structs.SessionSpecificRequest, reply *structs.IndexedSessions) error {
+	return r.call(ctx, "SessionRenew", args, reply)
+}
+
+func (r *Remote) StatusLeader(ctx context.Context) (string, error) {
+	var s string
+	err := r.call(ctx, "StatusLeader", nil, &s)
+	return s, err
+}
+
+func (r *Remote) StatusPeers(ctx context.Context) ([]string, error) {
+	var s []string
+	err := r.call(ctx, "StatusPeers", nil, &s)
+	return s, err
+}

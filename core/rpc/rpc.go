@@ -1,0 +1,124 @@
+// Package rpc carries agent-to-server and server-to-server calls. One TCP
+// port (ports.server) serves both raft and RPC: the first byte of a
+// connection says which. RPC connections are yamux sessions, one per pair
+// of agents, each call on its own stream, so a blocking query holds a stream
+// and not a connection, and closing the stream cancels the call on the
+// server. Frames are length-prefixed JSON.
+package rpc
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// Connection kinds, the first byte written on a new connection.
+const (
+	kindRPC  byte = 'B'
+	kindRaft byte = 'R'
+)
+
+// maxFrame bounds one frame (a KV value is at most 512 KiB; snapshots do
+// not travel over RPC).
+const maxFrame = 64 << 20
+
+type request struct {
+	Method string          `json:"M"`
+	Body   json.RawMessage `json:"B,omitempty"`
+}
+
+type response struct {
+	Error string          `json:"E,omitempty"`
+	Code  string          `json:"C,omitempty"`
+	Body  json.RawMessage `json:"B,omitempty"`
+}
+
+func writeFrame(w io.Writer, v interface{}) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	hdr := make([]byte, 4, 4+len(b))
+	binary.BigEndian.PutUint32(hdr, uint32(len(b)))
+	_, err = w.Write(append(hdr, b...))
+	return err
+}
+
+func readFrame(r io.Reader, v interface{}) error {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > maxFrame {
+		return fmt.Errorf("rpc frame of %d bytes exceeds the limit", n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// Errors keep their meaning across the wire: each known kind travels as a
+// code and comes back as an error that matches the same sentinel.
+var codes = []struct {
+	code string
+	err  error
+}{
+	{"perm", structs.ErrPermissionDenied},
+	{"noleader", structs.ErrNoLeader},
+	{"nodc", structs.ErrUnknownDC},
+	{"nonode", structs.ErrMissingNode},
+	{"nosvc", structs.ErrMissingService},
+	{"nosess", structs.ErrMissingSessionID},
+	{"badsess", structs.ErrInvalidSession},
+	{"nocheck", structs.ErrCheckNotFound},
+	{"unknownsvc", structs.ErrServiceNotFound},
+}
+
+func encodeError(err error) (string, string) {
+	var in *structs.InputError
+	if errors.As(err, &in) {
+		return err.Error(), "input"
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return err.Error(), c.code
+		}
+	}
+	return err.Error(), ""
+}
+
+func decodeError(msg, code string) error {
+	if code == "input" {
+		return &structs.InputError{Msg: msg}
+	}
+	for _, c := range codes {
+		if c.code == code {
+			return &remoteError{msg: msg, kind: c.err}
+		}
+	}
+	return &remoteError{msg: msg}
+}
+
+// remoteError is an error returned by the other side.
+type remoteError struct {
+	msg  string
+	kind error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.kind }
+
+// IsRemote reports whether err came from the far side of a call (as
+// opposed to a failure to reach it).
+func IsRemote(err error) bool {
+	var re *remoteError
+	var in *structs.InputError
+	return errors.As(err, &re) || errors.As(err, &in)
+}

@@ -1,0 +1,240 @@
+package rpc
+
+import (
+	"context"
+
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	"github.com/hashicorp/yamux"
+)
+
+// Handler serves one call: method and JSON arguments in, JSON reply out.
+// ctx ends when the caller goes away.
+type Handler func(ctx context.Context, method string, args []byte) ([]byte, error)
+
+// Server accepts connections on the server port and sorts them: raft
+// connections go to the raft transport, RPC sessions to the handler.
+type Server struct {
+	ln      net.Listener
+	handler Handler
+	logger  hclog.Logger
+	raft    *raftLayer
+
+	mu       sync.Mutex
+	sessions map[*yamux.Session]struct{}
+	closed   bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// NewServer serves ln. Handle calls once the handler is set with SetHandler.
+func NewServer(ln net.Listener, advertise net.Addr, logger hclog.Logger) *Server {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{ln: ln, logger: logger.Named("rpc"), sessions: map[*yamux.Session]struct{}{}, ctx: ctx, cancel: cancel}
+	s.raft = &raftLayer{addr: advertise, conns: make(chan net.Conn), closed: make(chan struct{})}
+	return s
+}
+
+// SetHandler sets what serves calls; calls before it are refused.
+func (s *Server) SetHandler(h Handler) {
+	s.mu.Lock()
+	s.handler = h
+	s.mu.Unlock()
+}
+
+// RaftLayer is the stream layer of the raft transport.
+func (s *Server) RaftLayer() raft.StreamLayer { return s.raft }
+
+// Addr is the listening address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve accepts until Shutdown.
+func (s *Server) Serve() {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return
+			}
+			s.logger.Warn("accept failed", "error", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		go s.sort(c)
+	}
+}
+
+// sort reads the first byte and hands the connection on.
+func (s *Server) sort(c net.Conn) {
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var kind [1]byte
+	if _, err := io.ReadFull(c, kind[:]); err != nil {
+		c.Close()
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	switch kind[0] {
+	case kindRaft:
+		select {
+		case s.raft.conns <- c:
+		case <-s.raft.closed:
+			c.Close()
+		}
+	case kindRPC:
+		s.serveSession(c)
+	default:
+		s.logger.Warn("unknown connection kind; closing", "from", c.RemoteAddr(), "byte", kind[0])
+		c.Close()
+	}
+}
+
+func (s *Server) serveSession(c net.Conn) {
+	cfg := yamux.DefaultConfig()
+	cfg.LogOutput = io.Discard
+	cfg.MaxStreamWindowSize = 1 << 20
+	sess, err := yamux.Server(c, cfg)
+	if err != nil {
+		c.Close()
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		sess.Close()
+		return
+	}
+	s.sessions[sess] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, sess)
+		s.mu.Unlock()
+		sess.Close()
+	}()
+	for {
+		st, err := sess.AcceptStream()
+		if err != nil {
+			return
+		}
+		s.wg.Add(1)
+		go s.serveStream(st)
+	}
+}
+
+// serveStream answers one call. A second goroutine waits on the stream:
+// the caller closing it (cancelled, or gone) cancels the call.
+func (s *Server) serveStream(st *yamux.Stream) {
+	defer s.wg.Done()
+	defer st.Close()
+	var req request
+	if err := readFrame(st, &req); err != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	go func() {
+		var b [1]byte
+		st.Read(b[:]) // returns when the caller closes the stream
+		cancel()
+	}()
+	s.mu.Lock()
+	h := s.handler
+	s.mu.Unlock()
+	var resp response
+	if h == nil {
+		resp.Error = "server is starting"
+	} else {
+		body, err := s.call(ctx, h, req)
+		if err != nil {
+			resp.Error, resp.Code = encodeError(err)
+		} else {
+			resp.Body = body
+		}
+	}
+	st.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	if err := writeFrame(st, &resp); err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
+		s.logger.Debug("writing a reply failed", "method", req.Method, "error", err)
+	}
+}
+
+func (s *Server) call(ctx context.Context, h Handler, req request) (body []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.logger.Error("rpc handler panic", "method", req.Method, "panic", p)
+			err = errors.New("internal error")
+		}
+	}()
+	return h(ctx, req.Method, req.Body)
+}
+
+// Shutdown stops accepting and ends running calls.
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	sessions := make([]*yamux.Session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	s.ln.Close()
+	s.cancel()
+	s.raft.Close()
+	for _, sess := range sessions {
+		sess.Close()
+	}
+	s.wg.Wait()
+}
+
+// raftLayer hands raft the connections that asked for it, and dials others
+// with the raft byte first.
+type raftLayer struct {
+	addr      net.Addr
+	conns     chan net.Conn
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func (l *raftLayer) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, errors.New("raft layer closed")
+	}
+}
+
+func (l *raftLayer) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *raftLayer) Addr() net.Addr { return l.addr }
+
+func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", string(addr), timeout)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Write([]byte{kindRaft}); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
