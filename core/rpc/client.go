@@ -108,6 +108,9 @@ func (p *Pool) Call(ctx context.Context, addr, method string, args, reply interf
 	if err := readFrame(st, &resp); err != nil {
 		return p.streamErr(ctx, method, addr, err)
 	}
+	if ctx.Err() != nil {
+		return ctx.Err() // the answer to an abandoned call
+	}
 	if resp.Error != "" {
 		return decodeError(resp.Error, resp.Code)
 	}
