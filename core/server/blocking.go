@@ -98,8 +98,16 @@ func jitterWait(w time.Duration) time.Duration {
 	return w
 }
 
-// setQueryMeta fills what a single server knows about leadership.
+// setQueryMeta fills what the server knows about leadership: whether
+// there is a leader, and how long ago this server last heard from it.
 func (s *Server) setQueryMeta(meta *structs.QueryMeta) {
-	meta.KnownLeader = true
-	meta.LastContact = 0
+	if s.raft == nil || s.IsLeader() {
+		meta.KnownLeader, meta.LastContact = true, 0
+		return
+	}
+	addr, _ := s.raft.LeaderWithID()
+	meta.KnownLeader = addr != ""
+	if last := s.raft.LastContact(); !last.IsZero() {
+		meta.LastContact = time.Since(last)
+	}
 }

@@ -10,8 +10,11 @@ import (
 )
 
 // CatalogRegister registers a node and optionally a service and checks.
-func (s *Server) CatalogRegister(_ context.Context, args *structs.RegisterRequest) error {
+func (s *Server) CatalogRegister(ctx context.Context, args *structs.RegisterRequest) error {
 	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	if done, err := s.forward(ctx, "CatalogRegister", nil, args, nil); done {
 		return err
 	}
 	if args.Datacenter == "" {
@@ -75,8 +78,11 @@ func ValidateRegister(args *structs.RegisterRequest) error {
 }
 
 // CatalogDeregister removes a node, service or check.
-func (s *Server) CatalogDeregister(_ context.Context, args *structs.DeregisterRequest) error {
+func (s *Server) CatalogDeregister(ctx context.Context, args *structs.DeregisterRequest) error {
 	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	if done, err := s.forward(ctx, "CatalogDeregister", nil, args, nil); done {
 		return err
 	}
 	if args.Node == "" {
@@ -91,6 +97,9 @@ func (s *Server) CatalogNodes(ctx context.Context, args *structs.DCSpecificReque
 	if err := s.checkDC(args.Datacenter); err != nil {
 		return err
 	}
+	if done, err := s.forward(ctx, "CatalogNodes", &args.QueryOptions, args, reply); done {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, nodes, err := st.Nodes(ws, args.NodeMetaFilters)
 		reply.Index, reply.Nodes = idx, nodes
@@ -101,6 +110,9 @@ func (s *Server) CatalogNodes(ctx context.Context, args *structs.DCSpecificReque
 // CatalogServices maps service names to their tags.
 func (s *Server) CatalogServices(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedServices) error {
 	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	if done, err := s.forward(ctx, "CatalogServices", &args.QueryOptions, args, reply); done {
 		return err
 	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
@@ -115,6 +127,9 @@ func (s *Server) CatalogServiceNodes(ctx context.Context, args *structs.ServiceS
 	if err := s.checkDC(args.Datacenter); err != nil {
 		return err
 	}
+	if done, err := s.forward(ctx, "CatalogServiceNodes", &args.QueryOptions, args, reply); done {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, sn, err := st.ServiceNodes(ws, args.ServiceName, args.ServiceTags, args.NodeMetaFilters)
 		reply.Index, reply.ServiceNodes = idx, sn
@@ -125,6 +140,9 @@ func (s *Server) CatalogServiceNodes(ctx context.Context, args *structs.ServiceS
 // CatalogNodeServices returns a node and its services.
 func (s *Server) CatalogNodeServices(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.IndexedNodeServices) error {
 	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	if done, err := s.forward(ctx, "CatalogNodeServices", &args.QueryOptions, args, reply); done {
 		return err
 	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
@@ -139,6 +157,9 @@ func (s *Server) HealthNodeChecks(ctx context.Context, args *structs.NodeSpecifi
 	if err := s.checkDC(args.Datacenter); err != nil {
 		return err
 	}
+	if done, err := s.forward(ctx, "HealthNodeChecks", &args.QueryOptions, args, reply); done {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, checks, err := st.NodeChecks(ws, args.Node)
 		reply.Index, reply.HealthChecks = idx, checks
@@ -149,6 +170,9 @@ func (s *Server) HealthNodeChecks(ctx context.Context, args *structs.NodeSpecifi
 // HealthServiceChecks lists the checks of a service's instances.
 func (s *Server) HealthServiceChecks(ctx context.Context, args *structs.ServiceSpecificRequest, reply *structs.IndexedHealthChecks) error {
 	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	if done, err := s.forward(ctx, "HealthServiceChecks", &args.QueryOptions, args, reply); done {
 		return err
 	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
@@ -163,6 +187,9 @@ func (s *Server) HealthChecksInState(ctx context.Context, args *structs.ChecksIn
 	if err := s.checkDC(args.Datacenter); err != nil {
 		return err
 	}
+	if done, err := s.forward(ctx, "HealthChecksInState", &args.QueryOptions, args, reply); done {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, checks, err := st.ChecksInState(ws, args.State, args.NodeMetaFilters)
 		reply.Index, reply.HealthChecks = idx, checks
@@ -173,6 +200,9 @@ func (s *Server) HealthChecksInState(ctx context.Context, args *structs.ChecksIn
 // HealthServiceNodes lists a service's instances with their checks.
 func (s *Server) HealthServiceNodes(ctx context.Context, args *structs.ServiceSpecificRequest, reply *structs.IndexedCheckServiceNodes) error {
 	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	if done, err := s.forward(ctx, "HealthServiceNodes", &args.QueryOptions, args, reply); done {
 		return err
 	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {

@@ -22,9 +22,13 @@ func ValidateKey(key string) error {
 }
 
 // KVApply performs one KV write; the bool is the outcome of conditional ops.
-func (s *Server) KVApply(_ context.Context, args *structs.KVSRequest) (bool, error) {
+func (s *Server) KVApply(ctx context.Context, args *structs.KVSRequest) (bool, error) {
 	if err := s.checkDC(args.Datacenter); err != nil {
 		return false, err
+	}
+	var ok bool
+	if done, err := s.forward(ctx, "KVApply", nil, args, &ok); done {
+		return ok, err
 	}
 	if args.DirEnt.Key == "" && args.Op != structs.KVDeleteTree {
 		return false, structs.BadInput("missing key name")
@@ -41,6 +45,9 @@ func (s *Server) KVApply(_ context.Context, args *structs.KVSRequest) (bool, err
 // KVGet reads one key; reply.Entries is empty when it does not exist.
 func (s *Server) KVGet(ctx context.Context, args *structs.KeyRequest, reply *structs.IndexedDirEntries) error {
 	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	if done, err := s.forward(ctx, "KVGet", &args.QueryOptions, args, reply); done {
 		return err
 	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
@@ -62,6 +69,9 @@ func (s *Server) KVList(ctx context.Context, args *structs.KeyListRequest, reply
 	if err := s.checkDC(args.Datacenter); err != nil {
 		return err
 	}
+	if done, err := s.forward(ctx, "KVList", &args.QueryOptions, args, reply); done {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, ents, err := st.KVList(ws, args.Prefix)
 		reply.Index, reply.Entries = idx, ents
@@ -72,6 +82,9 @@ func (s *Server) KVList(ctx context.Context, args *structs.KeyListRequest, reply
 // KVKeys lists keys under a prefix, folded at the separator.
 func (s *Server) KVKeys(ctx context.Context, args *structs.KeyListRequest, reply *structs.IndexedKeyList) error {
 	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	if done, err := s.forward(ctx, "KVKeys", &args.QueryOptions, args, reply); done {
 		return err
 	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {

@@ -1,20 +1,25 @@
 // Package server is the authoritative side of the discovery core: it owns
 // the state store, applies every write as a Command, answers catalog, KV,
-// health, session and status queries (blocking ones included) and runs the
-// leader's duties: registering itself, session TTLs and tombstone reaping.
+// health, session and status queries (blocking ones included), forwards
+// what the leader must answer, and runs the leader's duties: turning gossip
+// into the catalog, managing raft peers, session TTLs, tombstone reaping.
 //
 // Without raft (the -dev agent) writes are applied directly in index order;
-// the cluster build plugs a replicated log in front of the same Apply.
+// with raft the log's FSM calls the same Apply.
 package server
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+
+	"github.com/beacon-sd/beacon/core/rpc"
 
 	"github.com/beacon-sd/beacon/core/state"
 	"github.com/beacon-sd/beacon/core/structs"
@@ -34,30 +39,58 @@ type Config struct {
 	ServerPort int
 	Logger     hclog.Logger
 
-	// TombstoneTTL is how long KV delete markers are kept (default 15m) and
-	// ReconcileInterval how often leader duties re-run (default 60s).
+	// DevMode keeps everything in memory and applies writes directly:
+	// no raft, no peers.
+	DevMode bool
+	// DataDir holds the raft log and snapshots.
+	DataDir         string
+	Bootstrap       bool
+	BootstrapExpect int
+	RaftMultiplier  int
+	// RPC is the server port; Pool reaches other servers.
+	RPC  *rpc.Server
+	Pool *rpc.Pool
+	// Members lists the gossip pool and MemberEvents signals its changes;
+	// the leader turns them into the catalog's serfHealth checks.
+	Members      func() []structs.Member
+	MemberEvents <-chan struct{}
+
+	// TombstoneTTL is how long KV delete markers are kept (default 15m),
+	// ReconcileInterval how often leader duties re-run (default 60s) and
+	// DeadServerTimeout how long a failed server stays a raft peer
+	// (default 30s).
 	TombstoneTTL      time.Duration
 	ReconcileInterval time.Duration
+	DeadServerTimeout time.Duration
 }
 
-// Server is a single-node authoritative server.
+// Server is an authoritative server: a single in-memory one in dev mode,
+// else a raft peer.
 type Server struct {
 	cfg    Config
 	logger hclog.Logger
 	store  atomic.Pointer[state.Store]
 
+	// dev mode applies in order under applyMu
 	applyMu sync.Mutex
 	index   uint64
 
+	// raft mode
+	raft      *raft.Raft
+	raftStore io.Closer
+	transport *raft.NetworkTransport
+	hadState  bool
+
 	sessions   *sessionTimers
 	tombstones *tombstoneGC
+	failedAt   map[string]time.Time // failed servers, by node name
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
 	wg           sync.WaitGroup
 }
 
-// New starts a server with an empty in-memory store.
+// New starts a server.
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
@@ -68,6 +101,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ReconcileInterval == 0 {
 		cfg.ReconcileInterval = 60 * time.Second
 	}
+	if cfg.DeadServerTimeout == 0 {
+		cfg.DeadServerTimeout = 30 * time.Second
+	}
+	if cfg.RPC == nil {
+		cfg.DevMode = true
+	}
 	st, err := state.New()
 	if err != nil {
 		return nil, err
@@ -76,15 +115,30 @@ func New(cfg Config) (*Server, error) {
 		cfg:        cfg,
 		logger:     cfg.Logger.Named("server"),
 		shutdownCh: make(chan struct{}),
+		failedAt:   map[string]time.Time{},
 	}
 	s.store.Store(st)
 	s.sessions = newSessionTimers(s)
 	s.tombstones = newTombstoneGC(cfg.TombstoneTTL)
-	if err := s.reconcileSelf(); err != nil {
-		return nil, fmt.Errorf("register server node: %w", err)
+	if cfg.DevMode {
+		if err := s.reconcileSelf(); err != nil {
+			return nil, fmt.Errorf("register server node: %w", err)
+		}
+		s.wg.Add(1)
+		go s.devLoop()
+		return s, nil
 	}
+	if err := s.setupRaft(); err != nil {
+		s.closeRaft()
+		return nil, err
+	}
+	cfg.RPC.SetHandler(rpc.Mux(s.endpoints()))
 	s.wg.Add(1)
-	go s.leaderLoop()
+	go s.monitorLeadership()
+	if cfg.BootstrapExpect > 0 && !s.hadState {
+		s.wg.Add(1)
+		go s.bootstrapExpect()
+	}
 	return s, nil
 }
 
@@ -94,18 +148,36 @@ func (s *Server) Store() *state.Store { return s.store.Load() }
 // Datacenter is the server's datacenter.
 func (s *Server) Datacenter() string { return s.cfg.Datacenter }
 
-// Shutdown stops the leader loop and timers.
+// Shutdown stops leader duties, timers and raft.
 func (s *Server) Shutdown() {
 	s.shutdownOnce.Do(func() {
 		close(s.shutdownCh)
 		s.sessions.stopAll()
 	})
 	s.wg.Wait()
+	s.closeRaft()
 }
 
-// apply performs one write. Indexes are handed out in apply order, so the
-// store only ever sees them grow.
+func (s *Server) closeRaft() {
+	if s.raft != nil {
+		s.raft.Shutdown().Error()
+		s.raft = nil
+	}
+	if s.transport != nil {
+		s.transport.Close()
+		s.transport = nil
+	}
+	if s.raftStore != nil {
+		s.raftStore.Close()
+		s.raftStore = nil
+	}
+}
+
+// apply performs one write: directly in dev mode, through raft otherwise.
 func (s *Server) apply(c *structs.Command) (bool, error) {
+	if s.raft != nil {
+		return s.applyRaft(c)
+	}
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	s.index++
@@ -116,6 +188,20 @@ func (s *Server) apply(c *structs.Command) (bool, error) {
 	return ok, err
 }
 
+// IsLeader reports whether this server leads (always, in dev mode).
+func (s *Server) IsLeader() bool {
+	return s.raft == nil || s.raft.State() == raft.Leader
+}
+
+// leaderAddr is the leader's RPC address, "" when there is none.
+func (s *Server) leaderAddr() string {
+	if s.raft == nil {
+		return s.cfg.RPCAddr
+	}
+	addr, _ := s.raft.LeaderWithID()
+	return string(addr)
+}
+
 // checkDC accepts the server's own datacenter or none.
 func (s *Server) checkDC(dc string) error {
 	if dc != "" && dc != s.cfg.Datacenter {
@@ -124,12 +210,25 @@ func (s *Server) checkDC(dc string) error {
 	return nil
 }
 
-// StatusLeader is the leader's server address.
-func (s *Server) StatusLeader(context.Context) (string, error) { return s.cfg.RPCAddr, nil }
+// StatusLeader is the leader's server address, "" when there is none.
+func (s *Server) StatusLeader(context.Context) (string, error) { return s.leaderAddr(), nil }
 
 // StatusPeers are the raft peers' server addresses.
 func (s *Server) StatusPeers(context.Context) ([]string, error) {
-	return []string{s.cfg.RPCAddr}, nil
+	if s.raft == nil {
+		return []string{s.cfg.RPCAddr}, nil
+	}
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	peers := []string{}
+	for _, srv := range f.Configuration().Servers {
+		if srv.Suffrage == raft.Voter {
+			peers = append(peers, string(srv.Address))
+		}
+	}
+	return peers, nil
 }
 
 // CatalogDatacenters lists known datacenters.
@@ -188,8 +287,8 @@ func (s *Server) reconcileSelf() error {
 	return err
 }
 
-// leaderLoop runs the leader's periodic duties.
-func (s *Server) leaderLoop() {
+// devLoop runs the leader's periodic duties of a dev server.
+func (s *Server) devLoop() {
 	defer s.wg.Done()
 	reconcile := time.NewTicker(s.cfg.ReconcileInterval)
 	defer reconcile.Stop()
@@ -204,13 +303,18 @@ func (s *Server) leaderLoop() {
 				s.logger.Error("reconcile server node failed", "error", err)
 			}
 		case now := <-reap.C:
-			if idx := s.tombstones.due(now); idx > 0 {
-				_, err := s.apply(&structs.Command{Type: structs.TombstoneRequestType,
-					Tombstone: &structs.TombstoneRequest{ReapIndex: idx}})
-				if err != nil {
-					s.logger.Error("reap KV tombstones failed", "error", err)
-				}
-			}
+			s.reapTombstones(now)
+		}
+	}
+}
+
+// reapTombstones drops KV delete markers older than the TTL.
+func (s *Server) reapTombstones(now time.Time) {
+	if idx := s.tombstones.due(now); idx > 0 {
+		_, err := s.apply(&structs.Command{Type: structs.TombstoneRequestType,
+			Tombstone: &structs.TombstoneRequest{ReapIndex: idx}})
+		if err != nil {
+			s.logger.Error("reap KV tombstones failed", "error", err)
 		}
 	}
 }

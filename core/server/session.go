@@ -11,9 +11,13 @@ import (
 )
 
 // SessionApply creates or destroys a session and returns its ID.
-func (s *Server) SessionApply(_ context.Context, args *structs.SessionRequest) (string, error) {
+func (s *Server) SessionApply(ctx context.Context, args *structs.SessionRequest) (string, error) {
 	if err := s.checkDC(args.Datacenter); err != nil {
 		return "", err
+	}
+	var id string
+	if done, err := s.forward(ctx, "SessionApply", nil, args, &id); done {
+		return id, err
 	}
 	sess := &args.Session
 	switch args.Op {
@@ -77,6 +81,9 @@ func (s *Server) SessionGet(ctx context.Context, args *structs.SessionSpecificRe
 	if err := s.checkDC(args.Datacenter); err != nil {
 		return err
 	}
+	if done, err := s.forward(ctx, "SessionGet", &args.QueryOptions, args, reply); done {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, sess, err := st.SessionGet(ws, args.SessionID)
 		reply.Index = idx
@@ -93,6 +100,9 @@ func (s *Server) SessionList(ctx context.Context, args *structs.DCSpecificReques
 	if err := s.checkDC(args.Datacenter); err != nil {
 		return err
 	}
+	if done, err := s.forward(ctx, "SessionList", &args.QueryOptions, args, reply); done {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, list, err := st.SessionList(ws, "")
 		reply.Index, reply.Sessions = idx, list
@@ -105,6 +115,9 @@ func (s *Server) SessionNodeSessions(ctx context.Context, args *structs.NodeSpec
 	if err := s.checkDC(args.Datacenter); err != nil {
 		return err
 	}
+	if done, err := s.forward(ctx, "SessionNodeSessions", &args.QueryOptions, args, reply); done {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, list, err := st.SessionList(ws, args.Node)
 		reply.Index, reply.Sessions = idx, list
@@ -114,8 +127,13 @@ func (s *Server) SessionNodeSessions(ctx context.Context, args *structs.NodeSpec
 
 // SessionRenew restarts a session's TTL; reply.Sessions is empty when the
 // session no longer exists.
-func (s *Server) SessionRenew(_ context.Context, args *structs.SessionSpecificRequest, reply *structs.IndexedSessions) error {
+func (s *Server) SessionRenew(ctx context.Context, args *structs.SessionSpecificRequest, reply *structs.IndexedSessions) error {
 	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	// Renewals go to the leader, which keeps the session timers.
+	args.AllowStale = false
+	if done, err := s.forward(ctx, "SessionRenew", &args.QueryOptions, args, reply); done {
 		return err
 	}
 	s.setQueryMeta(&reply.QueryMeta)

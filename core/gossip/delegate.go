@@ -1,0 +1,147 @@
+package gossip
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// Message kinds carried by memberlist user messages.
+const msgUser byte = 1
+
+type userMsg struct {
+	Kind  string
+	Node  string `json:",omitempty"`
+	Prune bool   `json:",omitempty"`
+	Key   string `json:",omitempty"`
+}
+
+// delegate carries tags and broadcasts.
+type delegate struct{ p *Pool }
+
+func (d *delegate) NodeMeta(limit int) []byte {
+	d.p.mu.Lock()
+	b, _ := json.Marshal(d.p.tags)
+	d.p.mu.Unlock()
+	if len(b) > limit {
+		d.p.logger.Error("node tags exceed the gossip metadata limit; they are not sent", "bytes", len(b), "limit", limit)
+		return nil
+	}
+	return b
+}
+
+func (d *delegate) NotifyMsg(b []byte) {
+	if len(b) == 0 || b[0] != msgUser {
+		return
+	}
+	var m userMsg
+	if err := json.Unmarshal(b[1:], &m); err != nil {
+		return
+	}
+	switch m.Kind {
+	case "force-leave":
+		d.p.applyForceLeave(m.Node, m.Prune)
+	case "leave":
+		d.p.markLeaving(m.Node)
+	default:
+		d.p.keys.handle(d.p, m)
+	}
+}
+
+func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
+	return d.p.queue.GetBroadcasts(overhead, limit)
+}
+
+func (d *delegate) LocalState(join bool) []byte           { return nil }
+func (d *delegate) MergeRemoteState(buf []byte, join bool) {}
+
+// events turns memberlist's node events into member states.
+type events struct{ p *Pool }
+
+func (e *events) NotifyJoin(n *memberlist.Node)   { e.p.update(n, structs.MemberAlive) }
+func (e *events) NotifyUpdate(n *memberlist.Node) { e.p.update(n, structs.MemberAlive) }
+// NotifyLeave: a member that announced its leave has left; any other
+// departure is a failure. (memberlist's own left/dead distinction does not
+// reach its event delegate, hence the announcement.)
+func (e *events) NotifyLeave(n *memberlist.Node) {
+	e.p.mu.Lock()
+	m, ok := e.p.members[n.Name]
+	leaving := ok && m.Status == structs.MemberLeaving
+	e.p.mu.Unlock()
+	if leaving {
+		e.p.update(n, structs.MemberLeft)
+	} else {
+		e.p.update(n, structs.MemberFailed)
+	}
+}
+
+// markLeaving records a member's announcement that it is leaving.
+func (p *Pool) markLeaving(name string) {
+	p.mu.Lock()
+	m, ok := p.members[name]
+	if ok && m.Status == structs.MemberAlive {
+		m.Status, m.since = structs.MemberLeaving, time.Now()
+	}
+	p.mu.Unlock()
+	if ok {
+		p.notify()
+	}
+}
+
+func (p *Pool) update(n *memberlist.Node, status structs.MemberStatus) {
+	var tags map[string]string
+	if len(n.Meta) > 0 {
+		if err := json.Unmarshal(n.Meta, &tags); err != nil {
+			p.logger.Warn("member sent unreadable tags", "member", n.Name, "error", err)
+		}
+	}
+	p.mu.Lock()
+	m, ok := p.members[n.Name]
+	if !ok {
+		m = &member{}
+		p.members[n.Name] = m
+	}
+	changed := !ok || m.Status != status || m.Addr != n.Addr.String() || !structs.MapsEqual(m.Tags, tags)
+	if m.Status != status {
+		m.since = time.Now()
+	}
+	m.Member = structs.Member{Name: n.Name, Addr: n.Addr.String(), Port: n.Port, Tags: tags, Status: status}
+	p.mu.Unlock()
+	if changed {
+		if status == structs.MemberFailed {
+			p.logger.Warn("member failed", "member", n.Name, "address", n.Address())
+		} else {
+			p.logger.Debug("member changed", "member", n.Name, "status", status.String())
+		}
+		p.notify()
+	}
+}
+
+// broadcast is one queued user message.
+type broadcast struct {
+	name string
+	msg  []byte
+}
+
+func (b *broadcast) Invalidates(o memberlist.Broadcast) bool {
+	ob, ok := o.(*broadcast)
+	return ok && ob.name == b.name
+}
+func (b *broadcast) Message() []byte { return b.msg }
+func (b *broadcast) Finished()       {}
+
+func containsAny(s, sub string) bool { return strings.Contains(s, sub) }
+
+// stripLevel drops memberlist's own timestamp and level prefix.
+func stripLevel(line string) string {
+	for _, lvl := range []string{"[ERR] ", "[WARN] ", "[DEBUG] ", "[INFO] "} {
+		if i := strings.Index(line, lvl); i >= 0 {
+			return line[i+len(lvl):]
+		}
+	}
+	return line
+}

@@ -1,0 +1,175 @@
+package gossip
+
+import (
+	"encoding/base64"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+func newPool(t *testing.T, name string, keys ...[]byte) *Pool {
+	t.Helper()
+	p, err := New(Config{NodeName: name, BindAddr: "127.0.0.1", BindPort: 0,
+		Tags: map[string]string{"role": "node", "dc": "dc1", "id": name + "-id"}, Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Shutdown)
+	return p
+}
+
+func addr(p *Pool) string {
+	a, port := p.LocalAddr()
+	return a + ":" + strconv.Itoa(port)
+}
+
+func statusOf(p *Pool, name string) structs.MemberStatus {
+	for _, m := range p.Members() {
+		if m.Name == name {
+			return m.Status
+		}
+	}
+	return structs.MemberNone
+}
+
+func waitStatus(t *testing.T, p *Pool, name string, want structs.MemberStatus, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < within {
+		if statusOf(p, name) == want {
+			return time.Since(start)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s did not become %s within %v (is %s)", name, want, within, statusOf(p, name))
+	return 0
+}
+
+func TestJoinFailLeave(t *testing.T) {
+	a, b, c := newPool(t, "a"), newPool(t, "b"), newPool(t, "c")
+	if n, err := b.Join([]string{addr(a)}); err != nil || n != 1 {
+		t.Fatalf("join: %d %v", n, err)
+	}
+	if _, err := c.Join([]string{addr(a)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*Pool{a, b, c} {
+		for _, name := range []string{"a", "b", "c"} {
+			waitStatus(t, p, name, structs.MemberAlive, 5*time.Second)
+		}
+	}
+	m := a.Members()
+	if len(m) != 3 || m[1].Tags["id"] != "b-id" {
+		t.Fatalf("members and tags: %+v", m)
+	}
+
+	c.Shutdown() // a crash: no leave message
+	d := waitStatus(t, a, "c", structs.MemberFailed, 10*time.Second)
+	t.Logf("crashed member marked failed after %v", d)
+
+	if err := a.ForceLeave("c", false); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, b, "c", structs.MemberLeft, 5*time.Second)
+	if err := a.ForceLeave("b", false); err == nil {
+		t.Fatal("force-leave of an alive member was accepted")
+	}
+
+	if err := b.Leave(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, a, "b", structs.MemberLeft, 5*time.Second)
+}
+
+func TestEncryption(t *testing.T) {
+	key1 := []byte("0123456789abcdef0123456789abcdef")
+	key2 := []byte("fedcba9876543210fedcba9876543210")
+	a := newPool(t, "a", key1)
+	b := newPool(t, "b", key1)
+	if _, err := b.Join([]string{addr(a)}); err != nil {
+		t.Fatalf("same key: %v", err)
+	}
+	wrong := newPool(t, "wrong", key2)
+	_, err := wrong.Join([]string{addr(a)})
+	if err == nil || !strings.Contains(err.Error(), "encrypt key") {
+		t.Fatalf("wrong key: %v", err)
+	}
+	plain := newPool(t, "plain")
+	if _, err := plain.Join([]string{addr(a)}); err == nil {
+		t.Fatal("an agent without a key joined an encrypted pool")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if s := statusOf(a, "wrong"); s != structs.MemberNone {
+		t.Fatalf("wrong-key agent is a member: %s", s)
+	}
+
+	// Rotation: install a new key, make it primary, remove the old one;
+	// the pool keeps talking throughout.
+	k2 := base64.StdEncoding.EncodeToString(key2)
+	k1 := base64.StdEncoding.EncodeToString(key1)
+	for _, op := range [][2]string{{"install", k2}, {"use", k2}, {"remove", k1}} {
+		if err := a.KeyOp(op[0], op[1]); err != nil {
+			t.Fatalf("%s: %v", op[0], err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			keys, _ := b.Keys()
+			done := (op[0] == "install" && len(keys) == 2) || (op[0] == "use" && keys[0] == k2) || (op[0] == "remove" && len(keys) == 1)
+			if done {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not reach b: %v", op[0], keys)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	c := newPool(t, "c", key2)
+	if _, err := c.Join([]string{addr(b)}); err != nil {
+		t.Fatalf("joining with the rotated key: %v", err)
+	}
+}
+
+func TestKeyringPersists(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "local.keyring")
+	key1 := []byte("0123456789abcdef0123456789abcdef")
+	p, err := New(Config{NodeName: "k", BindAddr: "127.0.0.1", KeyringFile: file, Keys: [][]byte{key1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2 := base64.StdEncoding.EncodeToString([]byte("fedcba9876543210fedcba9876543210"))
+	p.KeyOp("install", k2)
+	p.KeyOp("use", k2)
+	p.Shutdown()
+	// Restarted with the old configured key, the rotated keyring wins.
+	p2, err := New(Config{NodeName: "k", BindAddr: "127.0.0.1", KeyringFile: file, Keys: [][]byte{key1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Shutdown()
+	keys, _ := p2.Keys()
+	if len(keys) != 2 || keys[0] != k2 {
+		t.Fatalf("restored keyring: %v", keys)
+	}
+}
+
+func TestWithPort(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.0.0.1":       "10.0.0.1:8301",
+		"10.0.0.1:9999":  "10.0.0.1:9999",
+		"consul-server":  "consul-server:8301",
+		"::1":            "[::1]:8301",
+		"[::1]:7000":     "[::1]:7000",
+		"a.example:8301": "a.example:8301",
+	} {
+		if got := withPort(in, 8301); got != want {
+			t.Errorf("withPort(%q) = %q, want %q", in, got, want)
+		}
+	}
+	_ = fmt.Sprint()
+}

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+
+	"github.com/beacon-sd/beacon/core/rpc"
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// holdTimeout is how long a call waits for a leader to appear before it
+// fails with "No cluster leader".
+const holdTimeout = 7 * time.Second
+
+// endpoints is the RPC method table; the names are agent.Backend's.
+func (s *Server) endpoints() map[string]rpc.Endpoint {
+	return map[string]rpc.Endpoint{
+		"KVApply":             rpc.Write(s.KVApply),
+		"KVGet":               rpc.Read(s.KVGet),
+		"KVList":              rpc.Read(s.KVList),
+		"KVKeys":              rpc.Read(s.KVKeys),
+		"CatalogRegister":     rpc.Do(s.CatalogRegister),
+		"CatalogDeregister":   rpc.Do(s.CatalogDeregister),
+		"CatalogDatacenters":  rpc.Get(s.CatalogDatacenters),
+		"CatalogNodes":        rpc.Read(s.CatalogNodes),
+		"CatalogServices":     rpc.Read(s.CatalogServices),
+		"CatalogServiceNodes": rpc.Read(s.CatalogServiceNodes),
+		"CatalogNodeServices": rpc.Read(s.CatalogNodeServices),
+		"HealthNodeChecks":    rpc.Read(s.HealthNodeChecks),
+		"HealthServiceChecks": rpc.Read(s.HealthServiceChecks),
+		"HealthChecksInState": rpc.Read(s.HealthChecksInState),
+		"HealthServiceNodes":  rpc.Read(s.HealthServiceNodes),
+		"SessionApply":        rpc.Write(s.SessionApply),
+		"SessionGet":          rpc.Read(s.SessionGet),
+		"SessionList":         rpc.Read(s.SessionList),
+		"SessionNodeSessions": rpc.Read(s.SessionNodeSessions),
+		"SessionRenew":        rpc.Read(s.SessionRenew),
+		"StatusLeader":        rpc.Get(s.StatusLeader),
+		"StatusPeers":         rpc.Get(s.StatusPeers),
+		"RaftHasState":        rpc.Get(s.raftHasState),
+	}
+}
+
+// forward sends a call to the leader when this server must not answer it
+// itself: every write, and reads unless they allow stale data. It reports
+// whether it forwarded. A leader that stops answering (dead, or frozen) is
+// given up on as soon as another leader is known, so calls move to the new
+// leader instead of hanging with the old one.
+func (s *Server) forward(ctx context.Context, method string, q *structs.QueryOptions, args, reply interface{}) (bool, error) {
+	if s.raft == nil {
+		return false, nil
+	}
+	if q != nil && q.AllowStale && !s.tooStale(q) {
+		return false, nil
+	}
+	deadline := time.Now().Add(holdTimeout)
+	for {
+		if s.IsLeader() {
+			if q != nil && q.RequireConsistent {
+				if err := s.raft.VerifyLeader().Error(); err != nil {
+					return true, fmt.Errorf("%w: %v", structs.ErrNoLeader, err)
+				}
+			}
+			return false, nil
+		}
+		if leader := s.leaderAddr(); leader != "" {
+			err, moved := s.callLeader(ctx, leader, method, args, reply)
+			if !moved {
+				return true, err
+			}
+		}
+		if time.Now().After(deadline) {
+			return true, structs.ErrNoLeader
+		}
+		select {
+		case <-ctx.Done():
+			return true, ctx.Err()
+		case <-s.shutdownCh:
+			return true, structs.ErrNoLeader
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// callLeader calls the leader; moved reports that the call did not reach a
+// working leader (unreachable, or another leader took over while it hung)
+// and should be tried again.
+func (s *Server) callLeader(ctx context.Context, leader, method string, args, reply interface{}) (err error, moved bool) {
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.cfg.Pool.Call(cctx, leader, method, args, reply) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err == nil || rpc.IsRemote(err) || ctx.Err() != nil {
+				return err, false
+			}
+			return err, true // transport failure
+		case <-tick.C:
+			if now := s.leaderAddr(); now != leader && (now != "" || s.IsLeader()) {
+				cancel()
+				<-done
+				return nil, true
+			}
+		}
+	}
+}
+
+// tooStale reports whether a stale read must still go to the leader
+// because this follower lost contact for longer than max_stale.
+func (s *Server) tooStale(q *structs.QueryOptions) bool {
+	if q.MaxStaleDuration <= 0 || s.IsLeader() {
+		return false
+	}
+	last := s.raft.LastContact()
+	return last.IsZero() || time.Since(last) > q.MaxStaleDuration
+}
+
+// raftHasState tells a peer deciding whether to bootstrap that this server
+// already belongs to a cluster.
+func (s *Server) raftHasState(context.Context) (bool, error) {
+	if s.raft == nil {
+		return false, nil
+	}
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return false, err
+	}
+	return len(f.Configuration().Servers) > 0 || s.raft.LastIndex() > 0, nil
+}
+

@@ -1,0 +1,330 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+const (
+	serfCheckFailedOutput = "Agent not live or unreachable"
+)
+
+// monitorLeadership starts the leader's duties when this server becomes
+// leader and stops them when it no longer is.
+func (s *Server) monitorLeadership() {
+	defer s.wg.Done()
+	var stop func()
+	stopDuties := func() {
+		if stop != nil {
+			stop()
+			stop = nil
+		}
+		s.sessions.stopAll()
+	}
+	defer stopDuties()
+	for {
+		select {
+		case <-s.shutdownCh:
+			return
+		case leader := <-s.raft.LeaderCh():
+			if leader && stop == nil {
+				stop = s.startLeaderLoop()
+				s.logger.Info("cluster leadership acquired")
+			} else if !leader && stop != nil {
+				stopDuties()
+				s.logger.Info("cluster leadership lost")
+			}
+		}
+	}
+}
+
+// startLeaderLoop runs leaderLoop until the returned func is called.
+func (s *Server) startLeaderLoop() func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.leaderLoop(ctx) }()
+	return func() { cancel(); <-done }
+}
+
+// leaderLoop runs while this server leads: it waits for the log to be
+// applied, restores session timers, then keeps the catalog in line with
+// gossip and reaps what has expired.
+func (s *Server) leaderLoop(ctx context.Context) {
+	if err := s.raft.Barrier(time.Minute).Error(); err != nil {
+		s.logger.Error("leader barrier failed", "error", err)
+	}
+	s.restoreSessionTimers()
+	reconcile := time.NewTicker(s.cfg.ReconcileInterval)
+	defer reconcile.Stop()
+	servers := time.NewTicker(5 * time.Second)
+	defer servers.Stop()
+	reap := time.NewTicker(s.tombstones.granularity)
+	defer reap.Stop()
+	s.reconcile()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.cfg.MemberEvents:
+			s.reconcile()
+		case <-reconcile.C:
+			s.reconcile()
+		case <-servers.C:
+			s.cleanupDeadServers()
+		case now := <-reap.C:
+			s.reapTombstones(now)
+		}
+	}
+}
+
+// restoreSessionTimers starts TTL timers for every session of the store,
+// as a new leader must.
+func (s *Server) restoreSessionTimers() {
+	_, list, err := s.Store().SessionList(nil, "")
+	if err != nil {
+		s.logger.Error("restore session timers failed", "error", err)
+		return
+	}
+	for _, sess := range list {
+		if ttl, _ := structs.ParseDuration(sess.TTL); ttl > 0 {
+			s.sessions.reset(sess.ID, ttl)
+		}
+	}
+}
+
+// reconcile makes the catalog follow gossip: alive members registered with
+// a passing serfHealth check, failed ones critical, departed ones removed,
+// and servers added to or removed from raft.
+func (s *Server) reconcile() {
+	if s.cfg.Members == nil {
+		return
+	}
+	members := s.cfg.Members()
+	known := map[string]bool{}
+	for i := range members {
+		m := &members[i]
+		if m.Tags["dc"] != s.cfg.Datacenter {
+			continue
+		}
+		known[m.Name] = true
+		var err error
+		switch m.Status {
+		case structs.MemberAlive:
+			err = s.handleAlive(m)
+		case structs.MemberFailed:
+			err = s.handleFailed(m)
+		case structs.MemberLeft:
+			err = s.handleLeft(m)
+		}
+		if err != nil {
+			s.logger.Error("reconcile member failed", "member", m.Name, "error", err)
+		}
+	}
+	s.reapUnknown(known)
+}
+
+func (s *Server) nodeState(name string) (*structs.Node, *structs.HealthCheck, bool, error) {
+	st := s.Store()
+	_, node, svcs, err := st.NodeServices(nil, name)
+	if err != nil || node == nil {
+		return nil, nil, false, err
+	}
+	_, checks, err := st.NodeChecks(nil, name)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	var serf *structs.HealthCheck
+	for _, c := range checks {
+		if c.CheckID == structs.SerfCheckID {
+			serf = c
+		}
+	}
+	hasConsul := false
+	for _, sv := range svcs {
+		hasConsul = hasConsul || sv.ID == structs.ConsulServiceID
+	}
+	return node, serf, hasConsul, nil
+}
+
+func (s *Server) handleAlive(m *structs.Member) error {
+	if m.IsServer() {
+		s.ensureVoter(m)
+		delete(s.failedAt, m.Name)
+	}
+	node, serf, hasConsul, err := s.nodeState(m.Name)
+	if err != nil {
+		return err
+	}
+	if node != nil && node.Address == m.Addr && serf != nil && serf.Status == structs.HealthPassing &&
+		(!m.IsServer() || hasConsul) {
+		return nil
+	}
+	req := &structs.RegisterRequest{
+		Datacenter: s.cfg.Datacenter, ID: m.ID(), Node: m.Name, Address: m.Addr,
+		SkipNodeUpdate: node != nil && node.Address == m.Addr,
+		Check: &structs.HealthCheck{
+			CheckID: structs.SerfCheckID, Name: structs.SerfCheckName,
+			Status: structs.HealthPassing, Output: structs.SerfCheckAliveOutput,
+		},
+	}
+	if node == nil {
+		req.NodeMeta = map[string]string{structs.NetworkSegmentMetaKey: ""}
+		req.TaggedAddresses = map[string]string{"lan": m.Addr, "lan_ipv4": m.Addr, "wan": m.Addr, "wan_ipv4": m.Addr}
+	}
+	if m.IsServer() {
+		port := 0
+		if _, p, err := splitPort(m.RPCAddr()); err == nil {
+			port = p
+		}
+		req.Service = &structs.NodeService{
+			ID: structs.ConsulServiceID, Service: structs.ConsulServiceName, Port: port,
+			Weights: structs.Weights{Passing: 1, Warning: 1},
+			Meta:    map[string]string{"version": m.Tags["build"]},
+		}
+	}
+	_, err = s.apply(&structs.Command{Type: structs.RegisterRequestType, Register: req})
+	return err
+}
+
+func (s *Server) handleFailed(m *structs.Member) error {
+	if m.IsServer() {
+		if _, ok := s.failedAt[m.Name]; !ok {
+			s.failedAt[m.Name] = time.Now()
+		}
+	}
+	node, serf, _, err := s.nodeState(m.Name)
+	if err != nil || node == nil || (serf != nil && serf.Status == structs.HealthCritical) {
+		return err
+	}
+	_, err = s.apply(&structs.Command{Type: structs.RegisterRequestType, Register: &structs.RegisterRequest{
+		Datacenter: s.cfg.Datacenter, Node: m.Name, Address: node.Address, SkipNodeUpdate: true,
+		Check: &structs.HealthCheck{
+			CheckID: structs.SerfCheckID, Name: structs.SerfCheckName,
+			Status: structs.HealthCritical, Output: serfCheckFailedOutput,
+		},
+	}})
+	return err
+}
+
+func (s *Server) handleLeft(m *structs.Member) error {
+	if m.IsServer() {
+		s.removePeer(m.ID(), m.RPCAddr(), "it left")
+		delete(s.failedAt, m.Name)
+	}
+	if m.Name == s.cfg.NodeName {
+		return nil
+	}
+	node, _, _, err := s.nodeState(m.Name)
+	if err != nil || node == nil {
+		return err
+	}
+	return s.deregisterNode(m.Name)
+}
+
+func (s *Server) deregisterNode(name string) error {
+	_, err := s.apply(&structs.Command{Type: structs.DeregisterRequestType, Deregister: &structs.DeregisterRequest{
+		Datacenter: s.cfg.Datacenter, Node: name}})
+	return err
+}
+
+// reapUnknown deregisters agent nodes (those with a serfHealth check) that
+// gossip no longer knows, e.g. failed nodes reaped after reconnect_timeout.
+func (s *Server) reapUnknown(known map[string]bool) {
+	_, checks, err := s.Store().ChecksInState(nil, structs.HealthAny, nil)
+	if err != nil {
+		return
+	}
+	for _, c := range checks {
+		if c.CheckID != structs.SerfCheckID || known[c.Node] || c.Node == s.cfg.NodeName {
+			continue
+		}
+		if err := s.deregisterNode(c.Node); err != nil {
+			s.logger.Error("reap node failed", "node", c.Node, "error", err)
+		} else {
+			s.logger.Info("deregistered a node gossip no longer knows", "node", c.Node)
+		}
+	}
+}
+
+// ensureVoter adds an alive server of this datacenter to the raft
+// configuration if it is not there yet.
+func (s *Server) ensureVoter(m *structs.Member) {
+	addr := m.RPCAddr()
+	if addr == "" || m.ID() == "" {
+		return
+	}
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	for _, srv := range f.Configuration().Servers {
+		if srv.ID == raft.ServerID(m.ID()) && srv.Address == raft.ServerAddress(addr) {
+			return
+		}
+		if srv.Address == raft.ServerAddress(addr) && srv.ID != raft.ServerID(m.ID()) {
+			// The address now belongs to a new server (a replacement).
+			s.removePeer(string(srv.ID), addr, "its address now belongs to "+m.Name)
+		}
+	}
+	if err := s.raft.AddVoter(raft.ServerID(m.ID()), raft.ServerAddress(addr), 0, 0).Error(); err != nil {
+		s.logger.Error("adding a server to raft failed", "server", m.Name, "error", err)
+		return
+	}
+	s.logger.Info("added a server to raft", "server", m.Name, "address", addr)
+}
+
+func (s *Server) removePeer(id, addr, why string) {
+	if id == "" || id == s.cfg.NodeID {
+		return
+	}
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	for _, srv := range f.Configuration().Servers {
+		if srv.ID == raft.ServerID(id) {
+			if err := s.raft.RemoveServer(srv.ID, 0, 0).Error(); err != nil {
+				s.logger.Error("removing a server from raft failed", "id", id, "error", err)
+			} else {
+				s.logger.Info("removed a server from raft", "id", id, "address", addr, "because", why)
+			}
+			return
+		}
+	}
+}
+
+// cleanupDeadServers removes servers failed for longer than
+// DeadServerTimeout from raft, never so many that quorum could be lost.
+func (s *Server) cleanupDeadServers() {
+	if s.cfg.Members == nil {
+		return
+	}
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	voters := 0
+	for _, srv := range f.Configuration().Servers {
+		if srv.Suffrage == raft.Voter {
+			voters++
+		}
+	}
+	var dead []structs.Member
+	for _, m := range s.cfg.Members() {
+		if m.IsServer() && m.Status == structs.MemberFailed && m.Tags["dc"] == s.cfg.Datacenter {
+			if at, ok := s.failedAt[m.Name]; ok && time.Since(at) > s.cfg.DeadServerTimeout {
+				dead = append(dead, m)
+			}
+		}
+	}
+	if len(dead) == 0 || len(dead) >= (voters+1)/2 {
+		return
+	}
+	for _, m := range dead {
+		s.removePeer(m.ID(), m.RPCAddr(), "it has been failed for over "+s.cfg.DeadServerTimeout.String())
+	}
+}

@@ -1,0 +1,64 @@
+package structs
+
+import (
+	"net"
+	"strconv"
+)
+
+// MemberStatus is a gossip member's state, numbered as Consul reports it.
+type MemberStatus int
+
+// Member states.
+const (
+	MemberNone    MemberStatus = 0
+	MemberAlive   MemberStatus = 1
+	MemberLeaving MemberStatus = 2
+	MemberLeft    MemberStatus = 3
+	MemberFailed  MemberStatus = 4
+)
+
+func (s MemberStatus) String() string {
+	switch s {
+	case MemberAlive:
+		return "alive"
+	case MemberLeaving:
+		return "leaving"
+	case MemberLeft:
+		return "left"
+	case MemberFailed:
+		return "failed"
+	}
+	return "none"
+}
+
+// Member is one agent of the gossip pool. Tags carry what others need to
+// know of it: role ("consul" for servers, "node" for clients), dc, id,
+// port (the server RPC port), expect (bootstrap_expect), build.
+type Member struct {
+	Name   string
+	Addr   string
+	Port   uint16
+	Tags   map[string]string
+	Status MemberStatus
+}
+
+// IsServer reports whether the member runs a server.
+func (m *Member) IsServer() bool { return m.Tags["role"] == "consul" }
+
+// ID is the member's node ID.
+func (m *Member) ID() string { return m.Tags["id"] }
+
+// RPCAddr is the server's "ip:port" for RPC and raft; "" for clients.
+func (m *Member) RPCAddr() string {
+	p := m.Tags["port"]
+	if !m.IsServer() || p == "" {
+		return ""
+	}
+	return net.JoinHostPort(m.Addr, p)
+}
+
+// Expect is the member's bootstrap_expect, 0 when not set.
+func (m *Member) Expect() int {
+	n, _ := strconv.Atoi(m.Tags["expect"])
+	return n
+}
