@@ -56,17 +56,51 @@ func agentCommand(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	for sig := range sigs {
-		if sig == syscall.SIGHUP {
-			logger.Info("SIGHUP: reloading configuration")
-			_ = d.Reload()
-			continue
+	for {
+		select {
+		case <-d.Done():
+			logger.Info("agent stopped")
+			return 0
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				logger.Info("SIGHUP: reloading configuration")
+				_ = d.Reload()
+				continue
+			}
+			if leaveOnSignal(cfg, sig) {
+				logger.Info("leaving the cluster before stopping", "signal", sig.String())
+				if err := d.Leave(); err != nil {
+					logger.Warn("graceful leave failed", "error", err)
+				}
+				<-d.Done()
+				return 0
+			}
+			logger.Info("shutting down", "signal", sig.String())
+			d.Shutdown()
+			return 0
 		}
-		logger.Info("shutting down", "signal", sig.String())
-		d.Shutdown()
-		return 0
 	}
-	return 0
+}
+
+// leaveOnSignal applies leave_on_terminate and skip_leave_on_interrupt,
+// whose defaults differ: clients leave on both signals, servers on neither
+// (a server that leaves shrinks the raft quorum).
+func leaveOnSignal(cfg *config.Config, sig os.Signal) bool {
+	if cfg.DevMode {
+		return false
+	}
+	if sig == syscall.SIGINT {
+		skip := cfg.Server
+		if cfg.SkipLeaveOnInterrupt != nil {
+			skip = *cfg.SkipLeaveOnInterrupt
+		}
+		return !skip
+	}
+	leave := !cfg.Server
+	if cfg.LeaveOnTerminate != nil {
+		leave = *cfg.LeaveOnTerminate
+	}
+	return leave
 }
 
 // newLogger builds the agent's logger from log_level, log_json, log_file and

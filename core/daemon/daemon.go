@@ -21,8 +21,10 @@ import (
 
 	"github.com/beacon-sd/beacon/core/agent"
 	"github.com/beacon-sd/beacon/core/config"
+	"github.com/beacon-sd/beacon/core/gossip"
 	beaconhttp "github.com/beacon-sd/beacon/core/http"
 	"github.com/beacon-sd/beacon/core/httpserver"
+	"github.com/beacon-sd/beacon/core/rpc"
 	"github.com/beacon-sd/beacon/core/server"
 	"github.com/beacon-sd/beacon/core/structs"
 	"github.com/beacon-sd/beacon/core/telemetry"
@@ -43,6 +45,12 @@ type Daemon struct {
 	Agent   *agent.Agent
 	Metrics *telemetry.Metrics
 
+	Gossip *gossip.Pool
+	rpc    *rpc.Server
+	pool   *rpc.Pool
+	joinCh chan struct{}
+	doneCh chan struct{}
+
 	mu        sync.Mutex
 	cfg       *config.Config
 	load      func() (*config.Config, error)
@@ -59,7 +67,8 @@ func Start(cfg *config.Config, opts Options) (*Daemon, error) {
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{Name: "beacon", Level: hclog.LevelFromString(cfg.LogLevel)})
 	}
-	d := &Daemon{Logger: logger, Metrics: telemetry.New(), cfg: cfg, load: opts.Load, started: time.Now()}
+	d := &Daemon{Logger: logger, Metrics: telemetry.New(), cfg: cfg, load: opts.Load, started: time.Now(),
+		doneCh: make(chan struct{})}
 	if err := d.start(); err != nil {
 		d.Shutdown()
 		return nil, err
@@ -70,22 +79,22 @@ func Start(cfg *config.Config, opts Options) (*Daemon, error) {
 // start brings up each part in turn; Start undoes them on error.
 func (d *Daemon) start() (err error) {
 	cfg, logger := d.cfg, d.Logger
-	if !cfg.Server && !cfg.DevMode {
-		return fmt.Errorf("client agents need a server to join, which this build cannot do yet; run with -server or -dev")
-	}
 	if err := d.identify(); err != nil {
 		return err
 	}
-	if !cfg.DevMode {
-		logger.Warn("this server keeps its state in memory only; it is lost on restart")
-	}
-	d.Server, err = server.New(server.Config{
-		Datacenter: cfg.Datacenter, NodeName: d.node.Node, NodeID: d.node.ID,
-		Address: d.node.Address, ServerPort: cfg.Ports.Server,
-		RPCAddr: net.JoinHostPort(d.node.Address, strconv.Itoa(cfg.Ports.Server)),
-		Logger:  logger,
-	})
-	if err != nil {
+	var backend agent.Backend
+	if cfg.DevMode {
+		d.Server, err = server.New(server.Config{
+			Datacenter: cfg.Datacenter, NodeName: d.node.Node, NodeID: d.node.ID,
+			Address: d.node.Address, ServerPort: cfg.Ports.Server,
+			RPCAddr: net.JoinHostPort(d.node.Address, strconv.Itoa(cfg.Ports.Server)),
+			Logger:  logger, DevMode: true,
+		})
+		if err != nil {
+			return err
+		}
+		backend = d.Server
+	} else if backend, err = d.startCluster(); err != nil {
 		return err
 	}
 	dataDir := cfg.DataDir
@@ -96,7 +105,7 @@ func (d *Daemon) start() (err error) {
 		Node: d.node, Server: cfg.Server,
 		EnableScriptChecks: cfg.EnableScriptChecks, EnableLocalScriptChecks: cfg.EnableLocalScriptChecks,
 		DataDir: dataDir, Logger: logger,
-	}, d.Server)
+	}, backend)
 	if err != nil {
 		return err
 	}
@@ -104,8 +113,10 @@ func (d *Daemon) start() (err error) {
 		return fmt.Errorf("config definitions: %w", err)
 	}
 	d.Agent.Start()
-	if err := d.Agent.SyncNow(); err != nil {
-		logger.Warn("first sync with the catalog failed; retrying in the background", "error", err)
+	if cfg.DevMode {
+		if err := d.Agent.SyncNow(); err != nil {
+			logger.Warn("first sync with the catalog failed; retrying in the background", "error", err)
+		}
 	}
 	if err := d.listenHTTP(); err != nil {
 		return err
@@ -114,6 +125,9 @@ func (d *Daemon) start() (err error) {
 		if err := os.WriteFile(cfg.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			return fmt.Errorf("pid_file: %w", err)
 		}
+	}
+	if !cfg.DevMode {
+		d.startJoins()
 	}
 	logger.Info("agent started", "node", d.node.Node, "datacenter", cfg.Datacenter,
 		"server", cfg.Server, "http", d.HTTPAddrs())
@@ -217,7 +231,7 @@ func (d *Daemon) listenHTTP() error {
 	}
 	api := beaconhttp.New(beaconhttp.Config{
 		Agent: d.Agent, Datacenter: cfg.Datacenter, Members: d.members, Self: d.self,
-		Reload: d.Reload, Metrics: d.Metrics, Logger: d.Logger,
+		Reload: d.Reload, Join: d.Join, Leave: d.Leave, ForceLeave: d.ForceLeave, Metrics: d.Metrics, Logger: d.Logger,
 		MaxKVSize: kvMax, EnableDebug: cfg.EnableDebug, UI: webUI,
 	})
 	d.http = &httpserver.Server{
@@ -302,11 +316,19 @@ func (d *Daemon) Shutdown() {
 		if d.Agent != nil {
 			d.Agent.Shutdown()
 		}
+		d.stopCluster()
 		if d.Server != nil {
 			d.Server.Shutdown()
+		}
+		if d.rpc != nil {
+			d.rpc.Shutdown()
+		}
+		if d.pool != nil {
+			d.pool.Close()
 		}
 		if d.cfg.PidFile != "" {
 			_ = os.Remove(d.cfg.PidFile)
 		}
+		close(d.doneCh)
 	})
 }

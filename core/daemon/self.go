@@ -17,12 +17,27 @@ const (
 	protocolCur = 2
 )
 
-// members lists the gossip pool. A single agent knows only itself.
+// members lists the gossip pool; a -dev agent knows only itself. There is
+// no WAN pool yet: servers list themselves there, clients nothing.
 func (d *Daemon) members(wan bool) []api.AgentMember {
-	if wan && !d.cfg.Server {
-		return []api.AgentMember{}
+	if wan {
+		if !d.cfg.Server {
+			return []api.AgentMember{}
+		}
+		return []api.AgentMember{d.selfMember(true)}
 	}
-	return []api.AgentMember{d.selfMember(wan)}
+	if d.Gossip == nil {
+		return []api.AgentMember{d.selfMember(false)}
+	}
+	var out []api.AgentMember
+	for _, m := range d.Gossip.Members() {
+		out = append(out, api.AgentMember{
+			Name: m.Name, Addr: m.Addr, Port: m.Port, Tags: m.Tags, Status: int(m.Status),
+			ProtocolMin: protocolMin, ProtocolMax: protocolMax, ProtocolCur: protocolCur,
+			DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
+		})
+	}
+	return out
 }
 
 func (d *Daemon) selfMember(wan bool) api.AgentMember {

@@ -56,7 +56,7 @@ func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
 	return d.p.queue.GetBroadcasts(overhead, limit)
 }
 
-func (d *delegate) LocalState(join bool) []byte           { return nil }
+func (d *delegate) LocalState(join bool) []byte            { return nil }
 func (d *delegate) MergeRemoteState(buf []byte, join bool) {}
 
 // events turns memberlist's node events into member states.
@@ -64,6 +64,7 @@ type events struct{ p *Pool }
 
 func (e *events) NotifyJoin(n *memberlist.Node)   { e.p.update(n, structs.MemberAlive) }
 func (e *events) NotifyUpdate(n *memberlist.Node) { e.p.update(n, structs.MemberAlive) }
+
 // NotifyLeave: a member that announced its leave has left; any other
 // departure is a failure. (memberlist's own left/dead distinction does not
 // reach its event delegate, hence the announcement.)

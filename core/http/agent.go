@@ -248,3 +248,41 @@ func (s *Server) agentMetrics(w *httpserver.Response, r *request) (interface{}, 
 	}
 	return s.metrics.Snapshot()
 }
+
+func (s *Server) agentJoin(w *httpserver.Response, r *request) (interface{}, error) {
+	addr := tail(r, "/v1/agent/join/")
+	if addr == "" {
+		return nil, badRequest("Missing address to join")
+	}
+	if boolParam(r, "wan") {
+		return nil, badRequest("WAN joins are not supported: beacon runs one datacenter per pool")
+	}
+	if s.cfg.Join == nil {
+		return nil, badRequest("this agent does not gossip")
+	}
+	if _, err := s.cfg.Join([]string{addr}); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (s *Server) agentLeave(w *httpserver.Response, r *request) (interface{}, error) {
+	if s.cfg.Leave == nil {
+		return nil, badRequest("this agent does not gossip")
+	}
+	return nil, s.cfg.Leave()
+}
+
+func (s *Server) agentForceLeave(w *httpserver.Response, r *request) (interface{}, error) {
+	node := tail(r, "/v1/agent/force-leave/")
+	if node == "" {
+		return nil, badRequest("Missing node name")
+	}
+	if s.cfg.ForceLeave == nil {
+		return nil, badRequest("this agent does not gossip")
+	}
+	if err := s.cfg.ForceLeave(node, boolParam(r, "prune")); err != nil {
+		return nil, badRequest("%v", err)
+	}
+	return nil, nil
+}

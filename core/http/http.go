@@ -39,6 +39,10 @@ type Config struct {
 	Self func() map[string]interface{}
 	// Reload re-reads config files (PUT /v1/agent/reload).
 	Reload func() error
+	// Join, Leave and ForceLeave act on the gossip pool.
+	Join       func(addrs []string) (int, error)
+	Leave      func() error
+	ForceLeave func(node string, prune bool) error
 	// MaxKVSize caps KV values (default 512 KiB).
 	MaxKVSize int
 	// EnableDebug serves Go's profiler under /debug/pprof/ (enable_debug).

@@ -37,6 +37,9 @@ func (s *Server) routes() {
 	s.handle("/v1/agent/check/update/", s.agentCheckUpdate, put, pst)
 	s.handle("/v1/agent/maintenance", s.agentMaintenance, put, pst)
 	s.handle("/v1/agent/reload", s.agentReload, put, pst)
+	s.handle("/v1/agent/join/", s.agentJoin, put, pst)
+	s.handle("/v1/agent/leave", s.agentLeave, put, pst)
+	s.handle("/v1/agent/force-leave/", s.agentForceLeave, put, pst)
 	s.handle("/v1/agent/metrics", s.agentMetrics, get)
 
 	s.handle("/v1/session/create", s.sessionCreate, put, pst)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-
 	"github.com/beacon-sd/beacon/core/rpc"
 	"github.com/beacon-sd/beacon/core/structs"
 )
@@ -133,4 +132,3 @@ func (s *Server) raftHasState(context.Context) (bool, error) {
 	}
 	return len(f.Configuration().Servers) > 0 || s.raft.LastIndex() > 0, nil
 }
-
