@@ -875,8 +875,10 @@ func TestE2EBadStartup(t *testing.T) {
 		{"unknown flag", []string{"-dev", "-no-such-flag"}, []string{"-no-such-flag"}},
 		{"no -dev and no -data-dir", []string{"-node", "x"}, []string{"data_dir"}},
 		{"port already in use", []string{"-dev", "-http-port", busyPort}, []string{"127.0.0.1:" + busyPort}},
-		// This build cannot run client agents: say so instead of starting.
-		{"client agent", []string{"-data-dir", filepath.Join(dir, "data"), "-node", "c1", "-bind", "127.0.0.1"}, []string{"-server"}},
+		{"short encrypt key", []string{"-data-dir", filepath.Join(dir, "data"), "-node", "c1", "-bind", "127.0.0.1",
+			"-encrypt", "c2hvcnQ="}, []string{"encrypt", "16, 24 or 32"}},
+		{"server port in use", []string{"-server", "-bootstrap", "-data-dir", filepath.Join(dir, "data2"), "-node", "s1",
+			"-bind", "127.0.0.1", "-server-port", busyPort, "-serf-lan-port", "0"}, []string{busyPort}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"agent"}, tc.args...)
