@@ -22,7 +22,7 @@ import (
 // port and starts raft. It returns the catalog the agent should use: the
 // local server, or the servers over RPC on a client.
 func (d *Daemon) startCluster() (agent.Backend, error) {
-	cfg := d.cfg
+	cfg := d.Config()
 	d.pool = rpc.NewPool()
 	d.joinCh = make(chan struct{})
 	if cfg.Server {
@@ -106,7 +106,7 @@ func raftMultiplier(perf map[string]interface{}) int {
 
 // gossipTags are what other agents learn about this one.
 func (d *Daemon) gossipTags() map[string]string {
-	cfg := d.cfg
+	cfg := d.Config()
 	tags := map[string]string{
 		"role": "node", "dc": cfg.Datacenter, "id": d.node.ID, "segment": "",
 		"build": version.ConsulCompat + ":beacon-" + version.Version, "vsn": "2", "vsn_min": "2", "vsn_max": "3",
@@ -133,7 +133,7 @@ func (d *Daemon) gossipTags() map[string]string {
 func (d *Daemon) aliveServers() []string {
 	var out []string
 	for _, m := range d.Gossip.Members() {
-		if m.IsServer() && m.Status == structs.MemberAlive && m.Tags["dc"] == d.cfg.Datacenter {
+		if m.IsServer() && m.Status == structs.MemberAlive && m.Tags["dc"] == d.Config().Datacenter {
 			out = append(out, m.RPCAddr())
 		}
 	}
@@ -159,7 +159,7 @@ func (d *Daemon) stopCluster() {
 // trying again, so it rejoins by itself after a partition or a restart of
 // the whole cluster.
 func (d *Daemon) startJoins() {
-	cfg := d.cfg
+	cfg := d.Config()
 	if len(cfg.StartJoin) > 0 {
 		if n, err := d.Gossip.Join(cfg.StartJoin); err != nil || n == 0 {
 			d.Logger.Error("join failed", "addresses", cfg.StartJoin, "error", err)
@@ -169,7 +169,7 @@ func (d *Daemon) startJoins() {
 }
 
 func (d *Daemon) retryJoinLoop() {
-	cfg := d.cfg
+	cfg := d.Config()
 	interval := cfg.RetryInterval.D()
 	if interval <= 0 {
 		interval = 30 * time.Second
@@ -216,12 +216,12 @@ func (d *Daemon) lonely() bool {
 			}
 		}
 	}
-	return alive == 0 || (!d.cfg.Server && servers == 0)
+	return alive == 0 || (!d.Config().Server && servers == 0)
 }
 
 // peersFile remembers the members last seen, so a restarted agent can find
 // the cluster again without its join addresses.
-func (d *Daemon) peersFile() string { return filepath.Join(d.cfg.DataDir, "serf", "peers.json") }
+func (d *Daemon) peersFile() string { return filepath.Join(d.Config().DataDir, "serf", "peers.json") }
 
 func (d *Daemon) savePeers() {
 	var addrs []string
@@ -253,7 +253,7 @@ func (d *Daemon) knownPeers() []string {
 
 // leftMarker records a graceful leave: such an agent does not rejoin its
 // old peers on restart unless rejoin_after_leave is set.
-func (d *Daemon) leftMarker() string { return filepath.Join(d.cfg.DataDir, "serf", "left") }
+func (d *Daemon) leftMarker() string { return filepath.Join(d.Config().DataDir, "serf", "left") }
 
 func (d *Daemon) leftLastTime() bool {
 	_, err := os.Stat(d.leftMarker())

@@ -21,7 +21,7 @@ const (
 // no WAN pool yet: servers list themselves there, clients nothing.
 func (d *Daemon) members(wan bool) []api.AgentMember {
 	if wan {
-		if !d.cfg.Server {
+		if !d.Config().Server {
 			return []api.AgentMember{}
 		}
 		return []api.AgentMember{d.selfMember(true)}
