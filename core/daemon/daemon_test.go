@@ -17,7 +17,7 @@ import (
 func startServer(t *testing.T, dataDir, configDir string) (*Daemon, *api.Client) {
 	t.Helper()
 	base := config.Source{Name: "test", Format: "json", Data: []byte(fmt.Sprintf(
-		`{"node_name":"persist-node","server":true,"bootstrap":true,"bind_addr":"127.0.0.1","data_dir":%q,"ports":{"http":0},"log_level":"error"}`, dataDir))}
+		`{"node_name":"persist-node","server":true,"bootstrap":true,"bind_addr":"127.0.0.1","data_dir":%q,"ports":{"http":0,"dns":-1,"server":0,"serf_lan":0},"log_level":"error"}`, dataDir))}
 	load := func() (*config.Config, error) {
 		srcs := []config.Source{base}
 		if configDir != "" {
