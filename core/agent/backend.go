@@ -36,4 +36,9 @@ type Backend interface {
 
 	StatusLeader(ctx context.Context) (string, error)
 	StatusPeers(ctx context.Context) ([]string, error)
+
+	SnapshotSave(ctx context.Context, args *structs.SnapshotRequest, reply *structs.SnapshotReply) error
+	SnapshotRestore(ctx context.Context, args *structs.SnapshotRequest) (bool, error)
+	RaftConfiguration(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.RaftConfigurationReply) error
+	RaftRemovePeer(ctx context.Context, args *structs.RaftRemovePeerRequest) (bool, error)
 }

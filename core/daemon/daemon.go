@@ -231,13 +231,15 @@ func (d *Daemon) listenHTTP() error {
 	}
 	api := beaconhttp.New(beaconhttp.Config{
 		Agent: d.Agent, Datacenter: cfg.Datacenter, Members: d.members, Self: d.self,
-		Reload: d.Reload, Join: d.Join, Leave: d.Leave, ForceLeave: d.ForceLeave, Metrics: d.Metrics, Logger: d.Logger,
+		Reload: d.Reload, Join: d.Join, Leave: d.Leave, ForceLeave: d.ForceLeave, Keyring: d.Keyring,
+		Metrics: d.Metrics, Logger: d.Logger,
 		MaxKVSize: kvMax, EnableDebug: cfg.EnableDebug, UI: webUI,
 	})
 	d.http = &httpserver.Server{
 		Handler:           api,
 		MaxConnsPerClient: cfg.Limits.HTTPMaxConnsPerClient,
 		MaxBodyBytes:      beaconhttp.MaxBody(kvMax),
+		BodyLimit:         beaconhttp.BodyLimit,
 		Logger:            d.Logger.Named("http"),
 	}
 	addrs := strings.Fields(cfg.ClientAddr)

@@ -39,6 +39,9 @@ type Config struct {
 	Self func() map[string]interface{}
 	// Reload re-reads config files (PUT /v1/agent/reload).
 	Reload func() error
+	// Keyring lists ("list") or changes ("install", "use", "remove") the
+	// gossip keyring; it returns the keys and the number of members.
+	Keyring func(op, key string) ([]string, int, error)
 	// Join, Leave and ForceLeave act on the gossip pool.
 	Join       func(addrs []string) (int, error)
 	Leave      func() error

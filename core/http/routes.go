@@ -49,6 +49,12 @@ func (s *Server) routes() {
 	s.handle("/v1/session/node/", s.sessionNode, get)
 	s.handle("/v1/session/renew/", s.sessionRenew, put, pst)
 
+	s.handle("/v1/snapshot", s.snapshot, get, put)
+	s.handle("/v1/operator/raft/configuration", s.raftConfiguration, get)
+	s.handle("/v1/operator/raft/peer", s.raftPeer, del)
+	s.handle("/v1/operator/autopilot/health", s.autopilotHealth, get)
+	s.handle("/v1/operator/keyring", s.keyring, get, pst, put, del)
+
 	s.handle("/v1/status/leader", s.statusLeader, get)
 	s.handle("/v1/status/peers", s.statusPeers, get)
 }

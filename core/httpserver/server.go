@@ -23,8 +23,10 @@ type Server struct {
 	MaxConnsPerClient int
 	// MaxHeaderBytes bounds the request line and headers (default 1 MiB).
 	MaxHeaderBytes int
-	// MaxBodyBytes bounds request bodies (default 8 MiB); larger ones get 413.
+	// MaxBodyBytes bounds request bodies (default 8 MiB); larger ones get
+	// 413. BodyLimit, when set, may allow a particular request more.
 	MaxBodyBytes int
+	BodyLimit    func(r *Request) int
 	// IdleTimeout closes a keep-alive connection with no request for this
 	// long (default 90s); HeaderTimeout bounds reading one request once it
 	// has started (default 30s).
@@ -317,8 +319,12 @@ func (c *conn) handle(head string) bool {
 		c.fail(err)
 		return false
 	}
-	if n > int64(c.srv.MaxBodyBytes) {
-		c.fail(&statusError{413, "request body of " + strconv.FormatInt(n, 10) + " bytes is larger than the limit of " + strconv.Itoa(c.srv.MaxBodyBytes)})
+	limit := c.srv.MaxBodyBytes
+	if c.srv.BodyLimit != nil {
+		limit = max(limit, c.srv.BodyLimit(r))
+	}
+	if n > int64(limit) {
+		c.fail(&statusError{413, "request body of " + strconv.FormatInt(n, 10) + " bytes is larger than the limit of " + strconv.Itoa(limit)})
 		return false
 	}
 	if n != 0 && r.Header.Get("Expect") != "" {
@@ -335,7 +341,7 @@ func (c *conn) handle(head string) bool {
 		if n > 0 {
 			r.Body, err = c.rd.readBody(int(n))
 		} else {
-			r.Body, err = c.rd.readChunked(c.srv.MaxBodyBytes)
+			r.Body, err = c.rd.readChunked(limit)
 		}
 		if err != nil {
 			c.fail(err)

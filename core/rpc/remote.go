@@ -149,3 +149,23 @@ func (r *Remote) StatusPeers(ctx context.Context) ([]string, error) {
 	err := r.call(ctx, "StatusPeers", nil, &s)
 	return s, err
 }
+
+func (r *Remote) SnapshotSave(ctx context.Context, args *structs.SnapshotRequest, reply *structs.SnapshotReply) error {
+	return r.call(ctx, "SnapshotSave", args, reply)
+}
+
+func (r *Remote) SnapshotRestore(ctx context.Context, args *structs.SnapshotRequest) (bool, error) {
+	var ok bool
+	err := r.call(ctx, "SnapshotRestore", args, &ok)
+	return ok, err
+}
+
+func (r *Remote) RaftConfiguration(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.RaftConfigurationReply) error {
+	return r.call(ctx, "RaftConfiguration", args, reply)
+}
+
+func (r *Remote) RaftRemovePeer(ctx context.Context, args *structs.RaftRemovePeerRequest) (bool, error) {
+	var ok bool
+	err := r.call(ctx, "RaftRemovePeer", args, &ok)
+	return ok, err
+}

@@ -24,7 +24,7 @@ const (
 
 // maxFrame bounds one frame (a KV value is at most 512 KiB; snapshots do
 // not travel over RPC).
-const maxFrame = 64 << 20
+const maxFrame = 512 << 20
 
 type request struct {
 	Method string          `json:"M"`

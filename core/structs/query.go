@@ -149,3 +149,42 @@ func (q *QueryOptions) Options() *QueryOptions { return q }
 
 // Meta returns the meta; reply types that embed QueryMeta get it too.
 func (m *QueryMeta) Meta() *QueryMeta { return m }
+
+// SnapshotRequest asks for a snapshot archive, or carries one to restore.
+type SnapshotRequest struct {
+	Datacenter string
+	Archive    []byte `json:",omitempty"`
+	QueryOptions
+}
+
+// SnapshotReply is an archive and the index it was taken at.
+type SnapshotReply struct {
+	Archive []byte
+	QueryMeta
+}
+
+// RaftServer is one server of the raft configuration, as
+// /v1/operator/raft/configuration shows it.
+type RaftServer struct {
+	ID              string
+	Node            string
+	Address         string
+	Leader          bool
+	ProtocolVersion string
+	Voter           bool
+	LastIndex       uint64
+}
+
+// RaftConfigurationReply is the raft configuration.
+type RaftConfigurationReply struct {
+	Servers []*RaftServer
+	Index   uint64
+}
+
+// RaftRemovePeerRequest removes a server from raft by ID or address.
+type RaftRemovePeerRequest struct {
+	Datacenter string
+	ID         string
+	Address    string
+	WriteRequest
+}

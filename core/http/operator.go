@@ -1,0 +1,168 @@
+package http
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/beacon-sd/beacon/core/httpserver"
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// MaxSnapshot bounds a snapshot restored through PUT /v1/snapshot.
+const MaxSnapshot = 256 << 20
+
+// BodyLimit lets snapshot restores through the server's body limit.
+func BodyLimit(r *httpserver.Request) int {
+	if r.Path == "/v1/snapshot" && r.Method != get {
+		return MaxSnapshot
+	}
+	return 0
+}
+
+func (s *Server) snapshot(w *httpserver.Response, r *request) (interface{}, error) {
+	if r.Method == get {
+		var args structs.SnapshotRequest
+		if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+			return nil, err
+		}
+		var out structs.SnapshotReply
+		if err := read(s, w, r, &args, &out, s.backend.SnapshotSave); err != nil {
+			return nil, err
+		}
+		w.SetHeader("Content-Type", "application/x-gzip")
+		w.SetHeader("Content-Disposition", `attachment; filename="snapshot-`+strconv.FormatUint(out.Index, 10)+`.tgz"`)
+		w.Write(out.Archive)
+		return nil, nil
+	}
+	args := structs.SnapshotRequest{Datacenter: r.query.Get("dc"), Archive: r.Body}
+	args.Token = token(r)
+	if len(bytes.TrimSpace(r.Body)) == 0 {
+		return nil, badRequest("Missing snapshot archive in the request body")
+	}
+	if _, err := s.backend.SnapshotRestore(r.Context(), &args); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (s *Server) raftConfiguration(w *httpserver.Response, r *request) (interface{}, error) {
+	var args structs.DCSpecificRequest
+	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	var out structs.RaftConfigurationReply
+	if err := s.backend.RaftConfiguration(r.Context(), &args, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (s *Server) raftPeer(w *httpserver.Response, r *request) (interface{}, error) {
+	args := structs.RaftRemovePeerRequest{Datacenter: r.query.Get("dc"), ID: r.query.Get("id"), Address: r.query.Get("address")}
+	args.Token = token(r)
+	if args.ID == "" && args.Address == "" {
+		return nil, badRequest("Must specify either ?id with the server's ID or ?address with IP:port of peer to remove")
+	}
+	if _, err := s.backend.RaftRemovePeer(r.Context(), &args); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// autopilotServer is one server of /v1/operator/autopilot/health.
+type autopilotServer struct {
+	ID          string
+	Name        string
+	Address     string
+	SerfStatus  string
+	Version     string
+	Leader      bool
+	LastContact string
+	LastTerm    uint64
+	LastIndex   uint64
+	Healthy     bool
+	Voter       bool
+	StableSince string
+}
+
+// autopilotHealth reports every raft server healthy when gossip sees it
+// alive; the cluster tolerates as many failures as its quorum allows.
+func (s *Server) autopilotHealth(w *httpserver.Response, r *request) (interface{}, error) {
+	var args structs.DCSpecificRequest
+	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	var conf structs.RaftConfigurationReply
+	if err := s.backend.RaftConfiguration(r.Context(), &args, &conf); err != nil {
+		return nil, err
+	}
+	status := map[string]string{}
+	if s.cfg.Members != nil {
+		for _, m := range s.cfg.Members(false) {
+			status[m.Name] = map[int]string{1: "alive", 2: "leaving", 3: "left", 4: "failed"}[m.Status]
+		}
+	}
+	out := struct {
+		Healthy          bool
+		FailureTolerance int
+		Servers          []autopilotServer
+	}{Healthy: true}
+	healthyVoters, voters := 0, 0
+	for _, srv := range conf.Servers {
+		st := status[srv.Node]
+		healthy := st == "alive"
+		if srv.Voter {
+			voters++
+			if healthy {
+				healthyVoters++
+			}
+		}
+		out.Healthy = out.Healthy && healthy
+		out.Servers = append(out.Servers, autopilotServer{ID: srv.ID, Name: srv.Node, Address: srv.Address,
+			SerfStatus: st, Leader: srv.Leader, LastContact: "0s", LastIndex: srv.LastIndex,
+			Healthy: healthy, Voter: srv.Voter})
+	}
+	out.FailureTolerance = max(0, healthyVoters-(voters/2+1))
+	if !out.Healthy {
+		w.WriteHeader(429) // as Consul answers an unhealthy cluster
+	}
+	return &out, nil
+}
+
+// keyringEntry is one pool's keys as /v1/operator/keyring lists them.
+type keyringEntry struct {
+	WAN        bool
+	Datacenter string
+	Segment    string
+	Keys       map[string]int
+	NumNodes   int
+}
+
+func (s *Server) keyring(w *httpserver.Response, r *request) (interface{}, error) {
+	if s.cfg.Keyring == nil {
+		return nil, badRequest("this agent does not gossip")
+	}
+	if r.Method == get {
+		keys, nodes, err := s.cfg.Keyring("list", "")
+		if err != nil {
+			return nil, badRequest("%v", err)
+		}
+		e := keyringEntry{Datacenter: s.cfg.Datacenter, Keys: map[string]int{}, NumNodes: nodes}
+		for _, k := range keys {
+			e.Keys[k] = nodes
+		}
+		return []keyringEntry{e}, nil
+	}
+	var body struct{ Key string }
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	if body.Key == "" {
+		return nil, badRequest("Missing Key in the request body")
+	}
+	op := map[string]string{pst: "install", put: "use", del: "remove"}[r.Method]
+	if _, _, err := s.cfg.Keyring(op, body.Key); err != nil {
+		return nil, badRequest("%v", err)
+	}
+	return nil, nil
+}
