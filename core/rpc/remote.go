@@ -27,6 +27,9 @@ func (r *Remote) call(ctx context.Context, method string, args, reply interface{
 	if len(servers) == 0 {
 		return ErrNoServers
 	}
+	if w, ok := args.(interface{ EnsureRequestID() }); ok {
+		w.EnsureRequestID() // a write retried on another server applies once
+	}
 	r.mu.Lock()
 	last := r.last
 	r.mu.Unlock()

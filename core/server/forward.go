@@ -58,6 +58,9 @@ func (s *Server) forward(ctx context.Context, method string, q *structs.QueryOpt
 	if q != nil && q.AllowStale && !s.tooStale(q) {
 		return false, nil
 	}
+	if w, ok := args.(interface{ EnsureRequestID() }); ok && !s.IsLeader() {
+		w.EnsureRequestID() // a forwarded write may be retried: let it apply once
+	}
 	deadline := time.Now().Add(holdTimeout)
 	for {
 		if s.IsLeader() {

@@ -14,7 +14,18 @@ const (
 	tableTombstones    = "tombstones"
 	tableSessions      = "sessions"
 	tableSessionChecks = "session_checks"
+	tableRequests      = "requests"
 )
+
+// appliedRequest remembers the outcome of a write that carried a request
+// ID, so that a retry of it returns the same outcome without applying it
+// again.
+type appliedRequest struct {
+	ID    string
+	Index uint64
+	OK    bool
+	Err   string `json:",omitempty"`
+}
 
 // indexEntry is one row of the index table: replicated index bookkeeping
 // (the KV reap floor). Per-scope change indexes live in scopes instead.
@@ -73,6 +84,10 @@ func schema() *memdb.DBSchema {
 		tableSessions: {Name: tableSessions, Indexes: map[string]*memdb.IndexSchema{
 			"id":   {Name: "id", Unique: true, Indexer: str("ID", true)},
 			"node": {Name: "node", Indexer: str("Node", true)},
+		}},
+		tableRequests: {Name: tableRequests, Indexes: map[string]*memdb.IndexSchema{
+			"id":    {Name: "id", Unique: true, Indexer: str("ID", false)},
+			"index": {Name: "index", Unique: true, Indexer: &memdb.UintFieldIndex{Field: "Index"}},
 		}},
 		tableSessionChecks: {Name: tableSessionChecks, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{

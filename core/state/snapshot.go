@@ -36,6 +36,7 @@ var snapTables = []struct {
 	{tableSessions, func() interface{} { return new(structs.Session) }},
 	{tableSessionChecks, func() interface{} { return new(sessionCheck) }},
 	{tableIndex, func() interface{} { return new(indexEntry) }},
+	{tableRequests, func() interface{} { return new(appliedRequest) }},
 }
 
 // Snapshot writes every row as of one read snapshot, with the store's

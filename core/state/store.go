@@ -111,10 +111,44 @@ func (t *txn) commit() error {
 // Apply performs one write command at raft index idx. The bool is the
 // outcome of conditional KV writes (CAS, lock, unlock) and true otherwise.
 // Apply is deterministic for a given store and command, apart from lock-delay
-// bookkeeping, which is local by design.
+// bookkeeping, which is local by design. A command whose request ID was
+// applied before returns that outcome again and changes nothing.
 func (s *Store) Apply(idx uint64, c *structs.Command) (bool, error) {
+	reqID := c.RequestID()
+	if reqID != "" {
+		if prev, ok := s.appliedRequest(reqID); ok {
+			if prev.Err != "" {
+				return prev.OK, structs.BadInput("%s", prev.Err)
+			}
+			return prev.OK, nil
+		}
+	}
 	t := &txn{Txn: s.db.Txn(true), idx: idx, touched: make(map[string]struct{}, 8), store: s}
 	defer t.Abort()
+	ok, err := t.apply(c)
+	if reqID == "" {
+		if err != nil || !ok {
+			return ok, err
+		}
+		return true, t.commit()
+	}
+	if err != nil || !ok {
+		// Record the outcome alone: the write's own changes are dropped.
+		t.Abort()
+		t = &txn{Txn: s.db.Txn(true), idx: idx, touched: make(map[string]struct{}, 1), store: s}
+		defer t.Abort()
+	}
+	if rerr := t.recordRequest(reqID, ok, err); rerr != nil {
+		return false, rerr
+	}
+	if cerr := t.commit(); cerr != nil {
+		return false, cerr
+	}
+	return ok, err
+}
+
+// apply dispatches a command to its write.
+func (t *txn) apply(c *structs.Command) (bool, error) {
 	ok := true
 	var err error
 	switch c.Type {
@@ -149,10 +183,51 @@ func (s *Store) Apply(idx uint64, c *structs.Command) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if !ok {
-		return false, nil
+	return ok, nil
+}
+
+// requestWindow is how many request IDs the store remembers: enough for the
+// retries of a leader change at full write load.
+const requestWindow = 50000
+
+func (s *Store) appliedRequest(id string) (*appliedRequest, bool) {
+	raw, err := s.readTxn().First(tableRequests, "id", id)
+	if err != nil || raw == nil {
+		return nil, false
 	}
-	return true, t.commit()
+	return raw.(*appliedRequest), true
+}
+
+// recordRequest remembers a request's outcome and forgets the oldest ones
+// beyond the window, the same way on every server.
+func (t *txn) recordRequest(id string, ok bool, err error) error {
+	r := &appliedRequest{ID: id, Index: t.idx, OK: ok}
+	if err != nil {
+		r.Err = err.Error()
+	}
+	if err := t.Insert(tableRequests, r); err != nil {
+		return err
+	}
+	if t.idx <= requestWindow {
+		return nil
+	}
+	it, err := t.Get(tableRequests, "index")
+	if err != nil {
+		return err
+	}
+	var old []interface{}
+	for raw := it.Next(); raw != nil && len(old) < 8; raw = it.Next() {
+		if raw.(*appliedRequest).Index+requestWindow >= t.idx {
+			break
+		}
+		old = append(old, raw)
+	}
+	for _, o := range old {
+		if err := t.Delete(tableRequests, o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func need(present bool, t structs.MessageType) error {

@@ -242,3 +242,44 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Fatal("unknown table accepted")
 	}
 }
+
+// A write retried with the same request ID applies once and answers the
+// same both times; an ID that fell out of the window would apply again.
+func TestRequestIDsApplyOnce(t *testing.T) {
+	s := newTestStore(t)
+	cas := func(id string, val string, index uint64) (bool, error) {
+		s.idx++
+		return s.Apply(s.idx, &structs.Command{Type: structs.KVSRequestType, KVS: &structs.KVSRequest{
+			Op: structs.KVCAS, DirEnt: structs.DirEntry{Key: "k", Value: []byte(val), RaftIndex: structs.RaftIndex{ModifyIndex: index}},
+			WriteRequest: structs.WriteRequest{RequestID: id}}})
+	}
+	if ok, err := cas("r1", "first", 0); !ok || err != nil {
+		t.Fatalf("first CAS: %v %v", ok, err)
+	}
+	// The retry of r1 must not be refused as a CAS conflict, nor rewrite.
+	if ok, err := cas("r1", "first", 0); !ok || err != nil {
+		t.Fatalf("retried CAS: %v %v", ok, err)
+	}
+	_, e, _ := s.KVGet(nil, "k")
+	if e.ModifyIndex != 1 {
+		t.Fatalf("retry applied again: ModifyIndex %d", e.ModifyIndex)
+	}
+	// A failed CAS is remembered as failed.
+	if ok, _ := cas("r2", "second", 0); ok {
+		t.Fatal("CAS on an existing key succeeded")
+	}
+	s.kv(structs.KVDelete, "k", "", 0)
+	if ok, _ := cas("r2", "second", 0); ok {
+		t.Fatal("retry of a failed CAS succeeded the second time")
+	}
+	// Request outcomes survive a snapshot.
+	var buf bytes.Buffer
+	s.Snapshot(&buf)
+	r, err := Restore(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prev, ok := r.appliedRequest("r1"); !ok || !prev.OK {
+		t.Fatal("request IDs lost in a snapshot")
+	}
+}

@@ -42,8 +42,33 @@ type Command struct {
 }
 
 // WriteRequest carries what every write needs besides its payload.
+// RequestID, set where a write enters the cluster, lets a write that is
+// retried (its leader changed, or its connection broke) apply only once.
 type WriteRequest struct {
-	Token string `json:",omitempty"`
+	Token     string `json:",omitempty"`
+	RequestID string `json:",omitempty"`
+}
+
+// EnsureRequestID gives the write an ID if it has none.
+func (w *WriteRequest) EnsureRequestID() {
+	if w.RequestID == "" {
+		w.RequestID = GenerateUUID()
+	}
+}
+
+// RequestID is the ID of the write a command carries, "" if none.
+func (c *Command) RequestID() string {
+	switch {
+	case c.Register != nil:
+		return c.Register.RequestID
+	case c.Deregister != nil:
+		return c.Deregister.RequestID
+	case c.KVS != nil:
+		return c.KVS.RequestID
+	case c.Session != nil:
+		return c.Session.RequestID
+	}
+	return ""
 }
 
 // RegisterRequest registers a node and optionally a service and checks on it
