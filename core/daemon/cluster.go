@@ -269,6 +269,9 @@ func (d *Daemon) Join(addrs []string) (int, error) {
 	if err == nil && n > 0 {
 		os.Remove(d.leftMarker())
 	}
+	if err != nil {
+		d.Logger.Error("join failed", "addresses", addrs, "error", err)
+	}
 	return n, err
 }
 

@@ -63,6 +63,14 @@ func (s *Server) forward(ctx context.Context, method string, q *structs.QueryOpt
 	}
 	deadline := time.Now().Add(holdTimeout)
 	for {
+		if s.IsLeader() && !s.readyForReads.Load() {
+			// A new leader is still applying its predecessors' log.
+			if time.Now().After(deadline) {
+				return true, fmt.Errorf("%w: the new leader is not ready to serve reads yet", structs.ErrNoLeader)
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
 		if s.IsLeader() {
 			if q != nil && q.RequireConsistent {
 				if err := s.raft.VerifyLeader().Error(); err != nil {

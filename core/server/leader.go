@@ -54,9 +54,23 @@ func (s *Server) startLeaderLoop() func() {
 // applied, restores session timers, then keeps the catalog in line with
 // gossip and reaps what has expired.
 func (s *Server) leaderLoop(ctx context.Context) {
-	if err := s.raft.Barrier(time.Minute).Error(); err != nil {
+	// Until every entry committed by earlier leaders is applied here, this
+	// leader's state may be behind what clients were told: no reads yet.
+	s.readyForReads.Store(false)
+	defer s.readyForReads.Store(false)
+	for {
+		err := s.raft.Barrier(time.Minute).Error()
+		if err == nil {
+			break
+		}
 		s.logger.Error("leader barrier failed", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
 	}
+	s.readyForReads.Store(true)
 	s.restoreSessionTimers()
 	reconcile := time.NewTicker(s.cfg.ReconcileInterval)
 	defer reconcile.Stop()

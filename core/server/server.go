@@ -80,6 +80,8 @@ type Server struct {
 	raftStore io.Closer
 	transport *raft.NetworkTransport
 	hadState  bool
+	// readyForReads is set once a new leader has applied the whole log.
+	readyForReads atomic.Bool
 
 	sessions   *sessionTimers
 	tombstones *tombstoneGC

@@ -66,7 +66,8 @@ func (s *Server) SnapshotRestore(ctx context.Context, args *structs.SnapshotRequ
 		s.logger.Info("restored a snapshot", "index", meta.Index)
 		return true, nil
 	}
-	rm := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: meta.Index, Term: meta.Term}
+	rm := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: meta.Index, Term: meta.Term,
+		Size: int64(len(stateRows))}
 	if err := s.raft.Restore(rm, bytes.NewReader(stateRows), time.Minute); err != nil {
 		return false, fmt.Errorf("restore through raft: %w", err)
 	}

@@ -1,0 +1,313 @@
+// Package integration runs beacon as users do: several agent processes on
+// 127.0.0.1 started from config files, driven through the official API
+// client. `go test -short` skips it.
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+)
+
+var beaconBin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "beacon-integration-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	beaconBin = filepath.Join(dir, "beacon")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = "/usr/local/go/bin/go"
+	}
+	build := exec.Command(goBin, "build", "-o", beaconBin, "github.com/beacon-sd/beacon/cmd/beacon")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building beacon:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration tests start real processes; skipped with -short")
+	}
+}
+
+// freePorts returns n distinct free TCP ports on loopback (UDP is assumed
+// free alongside, which holds on a quiet test machine).
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for len(ports) < n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// agent is one beacon agent process.
+type agent struct {
+	t      *testing.T
+	name   string
+	server bool
+	dir    string
+	http   int
+	rpc    int
+	serf   int
+	cmd    *exec.Cmd
+	done   chan struct{}
+	log    *bytes.Buffer
+	logMu  sync.Mutex
+	client *api.Client
+}
+
+// cluster is a set of agents sharing join addresses.
+type cluster struct {
+	t      *testing.T
+	agents []*agent
+	extra  map[string]interface{}
+}
+
+// newCluster starts servers (bootstrap_expect = servers) and clients.
+func newCluster(t *testing.T, servers, clients int, extra map[string]interface{}) *cluster {
+	t.Helper()
+	skipShort(t)
+	c := &cluster{t: t, extra: extra}
+	ports := freePorts(t, 3*(servers+clients))
+	for i := 0; i < servers+clients; i++ {
+		a := &agent{t: t, server: i < servers, dir: t.TempDir(),
+			http: ports[3*i], rpc: ports[3*i+1], serf: ports[3*i+2]}
+		if a.server {
+			a.name = fmt.Sprintf("s%d", i+1)
+		} else {
+			a.name = fmt.Sprintf("c%d", i-servers+1)
+		}
+		cfg := api.DefaultNonPooledConfig()
+		cfg.Address = fmt.Sprintf("127.0.0.1:%d", a.http)
+		a.client, _ = api.NewClient(cfg)
+		c.agents = append(c.agents, a)
+	}
+	for _, a := range c.agents {
+		c.writeConfig(a, servers)
+		c.start(a)
+	}
+	t.Cleanup(func() {
+		for _, a := range c.agents {
+			a.kill()
+		}
+		if t.Failed() {
+			for _, a := range c.agents {
+				t.Logf("---- log of %s ----\n%s", a.name, a.logTail(60))
+			}
+		}
+	})
+	return c
+}
+
+func (c *cluster) writeConfig(a *agent, servers int) {
+	var join []string
+	for _, o := range c.agents[:servers] {
+		join = append(join, fmt.Sprintf("127.0.0.1:%d", o.serf))
+	}
+	cfg := map[string]interface{}{
+		"node_name": a.name, "datacenter": "dc1", "data_dir": filepath.Join(a.dir, "data"),
+		"bind_addr": "127.0.0.1", "client_addr": "127.0.0.1", "log_level": "debug",
+		"ports":          map[string]int{"http": a.http, "dns": -1, "server": a.rpc, "serf_lan": a.serf, "serf_wan": -1},
+		"retry_join":     join,
+		"retry_interval": "500ms",
+	}
+	if a.server {
+		cfg["server"] = true
+		cfg["bootstrap_expect"] = servers
+	}
+	for k, v := range c.extra {
+		cfg[k] = v
+	}
+	b, _ := json.MarshalIndent(cfg, "", "  ")
+	os.MkdirAll(filepath.Join(a.dir, "config"), 0o755)
+	if err := os.WriteFile(filepath.Join(a.dir, "config", "agent.json"), b, 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// start launches (or relaunches) an agent from its config dir.
+func (c *cluster) start(a *agent) {
+	a.log = &bytes.Buffer{}
+	a.cmd = exec.Command(beaconBin, "agent", "-config-dir", filepath.Join(a.dir, "config"))
+	a.cmd.Stdout = a
+	a.cmd.Stderr = a
+	a.cmd.SysProcAttr = procAttr()
+	if err := a.cmd.Start(); err != nil {
+		c.t.Fatalf("start %s: %v", a.name, err)
+	}
+	a.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(a.cmd, a.done)
+}
+
+func (a *agent) Write(b []byte) (int, error) {
+	a.logMu.Lock()
+	defer a.logMu.Unlock()
+	return a.log.Write(b)
+}
+
+func (a *agent) logTail(lines int) string {
+	a.logMu.Lock()
+	defer a.logMu.Unlock()
+	all := strings.Split(a.log.String(), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
+
+func (a *agent) logContains(s string) bool {
+	a.logMu.Lock()
+	defer a.logMu.Unlock()
+	return strings.Contains(a.log.String(), s)
+}
+
+// kill stops an agent the hard way (SIGKILL) and waits for it.
+func (a *agent) kill() {
+	if a.cmd == nil || a.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-a.done:
+		return
+	default:
+	}
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.done
+}
+
+// signal sends sig and waits up to timeout for the agent to exit.
+func (a *agent) signal(sig syscall.Signal, timeout time.Duration) bool {
+	a.cmd.Process.Signal(sig)
+	select {
+	case <-a.done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+func (a *agent) rpcAddr() string { return fmt.Sprintf("127.0.0.1:%d", a.rpc) }
+
+// leader returns the server that leads, waiting up to within.
+func (c *cluster) leader(within time.Duration) *agent {
+	c.t.Helper()
+	var found *agent
+	waitFor(c.t, within, "a leader", func() bool {
+		for _, a := range c.agents {
+			if !a.server || a.exited() {
+				continue
+			}
+			l, err := a.client.Status().Leader()
+			if err != nil || l == "" {
+				continue
+			}
+			for _, b := range c.agents {
+				if b.rpcAddr() == l && !b.exited() {
+					found = b
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func (a *agent) exited() bool {
+	select {
+	case <-a.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// servers and clients of the cluster.
+func (c *cluster) servers() []*agent { return c.filter(true) }
+func (c *cluster) clients() []*agent { return c.filter(false) }
+func (c *cluster) filter(server bool) []*agent {
+	var out []*agent
+	for _, a := range c.agents {
+		if a.server == server {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// ready waits until every agent sees every other alive and a leader exists.
+func (c *cluster) ready(within time.Duration) {
+	c.t.Helper()
+	c.leader(within)
+	for _, a := range c.agents {
+		waitFor(c.t, within, a.name+" to see every member alive", func() bool {
+			ms, err := a.client.Agent().Members(false)
+			if err != nil {
+				return false
+			}
+			alive := 0
+			for _, m := range ms {
+				if m.Status == 1 {
+					alive++
+				}
+			}
+			return alive == len(c.agents)
+		})
+	}
+}
+
+// waitHTTP waits until the agent's HTTP API answers.
+func (a *agent) waitHTTP(within time.Duration) {
+	a.t.Helper()
+	waitFor(a.t, within, a.name+"'s HTTP API", func() bool {
+		_, err := a.client.Agent().Self()
+		return err == nil
+	})
+}
