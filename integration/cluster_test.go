@@ -234,4 +234,3 @@ func TestRestartAllServersKeepsAcknowledgedWrites(t *testing.T) {
 	}
 	t.Logf("%d acknowledged writes all present after a full restart", n)
 }
-
