@@ -72,9 +72,9 @@ func (s *Server) forward(ctx context.Context, method string, q *structs.QueryOpt
 			continue
 		}
 		if s.IsLeader() {
-			if q != nil && q.RequireConsistent {
-				if err := s.raft.VerifyLeader().Error(); err != nil {
-					return true, fmt.Errorf("%w: %v", structs.ErrNoLeader, err)
+			if q != nil {
+				if err := s.leaderReads(q.RequireConsistent); err != nil {
+					return true, err
 				}
 			}
 			return false, nil

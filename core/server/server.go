@@ -80,8 +80,10 @@ type Server struct {
 	raftStore io.Closer
 	transport *raft.NetworkTransport
 	hadState  bool
-	// readyForReads is set once a new leader has applied the whole log.
+	// readyForReads is set once a new leader has applied the whole log;
+	// lease says how long its leadership is known to hold.
 	readyForReads atomic.Bool
+	lease         lease
 
 	sessions   *sessionTimers
 	tombstones *tombstoneGC
