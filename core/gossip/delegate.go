@@ -146,3 +146,12 @@ func stripLevel(line string) string {
 	}
 	return line
 }
+
+// conflicts reports two agents using one node name: memberlist keeps the
+// first, and the second cannot join until one of them is renamed.
+type conflicts struct{ p *Pool }
+
+func (c *conflicts) NotifyConflict(existing, other *memberlist.Node) {
+	c.p.logger.Error("two agents use the same node name; the second is refused until one is renamed (-node)",
+		"node", existing.Name, "known_address", existing.Address(), "other_address", other.Address())
+}

@@ -107,6 +107,7 @@ func New(cfg Config) (*Pool, error) {
 	mc.LogOutput = &logWriter{logger: p.logger}
 	mc.Events = &events{p}
 	mc.Delegate = &delegate{p}
+	mc.Conflict = &conflicts{p}
 	keys, err := loadKeyring(cfg.KeyringFile, cfg.Keys, p.logger)
 	if err != nil {
 		return nil, err

@@ -173,3 +173,22 @@ func TestWithPort(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+func TestDuplicateNameIsRefused(t *testing.T) {
+	a := newPool(t, "a")
+	b := newPool(t, "b")
+	if _, err := b.Join([]string{addr(a)}); err != nil {
+		t.Fatal(err)
+	}
+	dup := newPool(t, "b") // same name, other address
+	dup.Join([]string{addr(a)})
+	time.Sleep(500 * time.Millisecond)
+	for _, m := range a.Members() {
+		if m.Name == "b" {
+			_, port := b.LocalAddr()
+			if int(m.Port) != port {
+				t.Fatalf("the duplicate replaced the first agent named b: %+v", m)
+			}
+		}
+	}
+}
