@@ -24,6 +24,7 @@ import (
 	"github.com/beacon-sd/beacon/core/gossip"
 	beaconhttp "github.com/beacon-sd/beacon/core/http"
 	"github.com/beacon-sd/beacon/core/httpserver"
+	"github.com/beacon-sd/beacon/core/logging"
 	"github.com/beacon-sd/beacon/core/rpc"
 	"github.com/beacon-sd/beacon/core/server"
 	"github.com/beacon-sd/beacon/core/structs"
@@ -67,6 +68,8 @@ func Start(cfg *config.Config, opts Options) (*Daemon, error) {
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{Name: "beacon", Level: hclog.LevelFromString(cfg.LogLevel)})
 	}
+	// Tapped, so /v1/agent/monitor can follow the log at any level.
+	logger = logging.Tap(logger)
 	d := &Daemon{Logger: logger, Metrics: telemetry.New(), cfg: cfg, load: opts.Load, started: time.Now(),
 		doneCh: make(chan struct{})}
 	if err := d.start(); err != nil {

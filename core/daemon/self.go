@@ -42,26 +42,18 @@ func (d *Daemon) members(wan bool) []api.AgentMember {
 
 func (d *Daemon) selfMember(wan bool) api.AgentMember {
 	cfg := d.Config()
-	role := "node"
-	if cfg.Server {
-		role = "consul"
-	}
 	port := cfg.Ports.SerfLAN
+	if d.Gossip != nil {
+		_, port = d.Gossip.LocalAddr()
+	}
 	name := d.node.Node
 	if wan {
 		port = cfg.Ports.SerfWAN
 		name = d.node.Node + "." + cfg.Datacenter
 	}
-	tags := map[string]string{
-		"role": role, "dc": cfg.Datacenter, "id": d.node.ID, "segment": "",
-		"build": version.ConsulCompat + ":beacon-" + version.Version,
-		"vsn":   strconv.Itoa(protocolCur), "vsn_min": strconv.Itoa(protocolMin), "vsn_max": "3",
-		"acls": "0", "ft_fs": "1", "ft_si": "1",
-		"beacon": version.Version,
-	}
+	tags := d.gossipTags()
+	tags["acls"], tags["ft_fs"], tags["ft_si"], tags["beacon"] = "0", "1", "1", version.Version
 	if cfg.Server {
-		tags["port"] = strconv.Itoa(cfg.Ports.Server)
-		tags["raft_vsn"] = "3"
 		tags["expect"] = strconv.Itoa(cfg.BootstrapExpect)
 		tags["wan_join_port"] = strconv.Itoa(cfg.Ports.SerfWAN)
 	}
