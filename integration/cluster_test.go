@@ -234,3 +234,32 @@ func TestRestartAllServersKeepsAcknowledgedWrites(t *testing.T) {
 	}
 	t.Logf("%d acknowledged writes all present after a full restart", n)
 }
+
+// A client whose only server went away and came back finds it again by
+// itself: no restart of the client (seed 001 had to restart its pods).
+func TestClientRejoinsByItself(t *testing.T) {
+	c := newCluster(t, 1, 1, nil)
+	c.ready(30 * time.Second)
+	s1, c1 := c.servers()[0], c.clients()[0]
+	s1.kill()
+	waitFor(t, 15*time.Second, "the client to see its server fail", func() bool {
+		ms, _ := c1.client.Agent().Members(false)
+		for _, m := range ms {
+			if m.Name == s1.name {
+				return m.Status == 4
+			}
+		}
+		return false
+	})
+	c.start(s1)
+	waitFor(t, 30*time.Second, "the client to write through the restarted server", func() bool {
+		_, err := c1.client.KV().Put(&api.KVPair{Key: "back", Value: []byte("yes")}, nil)
+		return err == nil
+	})
+	ms, _ := c1.client.Agent().Members(false)
+	for _, m := range ms {
+		if m.Status != 1 {
+			t.Fatalf("member %s has status %d after the rejoin", m.Name, m.Status)
+		}
+	}
+}
