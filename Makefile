@@ -16,11 +16,12 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./core/state ./core/http
+	$(GO) test -run '^$$' -bench . -benchmem ./core/state ./core/http ./core/dns
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeServiceDefinition -fuzztime 30s ./core/decode
 	$(GO) test -run '^$$' -fuzz FuzzHTTPRequest -fuzztime 30s ./core/http
+	$(GO) test -run '^$$' -fuzz FuzzHandler -fuzztime 30s ./core/dns
 
 deps:
 	.ci/deps

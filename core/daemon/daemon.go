@@ -21,6 +21,7 @@ import (
 
 	"github.com/beacon-sd/beacon/core/agent"
 	"github.com/beacon-sd/beacon/core/config"
+	"github.com/beacon-sd/beacon/core/dns"
 	"github.com/beacon-sd/beacon/core/gossip"
 	beaconhttp "github.com/beacon-sd/beacon/core/http"
 	"github.com/beacon-sd/beacon/core/httpserver"
@@ -57,6 +58,8 @@ type Daemon struct {
 	load      func() (*config.Config, error)
 	http      *httpserver.Server
 	httpAddrs []net.Addr
+	dns       *dns.Server
+	dnsAddrs  []net.Addr
 	node      structs.Node
 	started   time.Time
 	closeOnce sync.Once
@@ -124,6 +127,9 @@ func (d *Daemon) start() (err error) {
 	if err := d.listenHTTP(); err != nil {
 		return err
 	}
+	if err := d.listenDNS(backend); err != nil {
+		return err
+	}
 	if cfg.PidFile != "" {
 		if err := os.WriteFile(cfg.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			return fmt.Errorf("pid_file: %w", err)
@@ -133,7 +139,7 @@ func (d *Daemon) start() (err error) {
 		d.startJoins()
 	}
 	logger.Info("agent started", "node", d.node.Node, "datacenter", cfg.Datacenter,
-		"server", cfg.Server, "http", d.HTTPAddrs())
+		"server", cfg.Server, "http", d.HTTPAddrs(), "dns", d.DNSAddrs())
 	return nil
 }
 
@@ -317,6 +323,9 @@ func (d *Daemon) Shutdown() {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			_ = d.http.Shutdown(ctx)
+		}
+		if d.dns != nil {
+			d.dns.Shutdown()
 		}
 		if d.Agent != nil {
 			d.Agent.Shutdown()

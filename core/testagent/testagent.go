@@ -21,6 +21,8 @@ type Agent struct {
 	*daemon.Daemon
 	// HTTPAddr is "127.0.0.1:port" of the HTTP API.
 	HTTPAddr string
+	// DNSAddr is "127.0.0.1:port" of the DNS interface (UDP and TCP).
+	DNSAddr string
 	// Client is the official API client for HTTPAddr.
 	Client *api.Client
 }
@@ -81,6 +83,9 @@ func Start(t testing.TB, opts ...Option) *Agent {
 		t.Fatal("testagent: no HTTP listener")
 	}
 	a := &Agent{Daemon: d, HTTPAddr: addrs[0].String()}
+	if dns := d.DNSAddrs(); len(dns) > 0 {
+		a.DNSAddr = dns[0].String()
+	}
 	ac := api.DefaultNonPooledConfig()
 	ac.Address = a.HTTPAddr
 	a.Client, err = api.NewClient(ac)
