@@ -22,7 +22,7 @@ start_agent() {
 
 echo "== beacon agent -dev: throughput and latency"
 start_agent
-"$out/sdbench" -http 127.0.0.1:18500 -reps "$REPS" kv-put kv-get catalog blocking
+"$out/sdbench" -http 127.0.0.1:18500 -dns 127.0.0.1:18600 -reps "$REPS" kv-put kv-get catalog blocking dns
 kill $agent; wait $agent 2>/dev/null || true
 
 echo "== beacon agent -dev: memory (fresh agent)"
