@@ -15,6 +15,7 @@ import (
 
 	"github.com/beacon-sd/beacon/core/config"
 	"github.com/beacon-sd/beacon/core/daemon"
+	"github.com/beacon-sd/beacon/core/logging"
 	"github.com/beacon-sd/beacon/core/version"
 )
 
@@ -103,16 +104,20 @@ func leaveOnSignal(cfg *config.Config, sig os.Signal) bool {
 	return leave
 }
 
-// newLogger builds the agent's logger from log_level, log_json, log_file and
-// enable_syslog. The returned func closes what it opened.
+// newLogger builds the agent's logger from log_level, log_json, log_file
+// (rotated by log_rotate_bytes, log_rotate_duration, log_rotate_max_files)
+// and enable_syslog. The returned func closes what it opened.
 func newLogger(cfg *config.Config, stdout io.Writer) (hclog.Logger, func(), error) {
 	var outs []io.Writer
 	outs = append(outs, stdout)
 	var closers []func()
 	if cfg.LogFile != "" {
-		f, err := os.OpenFile(cfg.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
+		f, err := logging.OpenFile(logging.FileConfig{
+			Path: cfg.LogFile, RotateBytes: cfg.LogRotateBytes,
+			RotateDuration: cfg.LogRotateDur.D(), RotateMaxFiles: cfg.LogRotateMax,
+		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("log_file: %w", err)
+			return nil, nil, err
 		}
 		outs = append(outs, f)
 		closers = append(closers, func() { f.Close() })

@@ -41,6 +41,16 @@ var commands = map[string]command{
 	"template":    {"Renders templates from catalog and KV data", templateCommand},
 	"registrator": {"Registers Docker containers as services", registratorCommand},
 	"maint":       {"Controls node or service maintenance mode", maintCommand},
+	"keygen":      {"Generates a new encryption key", keygenCommand},
+	"join":        {"Tells an agent to join the cluster", joinCommand},
+	"leave":       {"Gracefully leaves the cluster and shuts down", leaveCommand},
+	"force-leave": {"Forces a member of the cluster to enter the \"left\" state", forceLeaveCommand},
+	"keyring":     {"Manages gossip layer encryption keys", keyringCommand},
+	"snapshot":    {"Saves, restores and inspects snapshots of the servers' state", snapshotCommand},
+	"operator":    {"Provides cluster-level tools for operators", operatorCommand},
+	"info":        {"Provides debugging information for operators", infoCommand},
+	"monitor":     {"Streams logs from an agent", monitorCommand},
+	"validate":    {"Validates config files and directories", validateCommand},
 }
 
 // aliases maps the name the binary was invoked under to the subcommand it

@@ -41,6 +41,7 @@ func (s *Server) routes() {
 	s.handle("/v1/agent/leave", s.agentLeave, put, pst)
 	s.handle("/v1/agent/force-leave/", s.agentForceLeave, put, pst)
 	s.handle("/v1/agent/metrics", s.agentMetrics, get)
+	s.handle("/v1/agent/monitor", s.agentMonitor, get)
 
 	s.handle("/v1/session/create", s.sessionCreate, put, pst)
 	s.handle("/v1/session/destroy/", s.sessionDestroy, put, pst)

@@ -75,17 +75,23 @@ func (f fromStd) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	if addr, err := net.ResolveTCPAddr("tcp", hr.RemoteAddr); err == nil {
 		r.RemoteAddr = addr
 	}
-	var resp Response
+	resp := Response{streamer: h2Streamer{w: w, method: hr.Method}}
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
 				f.s.Logger.Error("handler panic", "method", r.Method, "path", r.Path, "panic", p)
+				if resp.streamed {
+					panic(http.ErrAbortHandler) // the head is out: reset the stream
+				}
 				resp.reset()
 				resp.Error("internal error", http.StatusInternalServerError)
 			}
 		}()
 		f.s.Handler.Serve(&resp, r)
 	}()
+	if resp.streamed {
+		return
+	}
 	h := w.Header()
 	for _, fd := range resp.header {
 		if validHeaderValue(fd.Value) {

@@ -78,11 +78,15 @@ func (r *Request) WatchClient() {
 }
 
 // Response collects what a handler writes; the server sends it whole with
-// a Content-Length when the handler returns.
+// a Content-Length when the handler returns, unless the handler streams it
+// (Stream).
 type Response struct {
 	status int
 	header []Field
 	body   []byte
+
+	streamer streamer // how Stream reaches the client; nil buffers instead
+	streamed bool     // the response went out through Stream
 }
 
 // Header returns the value set for a header, "" if none.
@@ -152,6 +156,7 @@ func (w *Response) Error(msg string, code int) {
 func (w *Response) reset() {
 	w.status = 0
 	w.header = w.header[:0]
+	w.streamed = false
 	if cap(w.body) > 256<<10 {
 		w.body = nil // do not keep a huge buffer per idle connection
 	}

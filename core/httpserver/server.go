@@ -111,6 +111,7 @@ func (s *Server) Serve(l net.Listener) error {
 			continue
 		}
 		c := &conn{srv: s, nc: nc, ip: ip, rd: reader{c: nc, buf: make([]byte, 4096)}}
+		c.resp.streamer = c
 		if !s.track(c) {
 			nc.Close()
 			s.release(ip)
@@ -352,8 +353,8 @@ func (c *conn) handle(head string) bool {
 	c.resp.reset()
 	ok := c.run(r)
 	reading, clientGone := c.endWatch()
-	if !ok || clientGone {
-		return false
+	if !ok || clientGone || c.resp.streamed {
+		return false // a streamed body ends with the connection
 	}
 	if c.srv.closing.Load() {
 		closeAfter = true
@@ -374,11 +375,14 @@ func (c *conn) run(r *Request) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.srv.Logger.Error("handler panic", "method", r.Method, "path", r.Path, "panic", p)
+			ok = false
+			if c.resp.streamed {
+				return // the head is out: closing the connection is all that is left
+			}
 			c.resp.reset()
 			c.resp.Error("internal error", 500)
 			c.writeResponse(r, true)
 			c.flush()
-			ok = false
 		}
 	}()
 	c.srv.Handler.Serve(&c.resp, r)
@@ -389,7 +393,29 @@ func (c *conn) run(r *Request) (ok bool) {
 func (c *conn) writeResponse(r *Request, closeAfter bool) {
 	w := &c.resp
 	code := w.Status()
-	b := c.wbuf
+	noBody := code == 204 || code == 304 || code < 200
+	b := appendHead(c.wbuf, w, code, len(w.body) > 0 && !noBody)
+	if !noBody {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(w.body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	if closeAfter {
+		b = append(b, "Connection: close\r\n"...)
+	} else if r.Proto == "HTTP/1.0" {
+		b = append(b, "Connection: keep-alive\r\n"...)
+	}
+	b = append(b, c.srv.dateLine(time.Now())...)
+	b = append(b, "\r\n"...)
+	if r.Method != "HEAD" && !noBody {
+		b = append(b, w.body...)
+	}
+	c.wbuf = b
+}
+
+// appendHead appends the status line and the handler's header fields, and
+// a plain-text Content-Type when wantType and the handler set none.
+func appendHead(b []byte, w *Response, code int, wantType bool) []byte {
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, ' ')
@@ -408,26 +434,10 @@ func (c *conn) writeResponse(r *Request, closeAfter bool) {
 		b = append(b, f.Value...)
 		b = append(b, "\r\n"...)
 	}
-	noBody := code == 204 || code == 304 || code < 200
-	if !hasType && len(w.body) > 0 && !noBody {
+	if !hasType && wantType {
 		b = append(b, "Content-Type: text/plain; charset=utf-8\r\n"...)
 	}
-	if !noBody {
-		b = append(b, "Content-Length: "...)
-		b = strconv.AppendInt(b, int64(len(w.body)), 10)
-		b = append(b, "\r\n"...)
-	}
-	if closeAfter {
-		b = append(b, "Connection: close\r\n"...)
-	} else if r.Proto == "HTTP/1.0" {
-		b = append(b, "Connection: keep-alive\r\n"...)
-	}
-	b = append(b, c.srv.dateLine(time.Now())...)
-	b = append(b, "\r\n"...)
-	if r.Method != "HEAD" && !noBody {
-		b = append(b, w.body...)
-	}
-	c.wbuf = b
+	return b
 }
 
 func (c *conn) flush() bool {
