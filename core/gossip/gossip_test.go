@@ -180,6 +180,16 @@ func TestDuplicateNameIsRefused(t *testing.T) {
 	if _, err := b.Join([]string{addr(a)}); err != nil {
 		t.Fatal(err)
 	}
+	// a merges b's state only after answering b's join, so wait until a
+	// knows b before the duplicate appears.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if len(a.Members()) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a never saw b: %+v", a.Members())
+		}
+	}
 	dup := newPool(t, "b") // same name, other address
 	dup.Join([]string{addr(a)})
 	time.Sleep(500 * time.Millisecond)
