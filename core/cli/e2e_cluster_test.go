@@ -178,6 +178,20 @@ func TestE2ECluster(t *testing.T) {
 		t.Errorf("remove-peer of an unknown ID: %+v", r)
 	}
 
+	// autopilot health decodes in the official client.
+	health, err := cl.client.Operator().AutopilotServerHealth(nil)
+	if err != nil || !health.Healthy || len(health.Servers) != 1 || health.Servers[0].StableSince.IsZero() ||
+		!health.Servers[0].Leader {
+		t.Errorf("autopilot health: %+v, %v", health, err)
+	}
+	self, err := srv.client.Agent().Self()
+	if err != nil || self["Stats"]["consul"].(map[string]interface{})["leader"] != "true" {
+		t.Errorf("server self stats: %v, %v", self["Stats"], err)
+	}
+	if self, _ := cl.client.Agent().Self(); self["Stats"]["consul"].(map[string]interface{})["leader"] != "false" {
+		t.Errorf("client self stats claim leadership: %v", self["Stats"])
+	}
+
 	// keyring: rotate the gossip key without downtime.
 	list := func() string {
 		t.Helper()

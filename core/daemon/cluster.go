@@ -300,22 +300,10 @@ func (d *Daemon) Leave() error {
 // Done is closed when the agent has shut down, e.g. after a leave.
 func (d *Daemon) Done() <-chan struct{} { return d.doneCh }
 
-// Keyring lists or changes the gossip encryption keys.
-func (d *Daemon) Keyring(op, key string) ([]string, int, error) {
+// Keyring lists or changes the gossip encryption keys on every member.
+func (d *Daemon) Keyring(op, key string) (structs.KeyringResult, error) {
 	if d.Gossip == nil {
-		return nil, 0, fmt.Errorf("a -dev agent does not gossip")
+		return structs.KeyringResult{}, fmt.Errorf("a -dev agent does not gossip")
 	}
-	if op != "list" {
-		if err := d.Gossip.KeyOp(op, key); err != nil {
-			return nil, 0, err
-		}
-	}
-	keys, err := d.Gossip.Keys()
-	alive := 0
-	for _, m := range d.Gossip.Members() {
-		if m.Status == structs.MemberAlive {
-			alive++
-		}
-	}
-	return keys, alive, err
+	return d.Gossip.Keyring(op, key)
 }

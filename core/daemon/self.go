@@ -102,7 +102,7 @@ func (d *Daemon) self() map[string]interface{} {
 			},
 			"build": map[string]string{"version": version.ConsulCompat, "beacon": version.Version},
 			"consul": map[string]string{
-				"server": strconv.FormatBool(cfg.Server), "leader": strconv.FormatBool(cfg.Server),
+				"server": strconv.FormatBool(cfg.Server), "leader": strconv.FormatBool(d.Server != nil && d.Server.IsLeader()),
 				"known_datacenters": "1", "uptime": time.Since(d.started).Truncate(time.Second).String(),
 			},
 		},

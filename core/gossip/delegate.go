@@ -18,6 +18,13 @@ type userMsg struct {
 	Node  string `json:",omitempty"`
 	Prune bool   `json:",omitempty"`
 	Key   string `json:",omitempty"`
+
+	// Keyring requests and their answers.
+	ID      uint64   `json:",omitempty"`
+	Op      string   `json:",omitempty"`
+	Keys    []string `json:",omitempty"`
+	Primary string   `json:",omitempty"`
+	Error   string   `json:",omitempty"`
 }
 
 // delegate carries tags and broadcasts.
@@ -47,8 +54,10 @@ func (d *delegate) NotifyMsg(b []byte) {
 		d.p.applyForceLeave(m.Node, m.Prune)
 	case "leave":
 		d.p.markLeaving(m.Node)
-	default:
-		d.p.keys.handle(d.p, m)
+	case "key-request":
+		go d.p.answerKeyRequest(m)
+	case "key-answer":
+		d.p.keyAnswer(m)
 	}
 }
 
@@ -80,15 +89,26 @@ func (e *events) NotifyLeave(n *memberlist.Node) {
 	}
 }
 
+// lateLeave is how long after a member was seen to fail its leave
+// announcement still turns the failure into a departure: the announcement
+// and memberlist's own notice of the node going away travel separately, and
+// the notice can win.
+const lateLeave = 10 * time.Second
+
 // markLeaving records a member's announcement that it is leaving.
 func (p *Pool) markLeaving(name string) {
 	p.mu.Lock()
 	m, ok := p.members[name]
-	if ok && m.Status == structs.MemberAlive {
-		m.Status, m.since = structs.MemberLeaving, time.Now()
+	changed := false
+	switch {
+	case !ok:
+	case m.Status == structs.MemberAlive:
+		m.Status, m.since, changed = structs.MemberLeaving, time.Now(), true
+	case m.Status == structs.MemberFailed && time.Since(m.since) < lateLeave:
+		m.Status, m.since, changed = structs.MemberLeft, time.Now(), true
 	}
 	p.mu.Unlock()
-	if ok {
+	if changed {
 		p.notify()
 	}
 }

@@ -48,11 +48,12 @@ type Config struct {
 
 // Pool is the LAN gossip pool.
 type Pool struct {
-	cfg    Config
-	logger hclog.Logger
-	ml     *memberlist.Memberlist
-	queue  *memberlist.TransmitLimitedQueue
-	keys   *keyring
+	cfg     Config
+	logger  hclog.Logger
+	ml      *memberlist.Memberlist
+	queue   *memberlist.TransmitLimitedQueue
+	keys    *keyring
+	keyReqs keyRequests
 
 	mu      sync.Mutex
 	members map[string]*member
@@ -104,7 +105,7 @@ func New(cfg Config) (*Pool, error) {
 		mc.ProbeTimeout = cfg.ProbeInterval * 4 / 5
 	}
 	mc.Logger = nil
-	mc.LogOutput = &logWriter{logger: p.logger}
+	mc.LogOutput = &logWriter{logger: p.logger, stop: p.stopCh}
 	mc.Events = &events{p}
 	mc.Delegate = &delegate{p}
 	mc.Conflict = &conflicts{p}
@@ -333,10 +334,20 @@ func copyTags(t map[string]string) map[string]string {
 	return out
 }
 
-// logWriter sends memberlist's log lines to the agent's logger.
-type logWriter struct{ logger hclog.Logger }
+// logWriter sends memberlist's log lines to the agent's logger until the
+// pool shuts down; memberlist's goroutines may still write while they wind
+// down, after the agent's logger is gone.
+type logWriter struct {
+	logger hclog.Logger
+	stop   <-chan struct{}
+}
 
 func (w *logWriter) Write(b []byte) (int, error) {
+	select {
+	case <-w.stop:
+		return len(b), nil
+	default:
+	}
 	line := string(b)
 	for len(line) > 0 && (line[len(line)-1] == '\n') {
 		line = line[:len(line)-1]

@@ -112,22 +112,25 @@ func TestEncryption(t *testing.T) {
 	// the pool keeps talking throughout.
 	k2 := base64.StdEncoding.EncodeToString(key2)
 	k1 := base64.StdEncoding.EncodeToString(key1)
+	// Each operation has reached every member when it returns, so the next
+	// one can follow at once.
 	for _, op := range [][2]string{{"install", k2}, {"use", k2}, {"remove", k1}} {
-		if err := a.KeyOp(op[0], op[1]); err != nil {
-			t.Fatalf("%s: %v", op[0], err)
+		res, err := a.Keyring(op[0], op[1])
+		if err != nil || res.NumNodes != 2 || len(res.Messages) != 0 {
+			t.Fatalf("%s: %+v, %v", op[0], res, err)
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			keys, _ := b.Keys()
-			done := (op[0] == "install" && len(keys) == 2) || (op[0] == "use" && keys[0] == k2) || (op[0] == "remove" && len(keys) == 1)
-			if done {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not reach b: %v", op[0], keys)
-			}
-			time.Sleep(20 * time.Millisecond)
+		keys, _ := b.Keys()
+		done := (op[0] == "install" && len(keys) == 2) || (op[0] == "use" && keys[0] == k2) || (op[0] == "remove" && len(keys) == 1)
+		if !done {
+			t.Fatalf("%s had not reached b when it returned: %v", op[0], keys)
 		}
+	}
+	res, err := b.Keyring("list", "")
+	if err != nil || res.NumNodes != 2 || res.Keys[k2] != 2 || res.PrimaryKeys[k2] != 2 || len(res.Keys) != 1 {
+		t.Fatalf("list: %+v, %v", res, err)
+	}
+	if _, err := a.Keyring("remove", k2); err == nil {
+		t.Fatal("removed the primary key")
 	}
 	c := newPool(t, "c", key2)
 	if _, err := c.Join([]string{addr(b)}); err != nil {
@@ -143,8 +146,8 @@ func TestKeyringPersists(t *testing.T) {
 		t.Fatal(err)
 	}
 	k2 := base64.StdEncoding.EncodeToString([]byte("fedcba9876543210fedcba9876543210"))
-	p.KeyOp("install", k2)
-	p.KeyOp("use", k2)
+	p.Keyring("install", k2)
+	p.Keyring("use", k2)
 	p.Shutdown()
 	// Restarted with the old configured key, the rotated keyring wins.
 	p2, err := New(Config{NodeName: "k", BindAddr: "127.0.0.1", KeyringFile: file, Keys: [][]byte{key1}})
@@ -199,6 +202,51 @@ func TestDuplicateNameIsRefused(t *testing.T) {
 			if int(m.Port) != port {
 				t.Fatalf("the duplicate replaced the first agent named b: %+v", m)
 			}
+		}
+	}
+}
+
+func TestKeyringReportsUnreachableMembers(t *testing.T) {
+	key := []byte("0123456789abcdef")
+	a := newPool(t, "a", key)
+	b := newPool(t, "b", key)
+	c := newPool(t, "c", key)
+	for _, p := range []*Pool{b, c} {
+		if _, err := p.Join([]string{addr(a)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); statusOf(a, "c") != structs.MemberAlive || statusOf(a, "b") != structs.MemberAlive; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a never saw b and c")
+		}
+	}
+	c.Shutdown() // gone before anyone noticed
+	res, err := a.Keyring("install", base64.StdEncoding.EncodeToString([]byte("fedcba9876543210")))
+	if err == nil || err.Error() != "2/3 nodes reported success" || res.Messages["c"] == "" || res.Keys[base64.StdEncoding.EncodeToString(key)] != 2 {
+		t.Fatalf("install with c down: %+v, %v", res, err)
+	}
+}
+
+func TestLeaveAnnouncedAfterFailure(t *testing.T) {
+	a := newPool(t, "a")
+	for _, tc := range []struct {
+		name   string
+		status structs.MemberStatus
+		ago    time.Duration
+		want   structs.MemberStatus
+	}{
+		{"alive", structs.MemberAlive, 0, structs.MemberLeaving},
+		{"just-failed", structs.MemberFailed, time.Second, structs.MemberLeft},
+		{"failed-long-ago", structs.MemberFailed, time.Minute, structs.MemberFailed},
+		{"left", structs.MemberLeft, time.Second, structs.MemberLeft},
+	} {
+		a.mu.Lock()
+		a.members[tc.name] = &member{Member: structs.Member{Name: tc.name, Status: tc.status}, since: time.Now().Add(-tc.ago)}
+		a.mu.Unlock()
+		a.markLeaving(tc.name)
+		if got := statusOf(a, tc.name); got != tc.want {
+			t.Errorf("%s: leave announcement made it %s, want %s", tc.name, got, tc.want)
 		}
 	}
 }

@@ -87,53 +87,6 @@ func (k *keyring) save() error {
 	return os.Rename(tmp, k.file)
 }
 
-// Keys lists the installed keys (base64), the primary first.
-func (p *Pool) Keys() ([]string, error) {
-	k := p.keys
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.ml == nil {
-		return nil, fmt.Errorf("gossip encryption is not enabled on this agent")
-	}
-	var out []string
-	primary := k.ml.GetPrimaryKey()
-	out = append(out, base64.StdEncoding.EncodeToString(primary))
-	for _, key := range k.ml.GetKeys() {
-		if string(key) != string(primary) {
-			out = append(out, base64.StdEncoding.EncodeToString(key))
-		}
-	}
-	return out, nil
-}
-
-// KeyOp installs, makes primary ("use") or removes a key here and, through
-// gossip, on every member.
-func (p *Pool) KeyOp(op, key string) error {
-	if err := p.keys.apply(op, key); err != nil {
-		return err
-	}
-	msg, _ := json.Marshal(userMsg{Kind: "key-" + op, Key: key})
-	p.queue.QueueBroadcast(&broadcast{name: "key-" + op + ":" + key, msg: append([]byte{msgUser}, msg...)})
-	return nil
-}
-
-func (k *keyring) handle(p *Pool, m userMsg) {
-	var op string
-	switch m.Kind {
-	case "key-install":
-		op = "install"
-	case "key-use":
-		op = "use"
-	case "key-remove":
-		op = "remove"
-	default:
-		return
-	}
-	if err := k.apply(op, m.Key); err != nil {
-		p.logger.Warn("keyring change from the pool failed here", "op", op, "error", err)
-	}
-}
-
 func (k *keyring) apply(op, enc string) error {
 	key, err := base64.StdEncoding.DecodeString(enc)
 	if err != nil {

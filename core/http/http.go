@@ -41,7 +41,7 @@ type Config struct {
 	Reload func() error
 	// Keyring lists ("list") or changes ("install", "use", "remove") the
 	// gossip keyring; it returns the keys and the number of members.
-	Keyring func(op, key string) ([]string, int, error)
+	Keyring func(op, key string) (structs.KeyringResult, error)
 	// Join, Leave and ForceLeave act on the gossip pool.
 	Join       func(addrs []string) (int, error)
 	Leave      func() error
@@ -65,6 +65,7 @@ type Server struct {
 	metrics *telemetry.Metrics
 	exact   map[string]*route
 	prefix  []*route
+	stable  stability
 }
 
 type handlerFunc func(w *httpserver.Response, r *request) (interface{}, error)

@@ -2,7 +2,12 @@ package http
 
 import (
 	"bytes"
+	"fmt"
+	"sort"
 	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
@@ -82,7 +87,34 @@ type autopilotServer struct {
 	LastIndex   uint64
 	Healthy     bool
 	Voter       bool
-	StableSince string
+	StableSince time.Time
+}
+
+// stability remembers since when each server's health has been what it is,
+// for autopilot's StableSince.
+type stability struct {
+	mu    sync.Mutex
+	since map[string]stableState
+}
+
+type stableState struct {
+	healthy bool
+	since   time.Time
+}
+
+// observe records a server's health now and returns since when it has held.
+func (st *stability) observe(name string, healthy bool, now time.Time) time.Time {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.since == nil {
+		st.since = map[string]stableState{}
+	}
+	prev, ok := st.since[name]
+	if !ok || prev.healthy != healthy {
+		prev = stableState{healthy: healthy, since: now}
+		st.since[name] = prev
+	}
+	return prev.since
 }
 
 // autopilotHealth reports every raft server healthy when gossip sees it
@@ -108,6 +140,7 @@ func (s *Server) autopilotHealth(w *httpserver.Response, r *request) (interface{
 		Servers          []autopilotServer
 	}{Healthy: true}
 	healthyVoters, voters := 0, 0
+	now := time.Now().UTC().Truncate(time.Second)
 	for _, srv := range conf.Servers {
 		st := status[srv.Node]
 		healthy := st == "alive"
@@ -120,7 +153,7 @@ func (s *Server) autopilotHealth(w *httpserver.Response, r *request) (interface{
 		out.Healthy = out.Healthy && healthy
 		out.Servers = append(out.Servers, autopilotServer{ID: srv.ID, Name: srv.Node, Address: srv.Address,
 			SerfStatus: st, Leader: srv.Leader, LastContact: "0s", LastIndex: srv.LastIndex,
-			Healthy: healthy, Voter: srv.Voter})
+			Healthy: healthy, Voter: srv.Voter, StableSince: s.stable.observe(srv.Node, healthy, now)})
 	}
 	out.FailureTolerance = max(0, healthyVoters-(voters/2+1))
 	if !out.Healthy {
@@ -131,11 +164,27 @@ func (s *Server) autopilotHealth(w *httpserver.Response, r *request) (interface{
 
 // keyringEntry is one pool's keys as /v1/operator/keyring lists them.
 type keyringEntry struct {
-	WAN        bool
-	Datacenter string
-	Segment    string
-	Keys       map[string]int
-	NumNodes   int
+	WAN         bool
+	Datacenter  string
+	Segment     string
+	Messages    map[string]string `json:",omitempty"`
+	Keys        map[string]int
+	PrimaryKeys map[string]int
+	NumNodes    int
+}
+
+// describeMessages lists members' keyring errors, sorted by member.
+func describeMessages(m map[string]string) string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + ": " + m[n]
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (s *Server) keyring(w *httpserver.Response, r *request) (interface{}, error) {
@@ -143,15 +192,14 @@ func (s *Server) keyring(w *httpserver.Response, r *request) (interface{}, error
 		return nil, badRequest("this agent does not gossip")
 	}
 	if r.Method == get {
-		keys, nodes, err := s.cfg.Keyring("list", "")
-		if err != nil {
+		res, err := s.cfg.Keyring("list", "")
+		if err != nil && res.NumNodes == 0 {
 			return nil, badRequest("%v", err)
 		}
-		e := keyringEntry{Datacenter: s.cfg.Datacenter, Keys: map[string]int{}, NumNodes: nodes}
-		for _, k := range keys {
-			e.Keys[k] = nodes
-		}
-		return []keyringEntry{e}, nil
+		// Members that failed to answer are listed in Messages; the
+		// response is still 200 so the operator sees the whole picture.
+		return []keyringEntry{{Datacenter: s.cfg.Datacenter, Keys: res.Keys, PrimaryKeys: res.PrimaryKeys,
+			Messages: res.Messages, NumNodes: res.NumNodes}}, nil
 	}
 	var body struct{ Key string }
 	if err := decodeBody(r, &body); err != nil {
@@ -161,8 +209,12 @@ func (s *Server) keyring(w *httpserver.Response, r *request) (interface{}, error
 		return nil, badRequest("Missing Key in the request body")
 	}
 	op := map[string]string{pst: "install", put: "use", del: "remove"}[r.Method]
-	if _, _, err := s.cfg.Keyring(op, body.Key); err != nil {
-		return nil, badRequest("%v", err)
+	res, err := s.cfg.Keyring(op, body.Key)
+	if err != nil {
+		if res.NumNodes == 0 {
+			return nil, badRequest("%v", err)
+		}
+		return nil, fmt.Errorf("%v: %s", err, describeMessages(res.Messages))
 	}
 	return nil, nil
 }

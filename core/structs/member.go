@@ -1,6 +1,7 @@
 package structs
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 )
@@ -61,4 +62,36 @@ func (m *Member) RPCAddr() string {
 func (m *Member) Expect() int {
 	n, _ := strconv.Atoi(m.Tags["expect"])
 	return n
+}
+
+// KeyringResult is what the members of a gossip pool answered to a keyring
+// list or change: on how many members each key is installed and is the
+// primary, how many were asked, and what went wrong where.
+type KeyringResult struct {
+	Keys        map[string]int
+	PrimaryKeys map[string]int
+	NumNodes    int
+	Messages    map[string]string
+}
+
+// Count adds one member's answer.
+func (r *KeyringResult) Count(node string, keys []string, primary, errMsg string) {
+	if errMsg != "" {
+		r.Messages[node] = errMsg
+		return
+	}
+	for _, k := range keys {
+		r.Keys[k]++
+	}
+	if primary != "" {
+		r.PrimaryKeys[primary]++
+	}
+}
+
+// Err reports members that did not succeed, as "N/M nodes reported success".
+func (r *KeyringResult) Err() error {
+	if len(r.Messages) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d/%d nodes reported success", r.NumNodes-len(r.Messages), r.NumNodes)
 }
