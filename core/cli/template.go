@@ -1,12 +1,13 @@
 package cli
 
 import (
-	"fmt"
 	"io"
+
+	templatecmd "github.com/beacon-sd/beacon/template/command"
 )
 
-// templateCommand is `beacon template`.
+// templateCommand is `beacon template`, also run when the binary is
+// invoked as consul-template.
 func templateCommand(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "the \"template\" command is not available in this build yet")
-	return 1
+	return templatecmd.Run(args, stdout, stderr)
 }

@@ -1,0 +1,188 @@
+// Package exec runs the processes the template renderer starts: reload
+// commands (through sh -c, in their own process group, killed as a group
+// on timeout, their output logged line by line) and the supervised child
+// of -exec (reloaded by a signal or restarted after a render, stopped with
+// the kill signal and a grace period, its exit code passed on).
+package exec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	osexec "os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// killGrace is how long a timed-out command's group has between SIGTERM
+// and SIGKILL.
+const killGrace = 2 * time.Second
+
+// Command is one command to run to completion.
+type Command struct {
+	// Name says whose command it is in logs (the template).
+	Name string
+	// Args is the argument list; with Shell, Args[0] is a script for
+	// sh -c.
+	Args  []string
+	Shell bool
+	// Timeout ends the command (its whole process group); 0 means none.
+	Timeout time.Duration
+	// Env is added to the renderer's environment.
+	Env []string
+}
+
+// String is the command as a user wrote it.
+func (c Command) String() string {
+	if c.Shell && len(c.Args) > 0 {
+		return c.Args[0]
+	}
+	return strings.Join(c.Args, " ")
+}
+
+// ErrTimeout is wrapped by the error of a command that ran out of time.
+var ErrTimeout = errors.New("timed out")
+
+// Run runs c and waits for it. Its output goes to log, a line per entry,
+// at info level for stdout and warn for stderr. A non-zero exit, a
+// timeout or a cancelled ctx is an error that says which.
+func Run(ctx context.Context, c Command, log hclog.Logger) error {
+	if len(c.Args) == 0 || c.Shell && strings.TrimSpace(c.Args[0]) == "" {
+		return errors.New("empty command")
+	}
+	cmd := build(c.Args, c.Shell)
+	cmd.Env = append(cmd.Environ(), c.Env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out := newLineLogger(log, hclog.Info, c.Name, "stdout")
+	errOut := newLineLogger(log, hclog.Warn, c.Name, "stderr")
+	cmd.Stdout, cmd.Stderr = out, errOut
+	// A command that starts a daemon which keeps the output pipes open
+	// must not hold us up once the command itself is done.
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%s: %w", c, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	var timeout <-chan time.Time
+	if c.Timeout > 0 {
+		t := time.NewTimer(c.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var err error
+	select {
+	case err = <-done:
+	case <-timeout:
+		killGroup(cmd, done)
+		err = fmt.Errorf("%s: %w after %s; its process group was killed", c, ErrTimeout, c.Timeout)
+	case <-ctx.Done():
+		killGroup(cmd, done)
+		err = fmt.Errorf("%s: stopped: %w", c, ctx.Err())
+	}
+	out.Flush()
+	errOut.Flush()
+	var exit *osexec.ExitError
+	if errors.As(err, &exit) {
+		return fmt.Errorf("%s: exited with %s%s", c, exitText(exit), errOut.tail())
+	}
+	if errors.Is(err, osexec.ErrWaitDelay) {
+		return nil
+	}
+	return err
+}
+
+func build(args []string, shell bool) *osexec.Cmd {
+	if shell {
+		return osexec.Command("/bin/sh", "-c", args[0])
+	}
+	return osexec.Command(args[0], args[1:]...)
+}
+
+// killGroup ends the command's process group: SIGTERM, then SIGKILL after
+// killGrace, and waits for the command.
+func killGroup(cmd *osexec.Cmd, done <-chan error) {
+	pgid := -cmd.Process.Pid
+	syscall.Kill(pgid, syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(killGrace):
+		syscall.Kill(pgid, syscall.SIGKILL)
+		<-done
+	}
+	// Anything the command left in its group goes too.
+	syscall.Kill(pgid, syscall.SIGKILL)
+}
+
+func exitText(e *osexec.ExitError) string {
+	if ws, ok := e.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "signal " + ws.Signal().String()
+	}
+	return fmt.Sprintf("code %d", e.ExitCode())
+}
+
+// lineLogger logs what a process writes, one entry per line, and keeps the
+// last lines for error messages.
+type lineLogger struct {
+	log    hclog.Logger
+	level  hclog.Level
+	name   string
+	stream string
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	last   []string
+}
+
+func newLineLogger(log hclog.Logger, level hclog.Level, name, stream string) *lineLogger {
+	return &lineLogger{log: log, level: level, name: name, stream: stream}
+}
+
+func (l *lineLogger) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	for {
+		line, err := l.buf.ReadString('\n')
+		if err == io.EOF {
+			l.buf.WriteString(line) // an unfinished line waits for the rest
+			break
+		}
+		l.emit(strings.TrimRight(line, "\r\n"))
+	}
+	return len(p), nil
+}
+
+// Flush logs an unfinished last line.
+func (l *lineLogger) Flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.buf.Len() > 0 {
+		l.emit(l.buf.String())
+		l.buf.Reset()
+	}
+}
+
+func (l *lineLogger) emit(line string) {
+	l.log.Log(l.level, line, "template", l.name, "stream", l.stream)
+	l.last = append(l.last, line)
+	if len(l.last) > 3 {
+		l.last = l.last[1:]
+	}
+}
+
+// tail is the last lines of output as a suffix for an error message.
+func (l *lineLogger) tail() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.last) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(l.last, " | ")
+}

@@ -1,0 +1,213 @@
+package exec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// captured is a logger whose output a test can read.
+type captured struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (c *captured) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.Write(p)
+}
+
+func (c *captured) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()
+}
+
+func logger(w *captured) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Output: w, Level: hclog.Debug})
+}
+
+func TestRunLogsOutputWithTheTemplateName(t *testing.T) {
+	var out captured
+	err := Run(context.Background(), Command{Name: "/etc/app.ctmpl", Args: []string{"echo reloaded; echo oops >&2"}, Shell: true}, logger(&out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := out.String()
+	if !strings.Contains(log, "reloaded: template=/etc/app.ctmpl stream=stdout") || !strings.Contains(log, "[WARN]  oops: template=/etc/app.ctmpl stream=stderr") {
+		t.Errorf("log:\n%s", log)
+	}
+}
+
+func TestRunReportsFailure(t *testing.T) {
+	var out captured
+	err := Run(context.Background(), Command{Name: "t", Args: []string{"echo bad config >&2; exit 3"}, Shell: true}, logger(&out))
+	if err == nil || !strings.Contains(err.Error(), "exited with code 3: bad config") {
+		t.Fatalf("error %v", err)
+	}
+	err = Run(context.Background(), Command{Name: "t", Args: []string{"/no/such/binary"}}, logger(&out))
+	if err == nil || !strings.Contains(err.Error(), "/no/such/binary") {
+		t.Fatalf("missing binary: %v", err)
+	}
+	if err := Run(context.Background(), Command{Name: "t", Args: []string{" "}, Shell: true}, logger(&out)); err == nil {
+		t.Fatal("empty command: want an error")
+	}
+}
+
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// A command that outlives its timeout is killed with everything it
+// started in its process group.
+func TestRunTimeoutKillsTheProcessGroup(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "bg.pid")
+	var out captured
+	start := time.Now()
+	err := Run(context.Background(), Command{
+		Name:    "t",
+		Args:    []string{"sleep 60 & echo $! > " + pidFile + "; wait"},
+		Shell:   true,
+		Timeout: 300 * time.Millisecond,
+	}, logger(&out))
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("error %v, want a timeout", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("took %s", took)
+	}
+	b, _ := os.ReadFile(pidFile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	deadline := time.Now().Add(2 * time.Second)
+	for pid > 0 && alive(pid) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if pid == 0 || alive(pid) {
+		t.Errorf("background process %d of the command survived", pid)
+	}
+}
+
+// A command that starts a daemon holding its output open returns once
+// the command itself is done.
+func TestRunDoesNotWaitForDaemons(t *testing.T) {
+	var out captured
+	start := time.Now()
+	err := Run(context.Background(), Command{Name: "t", Args: []string{"(sleep 5; echo late) & echo started"}, Shell: true}, logger(&out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("waited %s for a background process", took)
+	}
+}
+
+func TestRunCancelled(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	var out captured
+	if err := Run(ctx, Command{Name: "t", Args: []string{"sleep", "30"}}, logger(&out)); err == nil || !strings.Contains(err.Error(), "stopped") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestChildReloadSignalRestartAndStop(t *testing.T) {
+	dir := t.TempDir()
+	marks := filepath.Join(dir, "marks")
+	script := `trap 'echo hup >> ` + marks + `' HUP; trap 'echo term >> ` + marks + `; exit 7' TERM; echo start >> ` + marks + `; while :; do sleep 0.05; done`
+	var out captured
+	c, err := StartChild(ChildConfig{Args: []string{script}, Shell: true, ReloadSignal: syscall.SIGHUP, KillTimeout: 5 * time.Second, Logger: logger(&out)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() string { b, _ := os.ReadFile(marks); return string(b) }
+	waitFor(t, "start", func() bool { return read() == "start\n" })
+	if err := c.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reload signal", func() bool { return read() == "start\nhup\n" })
+	if code := c.Stop(); code != 7 {
+		t.Errorf("stop: exit code %d, want the child's 7", code)
+	}
+	if read() != "start\nhup\nterm\n" {
+		t.Errorf("marks %q", read())
+	}
+	select {
+	case code := <-c.Exited():
+		t.Errorf("a stop must not be reported as the child exiting (%d)", code)
+	default:
+	}
+}
+
+func TestChildRestartWithoutReloadSignal(t *testing.T) {
+	dir := t.TempDir()
+	marks := filepath.Join(dir, "marks")
+	var out captured
+	c, err := StartChild(ChildConfig{Args: []string{"echo $$ >> " + marks + "; exec sleep 60"}, Shell: true, KillTimeout: time.Second, Logger: logger(&out)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := func() []string { b, _ := os.ReadFile(marks); return strings.Fields(string(b)) }
+	waitFor(t, "start", func() bool { return len(lines()) == 1 })
+	first := c.Pid()
+	if err := c.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "restart", func() bool { return len(lines()) == 2 })
+	if c.Pid() == first || alive(first) {
+		t.Errorf("restart must replace process %d", first)
+	}
+	select {
+	case code := <-c.Exited():
+		t.Errorf("a restart must not be reported as the child exiting (%d)", code)
+	case <-time.After(100 * time.Millisecond):
+	}
+	c.Stop()
+}
+
+func TestChildExitIsReported(t *testing.T) {
+	var out captured
+	c, err := StartChild(ChildConfig{Args: []string{"exit 5"}, Shell: true, Logger: logger(&out)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-c.Exited():
+		if code != 5 {
+			t.Errorf("exit code %d, want 5", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("exit not reported")
+	}
+}
+
+func TestChildKilledAfterTimeout(t *testing.T) {
+	var out captured
+	c, err := StartChild(ChildConfig{Args: []string{"trap '' TERM; while :; do sleep 0.05; done"}, Shell: true, KillTimeout: 300 * time.Millisecond, Logger: logger(&out)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if code := c.Stop(); code != 128+int(syscall.SIGKILL) {
+		t.Errorf("exit code %d, want SIGKILL's", code)
+	}
+}

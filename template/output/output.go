@@ -1,0 +1,275 @@
+// Package output writes rendered templates to their destinations: only
+// when the content changed, through a temporary file in the destination's
+// directory that is synced and renamed over the destination, so readers
+// see the old file or the new one and never a half-written one. The staged
+// file can be checked (e.g. `nginx -t`) before it replaces the old one.
+//
+// The rename is atomic on POSIX file systems when the temporary file and
+// the destination are on the same file system, which holds since both are
+// in the same directory. A destination that is a single-file bind mount
+// (Docker -v file:file) cannot be replaced by rename: the container keeps
+// seeing the old inode. ModeInPlace truncates and rewrites the same inode
+// for that case, at the cost of atomicity.
+package output
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+)
+
+// Write modes.
+const (
+	ModeRename  = "rename"
+	ModeInPlace = "inplace"
+)
+
+// DefaultPerms is the mode of a new destination when none is configured.
+const DefaultPerms os.FileMode = 0o644
+
+// Options say how a destination is written.
+type Options struct {
+	// Perms is the file mode; 0 keeps the mode of an existing file or
+	// uses DefaultPerms.
+	Perms os.FileMode
+	// Backup copies the old file to <destination>.bak before replacing it.
+	Backup bool
+	// CreateDestDirs creates missing parent directories.
+	CreateDestDirs bool
+	// User and Group own the file when set (names or numeric IDs).
+	User, Group string
+	// Mode is ModeRename (default) or ModeInPlace.
+	Mode string
+}
+
+// Staged is new content waiting in a temporary file to replace the
+// destination.
+type Staged struct {
+	dest    string
+	tmp     string
+	content []byte
+	opts    Options
+	perms   os.FileMode
+	done    bool
+}
+
+// Stage writes content to a temporary file beside dest, unless dest
+// already holds exactly content, in which case it returns nil, nil.
+func Stage(dest string, content []byte, o Options) (*Staged, error) {
+	old, err := os.ReadFile(dest)
+	switch {
+	case err == nil && bytes.Equal(old, content):
+		if err := fixMode(dest, o); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("reading %s: %w", dest, err)
+	}
+	dir := filepath.Dir(dest)
+	if o.CreateDestDirs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", dir, err)
+		}
+	}
+	perms := o.Perms
+	if perms == 0 {
+		perms = DefaultPerms
+		if fi, err := os.Stat(dest); err == nil {
+			perms = fi.Mode().Perm()
+		}
+	}
+	tmpDir := dir
+	if o.Mode == ModeInPlace {
+		// The destination's directory may be a mount point the process
+		// cannot create files in; the staged copy only has to exist for
+		// the check.
+		tmpDir = ""
+	}
+	f, err := os.CreateTemp(tmpDir, "."+filepath.Base(dest)+".")
+	if err != nil {
+		return nil, fmt.Errorf("staging %s: %w", dest, err)
+	}
+	s := &Staged{dest: dest, tmp: f.Name(), content: content, opts: o, perms: perms}
+	if err := writeSync(f, content); err != nil {
+		s.Discard()
+		return nil, fmt.Errorf("staging %s: %w", dest, err)
+	}
+	if err := s.setOwnerAndMode(s.tmp); err != nil {
+		s.Discard()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path is the temporary file, for a check command to read.
+func (s *Staged) Path() string { return s.tmp }
+
+// Commit replaces the destination with the staged content.
+func (s *Staged) Commit() error {
+	if s.done {
+		return errors.New("output: staged file already committed or discarded")
+	}
+	defer s.Discard()
+	if s.opts.Backup {
+		if err := backup(s.dest); err != nil {
+			return err
+		}
+	}
+	if s.opts.Mode == ModeInPlace {
+		return s.writeInPlace()
+	}
+	if err := os.Rename(s.tmp, s.dest); err != nil {
+		return fmt.Errorf("replacing %s: %w", s.dest, err)
+	}
+	s.done = true
+	syncDir(filepath.Dir(s.dest))
+	return nil
+}
+
+// Discard removes the staged file; it is safe to call more than once.
+func (s *Staged) Discard() {
+	if !s.done {
+		os.Remove(s.tmp)
+	}
+	s.done = true
+}
+
+func (s *Staged) writeInPlace() error {
+	f, err := os.OpenFile(s.dest, os.O_WRONLY|os.O_CREATE, s.perms)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", s.dest, err)
+	}
+	if err := f.Truncate(0); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", s.dest, err)
+	}
+	if err := writeSync(f, s.content); err != nil {
+		return fmt.Errorf("writing %s: %w", s.dest, err)
+	}
+	return s.setOwnerAndMode(s.dest)
+}
+
+// Write stages and commits in one step, reporting whether the destination
+// changed.
+func Write(dest string, content []byte, o Options) (bool, error) {
+	s, err := Stage(dest, content, o)
+	if err != nil || s == nil {
+		return false, err
+	}
+	return true, s.Commit()
+}
+
+func writeSync(f *os.File, content []byte) error {
+	if _, err := f.Write(content); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func (s *Staged) setOwnerAndMode(path string) error {
+	if err := os.Chmod(path, s.perms); err != nil {
+		return fmt.Errorf("chmod %s: %w", s.dest, err)
+	}
+	if s.opts.User == "" && s.opts.Group == "" {
+		return nil
+	}
+	uid, gid, err := lookupOwner(s.opts.User, s.opts.Group)
+	if err != nil {
+		return fmt.Errorf("owner of %s: %w", s.dest, err)
+	}
+	if err := os.Lchown(path, uid, gid); err != nil {
+		return fmt.Errorf("chown %s: %w", s.dest, err)
+	}
+	return nil
+}
+
+// fixMode applies configured perms to an unchanged destination, so a
+// changed perms setting takes effect without a content change.
+func fixMode(dest string, o Options) error {
+	if o.Perms == 0 {
+		return nil
+	}
+	fi, err := os.Stat(dest)
+	if err != nil || fi.Mode().Perm() == o.Perms {
+		return nil
+	}
+	if err := os.Chmod(dest, o.Perms); err != nil {
+		return fmt.Errorf("chmod %s: %w", dest, err)
+	}
+	return nil
+}
+
+// lookupOwner resolves user and group names or IDs; -1 leaves one as is.
+func lookupOwner(name, group string) (int, int, error) {
+	uid, gid := -1, -1
+	if name != "" {
+		if n, err := strconv.Atoi(name); err == nil {
+			uid = n
+		} else {
+			u, err := user.Lookup(name)
+			if err != nil {
+				return 0, 0, err
+			}
+			uid, _ = strconv.Atoi(u.Uid)
+		}
+	}
+	if group != "" {
+		if n, err := strconv.Atoi(group); err == nil {
+			gid = n
+		} else {
+			g, err := user.LookupGroup(group)
+			if err != nil {
+				return 0, 0, err
+			}
+			gid, _ = strconv.Atoi(g.Gid)
+		}
+	}
+	return uid, gid, nil
+}
+
+// backup copies dest to dest.bak, keeping its mode; a missing dest has
+// nothing to back up.
+func backup(dest string) error {
+	src, err := os.Open(dest)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("backing up %s: %w", dest, err)
+	}
+	defer src.Close()
+	fi, err := src.Stat()
+	if err != nil {
+		return fmt.Errorf("backing up %s: %w", dest, err)
+	}
+	dst, err := os.OpenFile(dest+".bak", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fi.Mode().Perm())
+	if err != nil {
+		return fmt.Errorf("backing up %s: %w", dest, err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return fmt.Errorf("backing up %s: %w", dest, err)
+	}
+	return dst.Close()
+}
+
+// syncDir makes a rename in dir durable; failures are not fatal (some
+// file systems do not support syncing directories).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}

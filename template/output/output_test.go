@@ -1,0 +1,134 @@
+package output
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+)
+
+func inode(t *testing.T, path string) uint64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestWriteOnlyOnChangeByRename(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "sub", "dir", "app.conf")
+	changed, err := Write(dest, []byte("one"), Options{CreateDestDirs: true})
+	if err != nil || !changed || read(t, dest) != "one" {
+		t.Fatalf("first write: changed=%v err=%v", changed, err)
+	}
+	if fi, _ := os.Stat(dest); fi.Mode().Perm() != DefaultPerms {
+		t.Errorf("new file mode %v, want %v", fi.Mode().Perm(), DefaultPerms)
+	}
+	ino := inode(t, dest)
+	changed, err = Write(dest, []byte("one"), Options{})
+	if err != nil || changed || inode(t, dest) != ino {
+		t.Fatalf("same content: changed=%v err=%v (the file must be left alone)", changed, err)
+	}
+	changed, err = Write(dest, []byte("two"), Options{})
+	if err != nil || !changed || read(t, dest) != "two" {
+		t.Fatalf("new content: changed=%v err=%v", changed, err)
+	}
+	if inode(t, dest) == ino {
+		t.Errorf("rename mode must put a new inode in place")
+	}
+	entries, _ := os.ReadDir(filepath.Dir(dest))
+	if len(entries) != 1 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+}
+
+func TestMissingDirectoryWithoutCreate(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "nope", "app.conf")
+	if _, err := Write(dest, []byte("x"), Options{CreateDestDirs: false}); err == nil {
+		t.Fatal("want an error for a missing directory")
+	}
+}
+
+func TestInPlaceKeepsTheInode(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "bind.conf")
+	os.WriteFile(dest, []byte("a much longer old content"), 0o600)
+	ino := inode(t, dest)
+	changed, err := Write(dest, []byte("new"), Options{Mode: ModeInPlace})
+	if err != nil || !changed {
+		t.Fatalf("changed=%v err=%v", changed, err)
+	}
+	if got := read(t, dest); got != "new" {
+		t.Errorf("content %q", got)
+	}
+	if inode(t, dest) != ino {
+		t.Errorf("inplace must keep the inode a bind mount points at")
+	}
+	if fi, _ := os.Stat(dest); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want the existing 0600", fi.Mode().Perm())
+	}
+}
+
+func TestPermsBackupAndOwner(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "x.conf")
+	os.WriteFile(dest, []byte("old"), 0o644)
+	if _, err := Write(dest, []byte("new"), Options{Perms: 0o640, Backup: true}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(dest); fi.Mode().Perm() != 0o640 {
+		t.Errorf("perms %v, want 0640", fi.Mode().Perm())
+	}
+	if got := read(t, dest+".bak"); got != "old" {
+		t.Errorf("backup holds %q, want the old content", got)
+	}
+	// Perms apply even when the content is unchanged.
+	if _, err := Write(dest, []byte("new"), Options{Perms: 0o600}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(dest); fi.Mode().Perm() != 0o600 {
+		t.Errorf("perms on unchanged content %v, want 0600", fi.Mode().Perm())
+	}
+	uid := os.Getuid()
+	if _, err := Write(dest, []byte("owned"), Options{User: strconv.Itoa(uid), Group: strconv.Itoa(os.Getgid())}); err != nil {
+		t.Errorf("chown to myself: %v", err)
+	}
+	if _, err := Write(dest, []byte("x"), Options{User: "no-such-user-beacon"}); err == nil {
+		t.Error("unknown user: want an error")
+	}
+	if read(t, dest) != "owned" {
+		t.Error("a failed write must leave the old content")
+	}
+}
+
+func TestStagedDiscardKeepsOld(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "x.conf")
+	os.WriteFile(dest, []byte("old"), 0o644)
+	s, err := Stage(dest, []byte("candidate"), Options{})
+	if err != nil || s == nil {
+		t.Fatalf("stage: %v", err)
+	}
+	if read(t, s.Path()) != "candidate" {
+		t.Error("staged file must hold the new content")
+	}
+	s.Discard()
+	if _, err := os.Stat(s.Path()); !os.IsNotExist(err) {
+		t.Error("discard must remove the staged file")
+	}
+	if read(t, dest) != "old" {
+		t.Error("discard must keep the old file")
+	}
+	if err := s.Commit(); err == nil {
+		t.Error("commit after discard must fail")
+	}
+}

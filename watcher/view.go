@@ -1,0 +1,242 @@
+package watcher
+
+import (
+	"context"
+	"math/rand/v2"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/beacon-sd/beacon/watcher/consul"
+	"github.com/beacon-sd/beacon/watcher/dep"
+)
+
+// quietReturn is the least time an unchanged blocking answer must take
+// before the next query goes out at once; a server that keeps answering
+// with the same index straight away is asked again only after it.
+const quietReturn = time.Second
+
+// view keeps one dependency's data current. It is driven by callbacks: a
+// query in flight or a wait between queries costs a pending callback, not
+// a goroutine, so a thousand parked blocking queries cost next to nothing.
+//
+// It follows the rules of a blocking-query client: an answer with the
+// index it was asked with is a timeout, not a change; an index that went
+// backwards starts over from 0; data equal to what it had is not a change;
+// a stale answer older than MaxStale is asked again of the leader; errors
+// back off exponentially with jitter.
+type view struct {
+	w      *Watcher
+	dep    dep.Dependency
+	key    string
+	ctx    context.Context
+	cancel context.CancelFunc
+	poll   time.Duration
+
+	// Loop state, touched by one callback at a time.
+	index    uint64
+	stale    bool
+	failures int
+
+	mu       sync.Mutex
+	data     any
+	received bool
+	lastErr  error
+	since    time.Time
+	// Once mode: parked waits for Follow; followed records a Follow that
+	// came while a query was out.
+	parked   bool
+	followed bool
+}
+
+func (v *view) status() Status {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return Status{Key: v.key, Received: v.received, LastIndex: v.index, LastErr: v.lastErr, Failures: v.failures, Since: v.since}
+}
+
+func (v *view) start() {
+	if p, ok := v.dep.(dep.Poller); ok {
+		v.poll = p.PollInterval()
+	}
+	v.stale = v.w.opts.MaxStale > 0
+	v.mu.Lock()
+	v.since = time.Now()
+	v.mu.Unlock()
+	v.fetch()
+}
+
+// fetch sends the next query; its answer arrives in handle.
+func (v *view) fetch() {
+	if !v.w.begin(v.ctx) {
+		return
+	}
+	q := consul.QueryOptions{AllowStale: v.stale}
+	if v.poll == 0 {
+		q.WaitIndex, q.WaitTime = v.index, v.w.opts.BlockWait
+	}
+	start := time.Now()
+	done := func(data any, meta consul.Meta, err error) {
+		defer v.w.end()
+		v.handle(data, meta, err, time.Since(start))
+	}
+	if a, ok := v.dep.(dep.AsyncDependency); ok {
+		a.FetchAsync(v.ctx, v.w.client, q, done)
+		return
+	}
+	go func() { done(v.dep.Fetch(v.ctx, v.w.client, q)) }()
+}
+
+func (v *view) handle(data any, meta consul.Meta, err error, took time.Duration) {
+	o := v.w.opts
+	if v.ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		v.setError(err)
+		if !o.Retry.Enabled || o.Retry.Attempts > 0 && v.failures >= o.Retry.Attempts+1 {
+			v.w.fail(&WatchError{Key: v.key, Attempts: v.failures, Err: err})
+			return
+		}
+		wait := backoff(o.Retry, v.failures)
+		v.w.log.Warn("query failed, retrying", "dependency", v.key, "error", err, "attempt", v.failures, "retry_in", wait.Round(time.Millisecond))
+		v.after(wait)
+		return
+	}
+	v.mu.Lock()
+	v.failures = 0
+	v.mu.Unlock()
+	if v.stale && meta.LastContact > o.MaxStale {
+		v.w.log.Debug("stale answer too old, asking the leader", "dependency", v.key, "last_contact", meta.LastContact)
+		v.stale = false
+		v.fetch()
+		return
+	}
+	v.stale = o.MaxStale > 0
+	unchanged := v.hasData() && v.index > 0 && meta.LastIndex == v.index
+	poll := v.poll
+	index := meta.LastIndex
+	switch {
+	case meta.LastIndex == 0:
+		// No index: nothing to block on; read it again after a pause.
+		if poll == 0 {
+			poll = quietReturn
+		}
+	case meta.LastIndex < v.index:
+		// The index went backwards (a restored snapshot, a new
+		// server): start over without blocking.
+		index = 0
+	}
+	v.mu.Lock()
+	v.index = index
+	v.mu.Unlock()
+	if !unchanged {
+		v.deliver(data)
+	}
+	if v.w.opts.Once && !v.park() {
+		return
+	}
+	switch {
+	case poll > 0:
+		v.after(poll)
+	case unchanged && took < quietReturn:
+		v.after(quietReturn - took)
+	default:
+		v.fetch()
+	}
+}
+
+// park stops a Once-mode view until Follow; it reports false when the view
+// is to stop here.
+func (v *view) park() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.followed {
+		v.followed = false
+		return true
+	}
+	v.parked = true
+	return false
+}
+
+// follow wakes a parked view, or remembers the request for when it parks.
+func (v *view) follow() {
+	v.mu.Lock()
+	parked := v.parked
+	v.parked = false
+	if !parked {
+		v.followed = true
+	}
+	v.mu.Unlock()
+	if parked {
+		v.fetch()
+	}
+}
+
+// after queries again once d has passed, or not at all if the view stops
+// first.
+func (v *view) after(d time.Duration) {
+	if !v.w.begin(v.ctx) {
+		return
+	}
+	var once sync.Once
+	end := func() { once.Do(v.w.end) }
+	var stop func() bool
+	ready := make(chan struct{})
+	t := time.AfterFunc(d, func() {
+		<-ready
+		stop() // no longer needed: unregister from the context
+		defer end()
+		v.fetch()
+	})
+	stop = context.AfterFunc(v.ctx, func() {
+		if t.Stop() {
+			end()
+		}
+	})
+	close(ready)
+}
+
+func (v *view) hasData() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.received
+}
+
+// deliver stores data and tells the watcher's owner, unless it equals what
+// the view had.
+func (v *view) deliver(data any) {
+	v.mu.Lock()
+	same := v.received && reflect.DeepEqual(v.data, data)
+	v.data, v.received = data, true
+	v.lastErr, v.since = nil, time.Now()
+	v.mu.Unlock()
+	if !same {
+		v.w.log.Trace("data changed", "dependency", v.key, "index", v.index)
+		v.w.mark(v.key)
+	}
+}
+
+func (v *view) setError(err error) {
+	v.mu.Lock()
+	v.lastErr = err
+	v.failures++
+	v.mu.Unlock()
+}
+
+// backoff is the wait after the n-th failure in a row: Backoff doubled per
+// failure, capped at MaxBackoff, randomized to between half and all of it.
+func backoff(r Retry, n int) time.Duration {
+	d := r.Backoff
+	for i := 1; i < n && d < r.MaxBackoff; i++ {
+		d *= 2
+	}
+	if d > r.MaxBackoff {
+		d = r.MaxBackoff
+	}
+	if d <= 0 {
+		return 0
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
