@@ -99,25 +99,26 @@ type Config struct {
 	EnableLocalScriptChecks bool   `json:"enable_local_script_checks"`
 
 	// UI, logging, process.
-	UI             bool      `json:"ui"`
-	UIDir          string    `json:"ui_dir"`
-	UIConfig       UIConfig  `json:"ui_config"`
-	LogLevel       string    `json:"log_level"`
-	LogJSON        bool      `json:"log_json"`
-	LogFile        string    `json:"log_file"`
-	LogRotateBytes int       `json:"log_rotate_bytes"`
-	LogRotateDur   Duration  `json:"log_rotate_duration"`
-	LogRotateMax   int       `json:"log_rotate_max_files"`
-	EnableSyslog   bool      `json:"enable_syslog"`
-	SyslogFacility string    `json:"syslog_facility"`
-	PidFile        string    `json:"pid_file"`
-	Limits         Limits    `json:"limits"`
-	Performance    AnyObject `json:"performance"`
-	Telemetry      AnyObject `json:"telemetry"`
-	Autopilot      AnyObject `json:"autopilot"`
-	Connect        AnyObject `json:"connect"`
-	HTTPConfig     AnyObject `json:"http_config"`
-	Watches        []AnyObj  `json:"watches"`
+	UI             bool         `json:"ui"`
+	UIDir          string       `json:"ui_dir"`
+	UIConfig       UIConfig     `json:"ui_config"`
+	LogLevel       string       `json:"log_level"`
+	LogJSON        bool         `json:"log_json"`
+	LogFile        string       `json:"log_file"`
+	LogRotateBytes int          `json:"log_rotate_bytes"`
+	LogRotateDur   Duration     `json:"log_rotate_duration"`
+	LogRotateMax   int          `json:"log_rotate_max_files"`
+	EnableSyslog   bool         `json:"enable_syslog"`
+	SyslogFacility string       `json:"syslog_facility"`
+	PidFile        string       `json:"pid_file"`
+	Limits         Limits       `json:"limits"`
+	Performance    AnyObject    `json:"performance"`
+	RaftLogStore   RaftLogStore `json:"raft_logstore"`
+	Telemetry      AnyObject    `json:"telemetry"`
+	Autopilot      AnyObject    `json:"autopilot"`
+	Connect        AnyObject    `json:"connect"`
+	HTTPConfig     AnyObject    `json:"http_config"`
+	Watches        []AnyObj     `json:"watches"`
 
 	// Service and check definitions.
 	Service  *structs.ServiceDefinition   `json:"service"`
@@ -217,6 +218,18 @@ type UIConfig struct {
 	ContentPath     string    `json:"content_path"`
 	MetricsProxy    AnyObject `json:"metrics_proxy"`
 	MetricsProvider string    `json:"metrics_provider"`
+}
+
+// RaftLogStore chooses how servers keep the raft log.
+type RaftLogStore struct {
+	// Backend is "wal" (an append-only log, one fsync per batch) or
+	// "boltdb"; empty keeps what the data dir already has, and uses wal for
+	// a new one.
+	Backend         string    `json:"backend"`
+	DisableLogCache bool      `json:"disable_log_cache"`
+	Verification    AnyObject `json:"verification"`
+	BoltDB          AnyObject `json:"boltdb"`
+	WAL             AnyObject `json:"wal"`
 }
 
 // Limits bounds what clients may use.

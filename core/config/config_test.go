@@ -143,6 +143,7 @@ func TestBadConfigNamesFileAndKey(t *testing.T) {
 		{"bad log level", "f.json", `{"log_level":"loud"}`, nil, []string{"log_level", "loud"}},
 		{"check without interval", "g.json", `{"check":{"name":"c","http":"http://x"}}`, nil, []string{"interval"}},
 		{"short encrypt key", "h.json", `{"encrypt":"c2hvcnQ="}`, nil, []string{"encrypt", "16, 24 or 32"}},
+		{"unknown raft log backend", "i.hcl", `raft_logstore { backend = "rocks" }`, nil, []string{"raft_logstore.backend", "rocks"}},
 		{"bad port flag", "", "", []string{"-http-port", "http"}, []string{"http-port"}},
 		{"missing data dir", "", "", []string{"-node", "x"}, []string{"data_dir"}},
 	}

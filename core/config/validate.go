@@ -52,6 +52,11 @@ func (c *Config) finalize() error {
 	if c.BootstrapExpect > 0 && !c.Server {
 		return fmt.Errorf("bootstrap_expect needs server mode (-server)")
 	}
+	switch c.RaftLogStore.Backend {
+	case "", "wal", "boltdb":
+	default:
+		return fmt.Errorf("raft_logstore.backend %q: must be wal or boltdb", c.RaftLogStore.Backend)
+	}
 	if err := c.checkPorts(); err != nil {
 		return err
 	}

@@ -60,6 +60,7 @@ func (d *Daemon) startCluster() (agent.Backend, error) {
 		RPCAddr: net.JoinHostPort(d.node.Address, strconv.Itoa(d.rpc.Addr().(*net.TCPAddr).Port)),
 		Logger:  d.Logger, DataDir: cfg.DataDir, Bootstrap: cfg.Bootstrap, BootstrapExpect: cfg.BootstrapExpect,
 		RaftMultiplier: raftMultiplier(cfg.Performance), RPC: d.rpc, Pool: d.pool,
+		LogStore: cfg.RaftLogStore.Backend, NoLogCache: cfg.RaftLogStore.DisableLogCache,
 		Members: gp.Members, MemberEvents: serverEvents,
 	})
 	if err != nil {

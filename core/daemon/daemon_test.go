@@ -146,3 +146,35 @@ func TestReloadConfigDefinitions(t *testing.T) {
 		t.Fatalf("broken reload changed the services: %v", n)
 	}
 }
+
+// A data dir keeps its raft log format: a server whose log is BoltDB keeps
+// using it, and asking for the other backend is refused by name.
+func TestRaftLogBackendIsKept(t *testing.T) {
+	dataDir := t.TempDir()
+	d, _ := startServer(t, dataDir, "")
+	d.Shutdown()
+	if _, err := os.Stat(filepath.Join(dataDir, "raft", "wal")); err != nil {
+		t.Fatalf("a new data dir did not get a WAL raft log: %v", err)
+	}
+	cfgDir := t.TempDir()
+	os.WriteFile(filepath.Join(cfgDir, "log.hcl"), []byte(`raft_logstore { backend = "boltdb" }`), 0o644)
+	base := config.Source{Name: "test", Format: "json", Data: []byte(fmt.Sprintf(
+		`{"node_name":"persist-node","server":true,"bootstrap":true,"bind_addr":"127.0.0.1","data_dir":%q,"ports":{"http":0,"dns":-1,"server":0,"serf_lan":0},"log_level":"error"}`, dataDir))}
+	more, err := config.ReadSources([]string{cfgDir}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Build(false, append([]config.Source{base}, more...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Start(cfg, Options{Logger: hclog.NewNullLogger()}); err == nil || !strings.Contains(err.Error(), "holds a WAL raft log") {
+		t.Fatalf("switching a WAL data dir to boltdb: %v", err)
+	}
+	// The server still starts on its WAL afterwards, with its data.
+	d, c := startServer(t, dataDir, "")
+	defer d.Shutdown()
+	if _, err := c.Status().Leader(); err != nil {
+		t.Fatal(err)
+	}
+}

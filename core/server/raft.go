@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
 
 	"github.com/beacon-sd/beacon/core/state"
 	"github.com/beacon-sd/beacon/core/structs"
@@ -33,14 +34,14 @@ func (f *fsm) Apply(l *raft.Log) interface{} {
 	if l.Type != raft.LogCommand {
 		return nil
 	}
-	var c structs.Command
-	if err := json.Unmarshal(l.Data, &c); err != nil {
+	c, err := structs.DecodeCommand(l.Data)
+	if err != nil {
 		// A log entry nobody can read would stop every server alike;
 		// skip it loudly instead.
 		f.logger.Error("skipping an unreadable log entry", "index", l.Index, "error", err)
 		return applyResult{err: fmt.Errorf("unreadable command: %w", err)}
 	}
-	ok, err := f.s.Store().Apply(l.Index, &c)
+	ok, err := f.s.Store().Apply(l.Index, c)
 	if err == nil && c.Type == structs.KVSRequestType {
 		f.s.tombstones.hint(l.Index)
 	}
@@ -48,7 +49,7 @@ func (f *fsm) Apply(l *raft.Log) interface{} {
 }
 
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
-	return &fsmSnapshot{store: f.s.Store()}, nil
+	return &fsmSnapshot{view: f.s.Store().View()}, nil
 }
 
 func (f *fsm) Restore(rc io.ReadCloser) error {
@@ -61,12 +62,12 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	return nil
 }
 
-// fsmSnapshot writes the store as it was when the snapshot was taken:
-// memdb reads are snapshots, so later writes do not leak in.
-type fsmSnapshot struct{ store *state.Store }
+// fsmSnapshot writes the store as it was when raft asked for the snapshot,
+// between two applies; later writes do not leak in.
+type fsmSnapshot struct{ view *state.View }
 
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if err := s.store.Snapshot(sink); err != nil {
+	if err := s.view.Write(sink); err != nil {
 		sink.Cancel()
 		return err
 	}
@@ -108,14 +109,16 @@ func (s *Server) setupRaft() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("raft data dir: %w", err)
 	}
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
-	if err != nil {
-		return fmt.Errorf("open the raft log: %w", err)
-	}
-	s.raftStore = store
-	logs, err := raft.NewLogCache(1024, store)
+	store, err := s.openLogStore(dir)
 	if err != nil {
 		return err
+	}
+	s.raftStore = store
+	var logs raft.LogStore = store
+	if !s.cfg.NoLogCache {
+		if logs, err = raft.NewLogCache(1024, store); err != nil {
+			return err
+		}
 	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, s.logger.Named("snapshot"))
 	if err != nil {
@@ -145,9 +148,69 @@ func (s *Server) setupRaft() error {
 	return nil
 }
 
+// logStore is a raft log that also keeps raft's small stable values.
+type logStore interface {
+	raft.LogStore
+	raft.StableStore
+	io.Closer
+}
+
+// openLogStore opens the raft log in dir: the append-only WAL (one fsync
+// per batch of entries) unless configured or found to be BoltDB. A data dir
+// keeps the format it was created with.
+func (s *Server) openLogStore(dir string) (logStore, error) {
+	boltPath, walDir := filepath.Join(dir, "raft.db"), filepath.Join(dir, "wal")
+	_, boltErr := os.Stat(boltPath)
+	_, walErr := os.Stat(walDir)
+	hasBolt, hasWAL := boltErr == nil, walErr == nil
+	backend := s.cfg.LogStore
+	switch {
+	case backend == "" && hasBolt:
+		backend = "boltdb"
+	case backend == "":
+		backend = "wal"
+	case backend == "wal" && hasBolt:
+		return nil, fmt.Errorf("raft_logstore.backend is wal but %s holds a BoltDB raft log; keep backend boltdb, or remove the data dir's raft state and let the server catch up from its peers", boltPath)
+	case backend == "boltdb" && hasWAL:
+		return nil, fmt.Errorf("raft_logstore.backend is boltdb but %s holds a WAL raft log; keep backend wal, or remove the data dir's raft state and let the server catch up from its peers", walDir)
+	}
+	if backend == "boltdb" {
+		store, err := raftboltdb.New(raftboltdb.Options{Path: boltPath})
+		if err != nil {
+			return nil, fmt.Errorf("open the raft log %s: %w", boltPath, err)
+		}
+		return store, nil
+	}
+	if err := os.MkdirAll(walDir, 0o700); err != nil {
+		return nil, fmt.Errorf("raft log dir: %w", err)
+	}
+	meta := &metadb.BoltMetaDB{}
+	w, err := wal.Open(walDir, wal.WithLogger(s.logger.Named("wal")), wal.WithMetaStore(meta))
+	if err != nil {
+		meta.Close()
+		return nil, fmt.Errorf("open the raft log %s: %w", walDir, err)
+	}
+	return &walStore{WAL: w, meta: meta}, nil
+}
+
+// walStore closes the WAL's metadata file along with it, which the WAL's
+// own Close leaves open (and locked against the next open).
+type walStore struct {
+	*wal.WAL
+	meta *metadb.BoltMetaDB
+}
+
+func (w *walStore) Close() error {
+	err := w.WAL.Close()
+	if merr := w.meta.Close(); err == nil {
+		err = merr
+	}
+	return err
+}
+
 // applyRaft writes a command through the log and waits for it to apply.
 func (s *Server) applyRaft(c *structs.Command) (bool, error) {
-	b, err := json.Marshal(c)
+	b, err := structs.EncodeCommand(c)
 	if err != nil {
 		return false, err
 	}

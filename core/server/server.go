@@ -47,6 +47,11 @@ type Config struct {
 	Bootstrap       bool
 	BootstrapExpect int
 	RaftMultiplier  int
+	// LogStore is "wal", "boltdb", or empty for what the data dir has
+	// (wal when it has nothing); NoLogCache skips the in-memory cache of
+	// recent entries.
+	LogStore   string
+	NoLogCache bool
 	// RPC is the server port; Pool reaches other servers.
 	RPC  *rpc.Server
 	Pool *rpc.Pool

@@ -85,10 +85,6 @@ func schema() *memdb.DBSchema {
 			"id":   {Name: "id", Unique: true, Indexer: str("ID", true)},
 			"node": {Name: "node", Indexer: str("Node", true)},
 		}},
-		tableRequests: {Name: tableRequests, Indexes: map[string]*memdb.IndexSchema{
-			"id":    {Name: "id", Unique: true, Indexer: str("ID", false)},
-			"index": {Name: "index", Unique: true, Indexer: &memdb.UintFieldIndex{Field: "Index"}},
-		}},
 		tableSessionChecks: {Name: tableSessionChecks, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
 				str("Node", true), str("CheckID", false), str("Session", true),

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hashicorp/go-memdb"
+
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
@@ -36,31 +38,55 @@ var snapTables = []struct {
 	{tableSessions, func() interface{} { return new(structs.Session) }},
 	{tableSessionChecks, func() interface{} { return new(sessionCheck) }},
 	{tableIndex, func() interface{} { return new(indexEntry) }},
-	{tableRequests, func() interface{} { return new(appliedRequest) }},
 }
 
-// Snapshot writes every row as of one read snapshot, with the store's
-// latest index.
-func (s *Store) Snapshot(w io.Writer) error {
-	tx := s.readTxn()
+// View is a consistent read of the whole store, taken at once and written
+// out later: raft takes it between two applies and persists it while later
+// ones go on.
+type View struct {
+	tx       *memdb.Txn
+	index    uint64
+	requests []appliedRequest
+}
+
+// View captures the store as it is now.
+func (s *Store) View() *View {
+	return &View{tx: s.readTxn(), index: s.LatestIndex(), requests: s.requests.entries()}
+}
+
+// Snapshot writes the store as it is now.
+func (s *Store) Snapshot(w io.Writer) error { return s.View().Write(w) }
+
+// Write writes every row of the view, with its index; the request log's
+// entries come last, oldest first, under the "requests" table name.
+func (v *View) Write(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
-	if err := enc.Encode(snapHeader{Format: snapFormat, Index: s.LatestIndex()}); err != nil {
+	if err := enc.Encode(snapHeader{Format: snapFormat, Index: v.index}); err != nil {
 		return err
 	}
 	for _, t := range snapTables {
-		it, err := tx.Get(t.name, "id")
+		it, err := v.tx.Get(t.name, "id")
 		if err != nil {
 			return err
 		}
 		for raw := it.Next(); raw != nil; raw = it.Next() {
-			v, err := json.Marshal(raw)
+			b, err := json.Marshal(raw)
 			if err != nil {
 				return err
 			}
-			if err := enc.Encode(snapRow{T: t.name, V: v}); err != nil {
+			if err := enc.Encode(snapRow{T: t.name, V: b}); err != nil {
 				return err
 			}
+		}
+	}
+	for _, r := range v.requests {
+		if r.Index > v.index {
+			continue // applied after the view when it was taken mid-apply
+		}
+		b, _ := json.Marshal(r)
+		if err := enc.Encode(snapRow{T: tableRequests, V: b}); err != nil {
+			return err
 		}
 	}
 	return bw.Flush()
@@ -94,6 +120,14 @@ func Restore(r io.Reader) (*Store, error) {
 			break
 		} else if err != nil {
 			return nil, fmt.Errorf("snapshot row %d: %w", n, err)
+		}
+		if row.T == tableRequests {
+			var r appliedRequest
+			if err := json.Unmarshal(row.V, &r); err != nil {
+				return nil, fmt.Errorf("snapshot row %d (%s): %w", n, row.T, err)
+			}
+			s.requests.add(r)
+			continue
 		}
 		mk, ok := ctor[row.T]
 		if !ok {

@@ -48,8 +48,9 @@ type Store struct {
 	// restore), so that blocked readers re-run against the new store.
 	abandonCh chan struct{}
 
-	scopes *scopes
-	latest atomic.Uint64
+	scopes   *scopes
+	latest   atomic.Uint64
+	requests *requestLog
 
 	// lockDelay holds, per key, the time until which a lock on it may not be
 	// acquired after its session was invalidated. It is local, not
@@ -69,6 +70,7 @@ func New() (*Store, error) {
 		db:        db,
 		abandonCh: make(chan struct{}),
 		scopes:    newScopes(),
+		requests:  newRequestLog(),
 		lockDelay: make(map[string]time.Time),
 		now:       time.Now,
 	}, nil
@@ -126,25 +128,23 @@ func (s *Store) Apply(idx uint64, c *structs.Command) (bool, error) {
 	t := &txn{Txn: s.db.Txn(true), idx: idx, touched: make(map[string]struct{}, 8), store: s}
 	defer t.Abort()
 	ok, err := t.apply(c)
-	if reqID == "" {
-		if err != nil || !ok {
-			return ok, err
+	if err == nil && ok {
+		if cerr := t.commit(); cerr != nil {
+			return false, cerr
 		}
-		return true, t.commit()
 	}
-	if err != nil || !ok {
-		// Record the outcome alone: the write's own changes are dropped.
-		t.Abort()
-		t = &txn{Txn: s.db.Txn(true), idx: idx, touched: make(map[string]struct{}, 1), store: s}
-		defer t.Abort()
+	if reqID != "" {
+		// A failed write is remembered too, its own changes dropped.
+		r := appliedRequest{ID: reqID, Index: idx, OK: ok}
+		if err != nil {
+			r.Err = err.Error()
+		}
+		s.requests.add(r)
 	}
-	if rerr := t.recordRequest(reqID, ok, err); rerr != nil {
-		return false, rerr
+	if err != nil {
+		return false, err
 	}
-	if cerr := t.commit(); cerr != nil {
-		return false, cerr
-	}
-	return ok, err
+	return ok, nil
 }
 
 // apply dispatches a command to its write.
@@ -186,48 +186,8 @@ func (t *txn) apply(c *structs.Command) (bool, error) {
 	return ok, nil
 }
 
-// requestWindow is how many request IDs the store remembers: enough for the
-// retries of a leader change at full write load.
-const requestWindow = 50000
-
-func (s *Store) appliedRequest(id string) (*appliedRequest, bool) {
-	raw, err := s.readTxn().First(tableRequests, "id", id)
-	if err != nil || raw == nil {
-		return nil, false
-	}
-	return raw.(*appliedRequest), true
-}
-
-// recordRequest remembers a request's outcome and forgets the oldest ones
-// beyond the window, the same way on every server.
-func (t *txn) recordRequest(id string, ok bool, err error) error {
-	r := &appliedRequest{ID: id, Index: t.idx, OK: ok}
-	if err != nil {
-		r.Err = err.Error()
-	}
-	if err := t.Insert(tableRequests, r); err != nil {
-		return err
-	}
-	if t.idx <= requestWindow {
-		return nil
-	}
-	it, err := t.Get(tableRequests, "index")
-	if err != nil {
-		return err
-	}
-	var old []interface{}
-	for raw := it.Next(); raw != nil && len(old) < 8; raw = it.Next() {
-		if raw.(*appliedRequest).Index+requestWindow >= t.idx {
-			break
-		}
-		old = append(old, raw)
-	}
-	for _, o := range old {
-		if err := t.Delete(tableRequests, o); err != nil {
-			return err
-		}
-	}
-	return nil
+func (s *Store) appliedRequest(id string) (appliedRequest, bool) {
+	return s.requests.get(id)
 }
 
 func need(present bool, t structs.MessageType) error {

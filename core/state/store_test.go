@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -281,5 +282,50 @@ func TestRequestIDsApplyOnce(t *testing.T) {
 	}
 	if prev, ok := r.appliedRequest("r1"); !ok || !prev.OK {
 		t.Fatal("request IDs lost in a snapshot")
+	}
+}
+
+// The request log forgets the oldest IDs once the window is full, and a
+// snapshot carries exactly the remembered ones, in order.
+func TestRequestWindowEvictsOldest(t *testing.T) {
+	s := newTestStore(t)
+	put := func(id string) {
+		s.idx++
+		if _, err := s.Apply(s.idx, &structs.Command{Type: structs.KVSRequestType, KVS: &structs.KVSRequest{
+			Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "k", Value: []byte(id)},
+			WriteRequest: structs.WriteRequest{RequestID: id}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < requestWindow+10; i++ {
+		put(fmt.Sprintf("r%d", i))
+	}
+	if _, ok := s.appliedRequest("r9"); ok {
+		t.Error("r9 is still remembered past the window")
+	}
+	if _, ok := s.appliedRequest("r10"); !ok {
+		t.Error("r10 was forgotten inside the window")
+	}
+	var buf bytes.Buffer
+	if err := s.Snapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Restore(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.requests.entries()
+	if len(got) != requestWindow || got[0].ID != "r10" || got[len(got)-1].ID != fmt.Sprintf("r%d", requestWindow+9) {
+		t.Fatalf("restored window: %d entries, first %+v", len(got), got[0])
+	}
+	// The restored store evicts in the same order as the original.
+	put("next")
+	r.Apply(s.idx, &structs.Command{Type: structs.KVSRequestType, KVS: &structs.KVSRequest{
+		Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "k"}, WriteRequest: structs.WriteRequest{RequestID: "next"}}})
+	if _, ok := r.appliedRequest("r10"); ok {
+		t.Error("the restored store kept r10 after one more request")
+	}
+	if _, ok := r.appliedRequest("r11"); !ok {
+		t.Error("the restored store dropped r11")
 	}
 }

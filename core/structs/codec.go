@@ -1,0 +1,129 @@
+package structs
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// binaryKVS marks a KV command in the compact binary form. JSON commands
+// start with '{', so the two never collide and logs written before the
+// binary form existed still decode.
+const binaryKVS byte = 0xB1
+
+// EncodeCommand serializes a command for the replicated log. KV writes, the
+// hot path, use a compact binary form that decodes an order of magnitude
+// faster than JSON; every other command is JSON.
+func EncodeCommand(c *Command) ([]byte, error) {
+	if c.Type == KVSRequestType && c.KVS != nil {
+		return appendKVS(make([]byte, 0, 64+len(c.KVS.DirEnt.Key)+len(c.KVS.DirEnt.Value)), c.KVS), nil
+	}
+	return json.Marshal(c)
+}
+
+// DecodeCommand reads what EncodeCommand wrote.
+func DecodeCommand(b []byte) (*Command, error) {
+	if len(b) > 0 && b[0] == binaryKVS {
+		kvs, err := readKVS(b[1:])
+		if err != nil {
+			return nil, err
+		}
+		return &Command{Type: KVSRequestType, KVS: kvs}, nil
+	}
+	var c Command
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func appendKVS(b []byte, r *KVSRequest) []byte {
+	b = append(b, binaryKVS)
+	b = appendString(b, r.Datacenter)
+	b = appendString(b, string(r.Op))
+	e := &r.DirEnt
+	b = binary.AppendUvarint(b, e.LockIndex)
+	b = appendString(b, e.Key)
+	b = binary.AppendUvarint(b, e.Flags)
+	if e.Value == nil {
+		b = binary.AppendUvarint(b, 0)
+	} else {
+		b = binary.AppendUvarint(b, uint64(len(e.Value))+1)
+		b = append(b, e.Value...)
+	}
+	b = appendString(b, e.Session)
+	b = binary.AppendUvarint(b, e.CreateIndex)
+	b = binary.AppendUvarint(b, e.ModifyIndex)
+	b = appendString(b, r.Token)
+	b = appendString(b, r.RequestID)
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+var errShortCommand = errors.New("binary KV command is truncated")
+
+// decoder reads the binary form field by field; the first error sticks.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errShortCommand
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) bytes(n uint64) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.err = errShortCommand
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string { return string(d.bytes(d.uvarint())) }
+
+func readKVS(b []byte) (*KVSRequest, error) {
+	d := &decoder{b: b}
+	r := &KVSRequest{}
+	r.Datacenter = d.string()
+	r.Op = KVOp(d.string())
+	e := &r.DirEnt
+	e.LockIndex = d.uvarint()
+	e.Key = d.string()
+	e.Flags = d.uvarint()
+	if n := d.uvarint(); n > 0 {
+		// A copy: the log entry's buffer belongs to raft.
+		e.Value = append([]byte{}, d.bytes(n-1)...)
+	}
+	e.Session = d.string()
+	e.CreateIndex = d.uvarint()
+	e.ModifyIndex = d.uvarint()
+	r.Token = d.string()
+	r.RequestID = d.string()
+	if d.err == nil && len(d.b) != 0 {
+		d.err = fmt.Errorf("binary KV command has %d bytes of trailing garbage", len(d.b))
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return r, nil
+}
