@@ -44,6 +44,7 @@ func (d *Daemon) startCluster() (agent.Backend, error) {
 		NodeName: d.node.Node, BindAddr: cfg.BindAddr, BindPort: cfg.Ports.SerfLAN,
 		AdvertiseAddr: d.node.Address, AdvertisePort: cfg.Ports.SerfLAN,
 		Tags: d.gossipTags(), Keys: keys, KeyringFile: filepath.Join(cfg.DataDir, "serf", "local.keyring"),
+		AcceptPlain: isFalse(cfg.EncryptVerifyIncoming), SendPlain: isFalse(cfg.EncryptVerifyOutgoing),
 		ReconnectTimeout: cfg.ReconnectTimeout.D(), Logger: d.Logger,
 	})
 	if err != nil {
@@ -95,6 +96,9 @@ func encryptKeys(encrypt string) ([][]byte, error) {
 	}
 	return [][]byte{key}, nil
 }
+
+// isFalse reports a setting explicitly set to false.
+func isFalse(b *bool) bool { return b != nil && !*b }
 
 // raftMultiplier reads performance.raft_multiplier (default 1).
 func raftMultiplier(perf map[string]interface{}) int {
