@@ -32,21 +32,8 @@ func startTLS(t *testing.T, h HandlerFunc, tune func(*Server)) (*Server, string,
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &Server{Handler: h}
-	if tune != nil {
-		tune(s)
-	}
-	go s.ServeTLS(l, &tls.Config{Certificates: []tls.Certificate{pair}, NextProtos: []string{"h2", "http/1.1"}})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-	})
-	return s, l.Addr().String(), &tls.Config{RootCAs: pool}
+	s, addr := startOn(t, h, tune, &tls.Config{Certificates: []tls.Certificate{pair}, NextProtos: []string{"h2", "http/1.1"}})
+	return s, addr, &tls.Config{RootCAs: pool}
 }
 
 func get(t *testing.T, c *http.Client, url string) (*http.Response, string) {
