@@ -24,6 +24,7 @@ import (
 func (d *Daemon) startCluster() (agent.Backend, error) {
 	cfg := d.Config()
 	d.pool = rpc.NewPool()
+	d.pool.TLS = d.tls
 	d.joinCh = make(chan struct{})
 	if cfg.Server {
 		bind := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.Ports.Server))
@@ -33,6 +34,7 @@ func (d *Daemon) startCluster() (agent.Backend, error) {
 		}
 		adv := &net.TCPAddr{IP: net.ParseIP(d.node.Address), Port: ln.Addr().(*net.TCPAddr).Port}
 		d.rpc = rpc.NewServer(ln, adv, d.Logger)
+		d.rpc.TLS = d.tls
 		go d.rpc.Serve()
 	}
 	keys, err := encryptKeys(cfg.Encrypt)

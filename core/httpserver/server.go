@@ -332,6 +332,14 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 	tc.SetDeadline(time.Now().Add(c.srv.HandshakeTimeout))
 	if err := tc.HandshakeContext(c.srv.base); err != nil {
 		c.srv.Logger.Debug("TLS handshake failed", "from", c.raw.RemoteAddr(), "error", err)
+		// With TLS 1.3 the client has sent its request by now: take it
+		// in before closing, or the close resets the connection and the
+		// client never reads the alert saying what was wrong.
+		if tcp, ok := c.raw.(*net.TCPConn); ok {
+			tcp.CloseWrite()
+			tcp.SetReadDeadline(time.Now().Add(time.Second))
+			io.Copy(io.Discard, io.LimitReader(tcp, 1<<20))
+		}
 		return false
 	}
 	tc.SetDeadline(timeZero)

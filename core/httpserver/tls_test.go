@@ -3,7 +3,6 @@ package httpserver
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
@@ -11,29 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beacon-sd/beacon/core/certs"
+	"github.com/beacon-sd/beacon/core/certs/certstest"
 )
 
 // startTLS serves h with TLS on a free loopback port and returns a client
 // configuration that trusts it.
 func startTLS(t *testing.T, h HandlerFunc, tune func(*Server)) (*Server, string, *tls.Config) {
 	t.Helper()
-	ca, caKey, err := certs.NewCA(certs.CAOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, key, err := certs.NewCert(ca, caKey, certs.CertOptions{Kind: certs.Server})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tls.X509KeyPair(cert, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
+	f := certstest.Write(t, "server-dc1")
+	pair := f.Pair(t, "server-dc1")
 	s, addr := startOn(t, h, tune, &tls.Config{Certificates: []tls.Certificate{pair}, NextProtos: []string{"h2", "http/1.1"}})
-	return s, addr, &tls.Config{RootCAs: pool}
+	return s, addr, &tls.Config{RootCAs: f.Pool(t)}
 }
 
 func get(t *testing.T, c *http.Client, url string) (*http.Response, string) {

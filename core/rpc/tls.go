@@ -60,6 +60,7 @@ func accept(c net.Conn, t TLS) (net.Conn, byte, *tls.ConnectionState, error) {
 		}
 		tc := tls.Server(c, cfg)
 		if err := tc.Handshake(); err != nil {
+			drain(c)
 			return c, kind, nil, fmt.Errorf("TLS handshake: %w", err)
 		}
 		cs := tc.ConnectionState()
@@ -72,6 +73,17 @@ func accept(c net.Conn, t TLS) (net.Conn, byte, *tls.ConnectionState, error) {
 	}
 	c.SetDeadline(time.Time{})
 	return c, kind, state, nil
+}
+
+// drain takes in what the peer sent after a failed handshake before the
+// connection is closed: closing with unread bytes resets it, and the peer
+// would not read the alert that says what was wrong.
+func drain(c net.Conn) {
+	if tcp, ok := c.(*net.TCPConn); ok {
+		tcp.CloseWrite()
+	}
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	io.Copy(io.Discard, io.LimitReader(c, 1<<16))
 }
 
 func readKind(c net.Conn) (byte, error) {

@@ -6,51 +6,20 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
 
-	"github.com/beacon-sd/beacon/core/certs"
+	"github.com/beacon-sd/beacon/core/certs/certstest"
 	"github.com/beacon-sd/beacon/core/config"
 	"github.com/beacon-sd/beacon/core/tlsutil"
 )
 
-// tlsFiles writes a CA and certificates of the given kinds ("server-dc1")
-// and returns the files by name ("ca", "server-dc1", "server-dc1-key").
-func tlsFiles(t testing.TB, kinds ...string) map[string]string {
-	t.Helper()
-	dir := t.TempDir()
-	ca, caKey, err := certs.NewCA(certs.CAOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{}
-	write := func(name string, b []byte) {
-		files[name] = filepath.Join(dir, name+".pem")
-		if err := os.WriteFile(files[name], b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("ca", ca)
-	for _, k := range kinds {
-		kind, dc, _ := strings.Cut(k, "-")
-		c, key, err := certs.NewCert(ca, caKey, certs.CertOptions{Kind: kind, Datacenter: dc})
-		if err != nil {
-			t.Fatal(err)
-		}
-		write(k, c)
-		write(k+"-key", key)
-	}
-	return files
-}
-
 // tlsSettings makes the TLS settings of an agent with the given cert and
 // extra JSON keys.
-func tlsSettings(t testing.TB, files map[string]string, cert, extra string) *tlsutil.Configurator {
+func tlsSettings(t testing.TB, files certstest.Files, cert, extra string) *tlsutil.Configurator {
 	t.Helper()
 	js := fmt.Sprintf(`{"node_name":"n","data_dir":"/x","ca_file":%q,"cert_file":%q,"key_file":%q%s}`,
 		files["ca"], files[cert], files[cert+"-key"], extra)
@@ -99,7 +68,7 @@ func poolWith(t testing.TB, settings TLS) *Pool {
 }
 
 func TestRPCOverTLS(t *testing.T) {
-	f := tlsFiles(t, "server-dc1", "client-dc1", "server-dc2")
+	f := certstest.Write(t, "server-dc1", "client-dc1", "server-dc2")
 	strict := startTLSServer(t, tlsSettings(t, f, "server-dc1", `,"server":true,"verify_incoming_rpc":true,"verify_outgoing":true,"verify_server_hostname":true`))
 	client := tlsSettings(t, f, "client-dc1", `,"verify_outgoing":true,"verify_server_hostname":true`)
 	if err := echo(poolWith(t, client), strict); err != nil {
@@ -136,7 +105,7 @@ func TestRPCOverTLS(t *testing.T) {
 }
 
 func TestRaftOverTLS(t *testing.T) {
-	f := tlsFiles(t, "server-dc1", "client-dc1")
+	f := certstest.Write(t, "server-dc1", "client-dc1")
 	strict := `,"server":true,"verify_incoming_rpc":true,"verify_server_hostname":true`
 	a := startTLSServer(t, tlsSettings(t, f, "server-dc1", strict))
 	b := startTLSServer(t, tlsSettings(t, f, "server-dc1", strict))
@@ -185,7 +154,7 @@ func FuzzServerPort(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	files := tlsFiles(f, "server-dc1", "client-dc1")
+	files := certstest.Write(f, "server-dc1", "client-dc1")
 	s := startTLSServer(f, tlsSettings(f, files, "server-dc1", `,"server":true,"verify_incoming_rpc":true`))
 	client := tlsSettings(f, files, "client-dc1", `,"verify_outgoing":true`)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -208,7 +177,7 @@ func FuzzServerPort(f *testing.F) {
 // Garbage after a good handshake: a nested TLS byte, an unknown kind, or
 // bytes that are no yamux session.
 func TestGarbageInsideTLS(t *testing.T) {
-	f := tlsFiles(t, "server-dc1", "client-dc1")
+	f := certstest.Write(t, "server-dc1", "client-dc1")
 	s := startTLSServer(t, tlsSettings(t, f, "server-dc1", `,"server":true,"verify_incoming_rpc":true`))
 	client := tlsSettings(t, f, "client-dc1", `,"verify_outgoing":true`)
 	for _, inner := range []string{"T", "TT\x16\x03\x01", "X", "B\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "R" + strings.Repeat("\x00", 100)} {

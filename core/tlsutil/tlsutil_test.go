@@ -11,44 +11,20 @@ import (
 	"testing"
 
 	"github.com/beacon-sd/beacon/core/certs"
+	"github.com/beacon-sd/beacon/core/certs/certstest"
 	"github.com/beacon-sd/beacon/core/config"
 )
 
-// pki is a CA and files of certificates it signed, in a temporary dir.
-type pki struct {
-	t           *testing.T
-	dir         string
-	ca, caKey   []byte
-	caFile, tag string
+// pki is a CA and certificates of it, as files.
+type pki struct{ certstest.Files }
+
+func newPKI(t *testing.T) pki {
+	return pki{certstest.Write(t, "server-dc1", "server-dc2", "client-dc1", "cli-dc1")}
 }
 
-func newPKI(t *testing.T, tag string) *pki {
-	t.Helper()
-	ca, key, err := certs.NewCA(certs.CAOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pki{t: t, dir: t.TempDir(), ca: ca, caKey: key, tag: tag}
-	p.caFile = p.write("ca.pem", ca)
-	return p
-}
-
-func (p *pki) write(name string, b []byte) string {
-	path := filepath.Join(p.dir, name)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		p.t.Fatal(err)
-	}
-	return path
-}
-
-// cert makes a certificate and returns its file and key file.
-func (p *pki) cert(kind, dc string) (string, string) {
-	c, k, err := certs.NewCert(p.ca, p.caKey, certs.CertOptions{Kind: kind, Datacenter: dc})
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	name := fmt.Sprintf("%s-%s-%s", p.tag, kind, dc)
-	return p.write(name+".pem", c), p.write(name+"-key.pem", k)
+// cert is the file and key file of a certificate.
+func (p pki) cert(kind, dc string) (string, string) {
+	return p.Files[kind+"-"+dc], p.Files[kind+"-"+dc+"-key"]
 }
 
 func configurator(t *testing.T, js string) (*Configurator, error) {
@@ -114,16 +90,16 @@ func handshake(t *testing.T, server, client *tls.Config) (srvErr, cliErr error) 
 }
 
 func TestFileErrorsNameKeyAndFile(t *testing.T) {
-	p := newPKI(t, "a")
+	p := newPKI(t)
 	cert, key := p.cert(certs.Server, "dc1")
-	other, _ := newPKI(t, "b").cert(certs.Server, "dc1")
+	other, _ := newPKI(t).cert(certs.Server, "dc1")
 	cases := []struct {
 		name, js string
 		want     []string
 	}{
 		{"missing CA", files("/nonexistent/ca.pem", cert, key), []string{"ca_file", "/nonexistent/ca.pem", "no such file"}},
 		{"CA file without certificates", files(key, cert, key), []string{"ca_file", key, "no PEM certificate"}},
-		{"key of another certificate", files(p.caFile, other, key), []string{"cert_file", other, "key_file", key, "does not match"}},
+		{"key of another certificate", files(p.Files["ca"], other, key), []string{"cert_file", other, "key_file", key, "does not match"}},
 		{"CA dir", fmt.Sprintf(`"ca_path":%q`, t.TempDir()), []string{"ca_path", "no PEM certificate"}},
 		{"block key", fmt.Sprintf(`"tls":{"https":{"cert_file":"/no/cert.pem","key_file":%q}}`, key), []string{"tls.https.cert_file", "/no/cert.pem"}},
 	}
@@ -139,20 +115,20 @@ func TestFileErrorsNameKeyAndFile(t *testing.T) {
 			}
 		}
 	}
-	if _, err := configurator(t, fmt.Sprintf(`"ca_path":%q`, p.dir)); err != nil {
+	if _, err := configurator(t, fmt.Sprintf(`"ca_path":%q`, filepath.Dir(p.Files["ca"]))); err != nil {
 		t.Errorf("a CA dir with keys besides certificates: %v", err)
 	}
 }
 
 func TestServerHostname(t *testing.T) {
-	p := newPKI(t, "a")
+	p := newPKI(t)
 	s1, s1k := p.cert(certs.Server, "dc1")
 	s2, s2k := p.cert(certs.Server, "dc2")
 	c1, c1k := p.cert(certs.Client, "dc1")
-	server1 := mustConfigurator(t, files(p.caFile, s1, s1k)+`,"server":true`)
-	server2 := mustConfigurator(t, files(p.caFile, s2, s2k)+`,"server":true`)
-	rogue := mustConfigurator(t, files(p.caFile, c1, c1k)+`,"server":true`)
-	client := mustConfigurator(t, files(p.caFile, c1, c1k)+`,"verify_outgoing":true,"verify_server_hostname":true`)
+	server1 := mustConfigurator(t, files(p.Files["ca"], s1, s1k)+`,"server":true`)
+	server2 := mustConfigurator(t, files(p.Files["ca"], s2, s2k)+`,"server":true`)
+	rogue := mustConfigurator(t, files(p.Files["ca"], c1, c1k)+`,"server":true`)
+	client := mustConfigurator(t, files(p.Files["ca"], c1, c1k)+`,"verify_outgoing":true,"verify_server_hostname":true`)
 	if client.ServerName() != "server.dc1.consul" {
 		t.Fatalf("server name %q", client.ServerName())
 	}
@@ -166,19 +142,19 @@ func TestServerHostname(t *testing.T) {
 		}
 	}
 	// Without the hostname check, any certificate of the CA will do.
-	chainOnly := mustConfigurator(t, files(p.caFile, c1, c1k)+`,"verify_outgoing":true`)
+	chainOnly := mustConfigurator(t, files(p.Files["ca"], c1, c1k)+`,"verify_outgoing":true`)
 	if _, err := handshake(t, server2.IncomingRPC(), chainOnly.OutgoingRPC()); err != nil {
 		t.Errorf("verify_outgoing alone to another dc's server: %v", err)
 	}
 }
 
 func TestWrongCA(t *testing.T) {
-	p, q := newPKI(t, "a"), newPKI(t, "b")
+	p, q := newPKI(t), newPKI(t)
 	s, sk := p.cert(certs.Server, "dc1")
 	c, ck := q.cert(certs.Client, "dc1")
-	server := mustConfigurator(t, files(p.caFile, s, sk)+`,"server":true,"verify_incoming":true`)
+	server := mustConfigurator(t, files(p.Files["ca"], s, sk)+`,"server":true,"verify_incoming":true`)
 	for _, js := range []string{`,"verify_outgoing":true`, `,"verify_server_hostname":true`} {
-		client := mustConfigurator(t, files(q.caFile, c, ck)+js)
+		client := mustConfigurator(t, files(q.Files["ca"], c, ck)+js)
 		_, err := handshake(t, server.IncomingRPC(), client.OutgoingRPC())
 		if err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
 			t.Errorf("%s against another CA's server: %v", js, err)
@@ -186,7 +162,7 @@ func TestWrongCA(t *testing.T) {
 	}
 	// The server refuses a client of another CA, and one without a certificate.
 	pc, pck := p.cert(certs.Client, "dc1")
-	good := mustConfigurator(t, files(p.caFile, pc, pck)+`,"verify_outgoing":true`)
+	good := mustConfigurator(t, files(p.Files["ca"], pc, pck)+`,"verify_outgoing":true`)
 	if _, err := handshake(t, server.IncomingRPC(), good.OutgoingRPC()); err != nil {
 		t.Fatalf("good client: %v", err)
 	}
@@ -198,18 +174,18 @@ func TestWrongCA(t *testing.T) {
 	if srvErr, _ := handshake(t, server.IncomingRPC(), foreign); srvErr == nil || !strings.Contains(srvErr.Error(), "unknown authority") {
 		t.Errorf("server accepted a client certificate of another CA: %v", srvErr)
 	}
-	anon := mustConfigurator(t, fmt.Sprintf(`"ca_file":%q,"verify_outgoing":true`, p.caFile))
+	anon := mustConfigurator(t, fmt.Sprintf(`"ca_file":%q,"verify_outgoing":true`, p.Files["ca"]))
 	if srvErr, _ := handshake(t, server.IncomingRPC(), anon.OutgoingRPC()); srvErr == nil || !strings.Contains(srvErr.Error(), "certificate") {
 		t.Errorf("server accepted a client without a certificate: %v", srvErr)
 	}
 }
 
 func TestVerifyServer(t *testing.T) {
-	p := newPKI(t, "a")
+	p := newPKI(t)
 	s, sk := p.cert(certs.Server, "dc1")
 	c, ck := p.cert(certs.Client, "dc1")
-	on := mustConfigurator(t, files(p.caFile, s, sk)+`,"server":true,"verify_server_hostname":true`)
-	off := mustConfigurator(t, files(p.caFile, s, sk)+`,"server":true`)
+	on := mustConfigurator(t, files(p.Files["ca"], s, sk)+`,"server":true,"verify_server_hostname":true`)
+	off := mustConfigurator(t, files(p.Files["ca"], s, sk)+`,"server":true`)
 	if err := off.VerifyServer(nil); err != nil {
 		t.Errorf("without verify_server_hostname, plain raft: %v", err)
 	}
@@ -226,18 +202,18 @@ func TestVerifyServer(t *testing.T) {
 }
 
 func TestReloadSwapsCertificates(t *testing.T) {
-	p := newPKI(t, "a")
+	p := newPKI(t)
 	s, sk := p.cert(certs.Server, "dc1")
-	js := files(p.caFile, s, sk) + `,"server":true,"ports":{"https":0}`
+	js := files(p.Files["ca"], s, sk) + `,"server":true,"ports":{"https":0}`
 	c := mustConfigurator(t, js)
-	client := &tls.Config{RootCAs: mustConfigurator(t, files(p.caFile, s, sk)+`,"server":true`).rpc.pool, ServerName: "server.dc1.consul"}
+	client := &tls.Config{RootCAs: p.Pool(t), ServerName: "server.dc1.consul"}
 	if _, err := handshake(t, c.IncomingHTTPS(), client); err != nil {
 		t.Fatal(err)
 	}
 	// A new CA and certificate in the same files.
-	q := newPKI(t, "b")
+	q := newPKI(t)
 	s2, sk2 := q.cert(certs.Server, "dc1")
-	for from, to := range map[string]string{s2: s, sk2: sk, q.caFile: p.caFile} {
+	for from, to := range map[string]string{s2: s, sk2: sk, q.Files["ca"]: p.Files["ca"]} {
 		b, _ := os.ReadFile(from)
 		os.WriteFile(to, b, 0o600)
 	}
@@ -249,7 +225,7 @@ func TestReloadSwapsCertificates(t *testing.T) {
 	if _, err := handshake(t, listener, client); err == nil || !strings.Contains(err.Error(), "unknown authority") {
 		t.Fatalf("old CA after the reload: %v", err)
 	}
-	client.RootCAs = c.rpc.pool
+	client.RootCAs = q.Pool(t)
 	if _, err := handshake(t, listener, client); err != nil {
 		t.Fatalf("new CA after the reload: %v", err)
 	}
