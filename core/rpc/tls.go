@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -153,4 +154,15 @@ func confirm(c net.Conn, state *tls.ConnectionState) error {
 	_, err := c.Write([]byte{kindTLS})
 	c.SetWriteDeadline(time.Time{})
 	return err
+}
+
+// IsCertificateError reports whether err is the far end's certificate
+// failing verification: signed by another CA, or not naming
+// server.<datacenter>.<domain>.
+func IsCertificateError(err error) bool {
+	var verr *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verr) || errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
 }

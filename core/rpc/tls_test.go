@@ -99,8 +99,11 @@ func TestRPCOverTLS(t *testing.T) {
 	other := startTLSServer(t, tlsSettings(t, f, "server-dc2", `,"server":true`))
 	err = echo(poolWith(t, client), other)
 	if err == nil || !strings.Contains(err.Error(), "certificate is valid for server.dc2.consul") ||
-		!strings.Contains(err.Error(), "server.dc1.consul") {
+		!strings.Contains(err.Error(), "server.dc1.consul") || !IsCertificateError(err) {
 		t.Fatalf("dc2 server: %v", err)
+	}
+	if err := echo(poolWith(t, client), rollout); IsCertificateError(err) {
+		t.Fatalf("a good server's answer taken for a certificate error: %v", err)
 	}
 }
 
