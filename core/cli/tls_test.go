@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -79,5 +80,29 @@ func TestTLSCADomain(t *testing.T) {
 		!strings.Contains(out, "==> Using example-agent-ca.pem and example-agent-ca-key.pem") ||
 		!strings.Contains(out, "west-server-example-0.pem") {
 		t.Fatalf("cert create -domain: %d %q %q", code, out, errOut)
+	}
+}
+
+// validate loads the TLS files as the agent would.
+func TestValidateTLSFiles(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	runIn(t, "tls", "ca", "create")
+	runIn(t, "tls", "cert", "create", "-server")
+	conf := filepath.Join(dir, "conf")
+	os.Mkdir(conf, 0o755)
+	cfg := filepath.Join(conf, "tls.hcl")
+	good := `data_dir = "/tmp/d"
+ca_file = "` + filepath.Join(dir, "consul-agent-ca.pem") + `"
+cert_file = "` + filepath.Join(dir, "dc1-server-consul-0.pem") + `"
+key_file = "` + filepath.Join(dir, "dc1-server-consul-0-key.pem") + `"
+verify_incoming = true`
+	os.WriteFile(cfg, []byte(good), 0o644)
+	if code, out, errOut := runIn(t, "validate", conf); code != 0 || out != "Configuration is valid!\n" {
+		t.Fatalf("valid TLS config: %d %q %q", code, out, errOut)
+	}
+	os.WriteFile(cfg, []byte(strings.Replace(good, "consul-agent-ca.pem", "nope.pem", 1)), 0o644)
+	if code, _, errOut := runIn(t, "validate", conf); code != 1 || !strings.Contains(errOut, "ca_file") || !strings.Contains(errOut, "nope.pem") {
+		t.Fatalf("unreadable CA: %d %q", code, errOut)
 	}
 }
