@@ -97,13 +97,21 @@ type cluster struct {
 	t      *testing.T
 	agents []*agent
 	extra  map[string]interface{}
+	// tune, when set, changes each agent's config before it is written.
+	tune func(a *agent, cfg map[string]interface{})
 }
 
 // newCluster starts servers (bootstrap_expect = servers) and clients.
 func newCluster(t *testing.T, servers, clients int, extra map[string]interface{}) *cluster {
 	t.Helper()
+	return newTunedCluster(t, servers, clients, extra, nil)
+}
+
+// newTunedCluster is newCluster with a per-agent config hook.
+func newTunedCluster(t *testing.T, servers, clients int, extra map[string]interface{}, tune func(*agent, map[string]interface{})) *cluster {
+	t.Helper()
 	skipShort(t)
-	c := &cluster{t: t, extra: extra}
+	c := &cluster{t: t, extra: extra, tune: tune}
 	ports := freePorts(t, 3*(servers+clients))
 	for i := 0; i < servers+clients; i++ {
 		a := &agent{t: t, server: i < servers, dir: t.TempDir(),
@@ -154,6 +162,9 @@ func (c *cluster) writeConfig(a *agent, servers int) {
 	for k, v := range c.extra {
 		cfg[k] = v
 	}
+	if c.tune != nil {
+		c.tune(a, cfg)
+	}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	os.MkdirAll(filepath.Join(a.dir, "config"), 0o755)
 	if err := os.WriteFile(filepath.Join(a.dir, "config", "agent.json"), b, 0o644); err != nil {
@@ -195,6 +206,18 @@ func (a *agent) logContains(s string) bool {
 	a.logMu.Lock()
 	defer a.logMu.Unlock()
 	return strings.Contains(a.log.String(), s)
+}
+
+// logLine is the first line of the agent's log containing s.
+func (a *agent) logLine(s string) string {
+	a.logMu.Lock()
+	defer a.logMu.Unlock()
+	for _, line := range strings.Split(a.log.String(), "\n") {
+		if strings.Contains(line, s) {
+			return line
+		}
+	}
+	return ""
 }
 
 // kill stops an agent the hard way (SIGKILL) and waits for it.

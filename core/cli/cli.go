@@ -51,6 +51,7 @@ var commands = map[string]command{
 	"info":        {"Provides debugging information for operators", infoCommand},
 	"monitor":     {"Streams logs from an agent", monitorCommand},
 	"validate":    {"Validates config files and directories", validateCommand},
+	"tls":         {"Builds certificates for the agents' TLS", tlsCommand},
 }
 
 // aliases maps the name the binary was invoked under to the subcommand it

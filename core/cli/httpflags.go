@@ -79,6 +79,11 @@ func (h *httpFlags) config() (*api.Config, error) {
 	cfg.TLSConfig.CertFile = h.clientCert
 	cfg.TLSConfig.KeyFile = h.clientKey
 	cfg.TLSConfig.Address = h.tlsServerName
+	// HTTP/1.1 even over TLS: a command makes a request or two, and when
+	// the agent refuses its client certificate, only HTTP/1.1 reports the
+	// agent's reason ("certificate required"); HTTP/2 says no more than
+	// that the connection could not be established.
+	cfg.Transport.ForceAttemptHTTP2 = false
 	return cfg, nil
 }
 

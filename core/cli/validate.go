@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/beacon-sd/beacon/core/config"
+	"github.com/beacon-sd/beacon/core/tlsutil"
 )
 
 // validateCommand is `beacon validate [options] FILE_OR_DIRECTORY...`.
@@ -12,8 +13,8 @@ func validateCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("validate", "beacon validate [options] FILE_OR_DIRECTORY...", `
 Checks configuration files the way "beacon agent" reads them, without starting
 an agent: every file, and every .json and .hcl file of each directory, is
-parsed and merged, and the result validated. An unknown key or a bad value is
-reported with its file. Exits 0 if the configuration is valid, 1 otherwise.`, stderr)
+parsed and merged, and the result validated, the TLS certificate, key and CA
+files included. An unknown key or a bad value is reported with its file. Exits 0 if the configuration is valid, 1 otherwise.`, stderr)
 	quiet := fs.Bool("quiet", false, "Print nothing when the configuration is valid.")
 	format := fs.String("config-format", "", "Format of files whose extension does not tell it: json or hcl.")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -28,8 +29,12 @@ reported with its file. Exits 0 if the configuration is valid, 1 otherwise.`, st
 		return 1
 	}
 	srcs, err := config.ReadSources(fs.Args(), *format)
+	var cfg *config.Config
 	if err == nil {
-		_, err = config.Build(false, srcs)
+		cfg, err = config.Build(false, srcs)
+	}
+	if err == nil {
+		_, err = tlsutil.New(cfg) // the certificate, key and CA files load
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "Config validation failed: %v\n", err)

@@ -82,6 +82,9 @@ type Config struct {
 	CAPath                string    `json:"ca_path"`
 	CertFile              string    `json:"cert_file"`
 	KeyFile               string    `json:"key_file"`
+	TLSMinVersion         string    `json:"tls_min_version"`
+	TLSCipherSuites       string    `json:"tls_cipher_suites"`
+	TLSPreferServerCipher bool      `json:"tls_prefer_server_cipher_suites"`
 	TLS                   TLSConfig `json:"tls"`
 	AutoEncrypt           AnyObject `json:"auto_encrypt"`
 	ACL                   ACLConfig `json:"acl"`
@@ -179,12 +182,13 @@ type DNSConfig struct {
 	NodeMetaTXT        *bool               `json:"enable_additional_node_meta_txt"`
 }
 
-// TLSConfig is the nested "tls" block of newer config files.
+// TLSConfig is the nested "tls" block of newer config files: defaults for
+// every interface, each overridable per interface (see TLSFor).
 type TLSConfig struct {
-	Defaults    AnyObject `json:"defaults"`
-	InternalRPC AnyObject `json:"internal_rpc"`
-	HTTPS       AnyObject `json:"https"`
-	GRPC        AnyObject `json:"grpc"`
+	Defaults    TLSBlock `json:"defaults"`
+	InternalRPC TLSBlock `json:"internal_rpc"`
+	HTTPS       TLSBlock `json:"https"`
+	GRPC        TLSBlock `json:"grpc"`
 }
 
 // ACLConfig is the "acl" block.

@@ -60,6 +60,9 @@ func (c *Config) finalize() error {
 	if err := c.checkPorts(); err != nil {
 		return err
 	}
+	if err := c.checkTLS(); err != nil {
+		return err
+	}
 	for _, a := range []struct{ key, v string }{
 		{"bind_addr", c.BindAddr}, {"advertise_addr", c.AdvertiseAddr},
 		{"advertise_addr_wan", c.AdvertiseAddrWAN},

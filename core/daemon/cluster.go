@@ -24,6 +24,7 @@ import (
 func (d *Daemon) startCluster() (agent.Backend, error) {
 	cfg := d.Config()
 	d.pool = rpc.NewPool()
+	d.pool.TLS = d.tls
 	d.joinCh = make(chan struct{})
 	if cfg.Server {
 		bind := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.Ports.Server))
@@ -33,6 +34,7 @@ func (d *Daemon) startCluster() (agent.Backend, error) {
 		}
 		adv := &net.TCPAddr{IP: net.ParseIP(d.node.Address), Port: ln.Addr().(*net.TCPAddr).Port}
 		d.rpc = rpc.NewServer(ln, adv, d.Logger)
+		d.rpc.TLS = d.tls
 		go d.rpc.Serve()
 	}
 	keys, err := encryptKeys(cfg.Encrypt)
@@ -44,6 +46,7 @@ func (d *Daemon) startCluster() (agent.Backend, error) {
 		NodeName: d.node.Node, BindAddr: cfg.BindAddr, BindPort: cfg.Ports.SerfLAN,
 		AdvertiseAddr: d.node.Address, AdvertisePort: cfg.Ports.SerfLAN,
 		Tags: d.gossipTags(), Keys: keys, KeyringFile: filepath.Join(cfg.DataDir, "serf", "local.keyring"),
+		AcceptPlain: isFalse(cfg.EncryptVerifyIncoming), SendPlain: isFalse(cfg.EncryptVerifyOutgoing),
 		ReconnectTimeout: cfg.ReconnectTimeout.D(), Logger: d.Logger,
 	})
 	if err != nil {
@@ -96,6 +99,9 @@ func encryptKeys(encrypt string) ([][]byte, error) {
 	}
 	return [][]byte{key}, nil
 }
+
+// isFalse reports a setting explicitly set to false.
+func isFalse(b *bool) bool { return b != nil && !*b }
 
 // raftMultiplier reads performance.raft_multiplier (default 1).
 func raftMultiplier(perf map[string]interface{}) int {

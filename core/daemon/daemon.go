@@ -6,6 +6,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -30,6 +31,7 @@ import (
 	"github.com/beacon-sd/beacon/core/server"
 	"github.com/beacon-sd/beacon/core/structs"
 	"github.com/beacon-sd/beacon/core/telemetry"
+	"github.com/beacon-sd/beacon/core/tlsutil"
 	"github.com/beacon-sd/beacon/core/ui"
 )
 
@@ -48,21 +50,23 @@ type Daemon struct {
 	Metrics *telemetry.Metrics
 
 	Gossip *gossip.Pool
+	tls    *tlsutil.Configurator
 	rpc    *rpc.Server
 	pool   *rpc.Pool
 	joinCh chan struct{}
 	doneCh chan struct{}
 
-	mu        sync.Mutex
-	cfg       *config.Config
-	load      func() (*config.Config, error)
-	http      *httpserver.Server
-	httpAddrs []net.Addr
-	dns       *dns.Server
-	dnsAddrs  []net.Addr
-	node      structs.Node
-	started   time.Time
-	closeOnce sync.Once
+	mu         sync.Mutex
+	cfg        *config.Config
+	load       func() (*config.Config, error)
+	http       *httpserver.Server
+	httpAddrs  []net.Addr
+	httpsAddrs []net.Addr
+	dns        *dns.Server
+	dnsAddrs   []net.Addr
+	node       structs.Node
+	started    time.Time
+	closeOnce  sync.Once
 }
 
 // Start brings an agent up. On error everything started is stopped again.
@@ -86,6 +90,9 @@ func Start(cfg *config.Config, opts Options) (*Daemon, error) {
 func (d *Daemon) start() (err error) {
 	cfg, logger := d.cfg, d.Logger
 	if err := d.identify(); err != nil {
+		return err
+	}
+	if d.tls, err = tlsutil.New(cfg); err != nil {
 		return err
 	}
 	var backend agent.Backend
@@ -139,7 +146,9 @@ func (d *Daemon) start() (err error) {
 		d.startJoins()
 	}
 	logger.Info("agent started", "node", d.node.Node, "datacenter", cfg.Datacenter,
-		"server", cfg.Server, "http", d.HTTPAddrs(), "dns", d.DNSAddrs())
+		"server", cfg.Server, "http", d.HTTPAddrs(), "https", d.HTTPSAddrs(), "dns", d.DNSAddrs(),
+		"tls", d.tls.Describe())
+	d.warnExposed()
 	return nil
 }
 
@@ -224,10 +233,11 @@ func nodeID(cfg *config.Config) (string, error) {
 	return id, nil
 }
 
-// listenHTTP opens the HTTP API on every client address.
+// listenHTTP opens the HTTP API on every client address, and HTTPS on
+// ports.https.
 func (d *Daemon) listenHTTP() error {
 	cfg := d.cfg
-	if cfg.Ports.HTTP < 0 {
+	if cfg.Ports.HTTP < 0 && cfg.Ports.HTTPS < 0 {
 		return nil
 	}
 	kvMax := cfg.Limits.KVMaxValueSize
@@ -249,11 +259,26 @@ func (d *Daemon) listenHTTP() error {
 		MaxConnsPerClient: cfg.Limits.HTTPMaxConnsPerClient,
 		MaxBodyBytes:      beaconhttp.MaxBody(kvMax),
 		BodyLimit:         beaconhttp.BodyLimit,
+		HandshakeTimeout:  cfg.Limits.HTTPSHandshakeTimeout.D(),
 		Logger:            d.Logger.Named("http"),
 	}
-	addrs := strings.Fields(cfg.ClientAddr)
-	if cfg.Addresses.HTTP != "" {
-		addrs = strings.Fields(cfg.Addresses.HTTP)
+	if cfg.Ports.HTTP >= 0 {
+		if err := d.serveHTTP("HTTP API", cfg.Addresses.HTTP, cfg.Ports.HTTP, nil, &d.httpAddrs); err != nil {
+			return err
+		}
+	}
+	if cfg.Ports.HTTPS >= 0 {
+		return d.serveHTTP("HTTPS API", cfg.Addresses.HTTPS, cfg.Ports.HTTPS, d.tls.IncomingHTTPS(), &d.httpsAddrs)
+	}
+	return nil
+}
+
+// serveHTTP listens on each address (addresses.<x>, else client_addr) at
+// port and serves the API there, with TLS when tlsCfg is set.
+func (d *Daemon) serveHTTP(what, addresses string, port int, tlsCfg *tls.Config, bound *[]net.Addr) error {
+	addrs := strings.Fields(d.cfg.ClientAddr)
+	if addresses != "" {
+		addrs = strings.Fields(addresses)
 	}
 	for _, a := range addrs {
 		var l net.Listener
@@ -262,17 +287,18 @@ func (d *Daemon) listenHTTP() error {
 			_ = os.Remove(path)
 			l, err = net.Listen("unix", path)
 		} else {
-			l, err = net.Listen("tcp", net.JoinHostPort(a, strconv.Itoa(cfg.Ports.HTTP)))
+			l, err = net.Listen("tcp", net.JoinHostPort(a, strconv.Itoa(port)))
 		}
 		if err != nil {
-			return fmt.Errorf("HTTP API: %w", err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		d.mu.Lock()
-		d.httpAddrs = append(d.httpAddrs, l.Addr())
+		*bound = append(*bound, l.Addr())
 		d.mu.Unlock()
 		go func() {
-			if err := d.http.Serve(l); err != nil && !errors.Is(err, httpserver.ErrServerClosed) {
-				d.Logger.Error("HTTP API stopped", "address", l.Addr(), "error", err)
+			err := d.http.ServeTLS(l, tlsCfg) // a nil config serves plain HTTP
+			if err != nil && !errors.Is(err, httpserver.ErrServerClosed) {
+				d.Logger.Error(what+" stopped", "address", l.Addr(), "error", err)
 			}
 		}()
 	}
@@ -286,6 +312,13 @@ func (d *Daemon) HTTPAddrs() []net.Addr {
 	return append([]net.Addr(nil), d.httpAddrs...)
 }
 
+// HTTPSAddrs are the addresses the HTTPS API listens on.
+func (d *Daemon) HTTPSAddrs() []net.Addr {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]net.Addr(nil), d.httpsAddrs...)
+}
+
 // Config is the configuration in effect.
 func (d *Daemon) Config() *config.Config {
 	d.mu.Lock()
@@ -293,8 +326,9 @@ func (d *Daemon) Config() *config.Config {
 	return d.cfg
 }
 
-// Reload re-reads the configuration: service and check definitions and the
-// log level take effect; other changes need a restart and are logged.
+// Reload re-reads the configuration: service and check definitions, TLS
+// certificates and CAs, and the log level take effect; other changes need
+// a restart.
 func (d *Daemon) Reload() error {
 	if d.load == nil {
 		return fmt.Errorf("this agent was started without config sources to reload")
@@ -302,6 +336,10 @@ func (d *Daemon) Reload() error {
 	cfg, err := d.load()
 	if err != nil {
 		d.Logger.Error("reload failed; keeping the running configuration", "error", err)
+		return err
+	}
+	if err := d.tls.Reload(cfg); err != nil {
+		d.Logger.Error("reload failed; keeping the running configuration and TLS certificates", "error", err)
 		return err
 	}
 	if err := d.Agent.ReloadDefinitions(cfg.AllServices(), cfg.AllChecks()); err != nil {

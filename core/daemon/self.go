@@ -83,7 +83,7 @@ func (d *Daemon) self() map[string]interface{} {
 			"ServerMode": cfg.Server, "DevMode": cfg.DevMode, "DataDir": cfg.DataDir,
 			"ClientAddrs": cfg.ClientAddr, "BindAddr": cfg.BindAddr,
 			"AdvertiseAddrLAN": d.node.Address, "DNSDomain": cfg.Domain,
-			"HTTPPort": cfg.Ports.HTTP, "DNSPort": cfg.Ports.DNS, "ServerPort": cfg.Ports.Server,
+			"HTTPPort": cfg.Ports.HTTP, "HTTPSPort": cfg.Ports.HTTPS, "DNSPort": cfg.Ports.DNS, "ServerPort": cfg.Ports.Server,
 			"SerfPortLAN": cfg.Ports.SerfLAN, "SerfPortWAN": cfg.Ports.SerfWAN,
 			"RPCAdvertiseAddr":   "tcp://" + d.node.Address + ":" + strconv.Itoa(cfg.Ports.Server),
 			"EnableScriptChecks": cfg.EnableScriptChecks, "EnableLocalScriptChecks": cfg.EnableLocalScriptChecks,

@@ -36,6 +36,12 @@ type Config struct {
 	// restarts.
 	Keys        [][]byte
 	KeyringFile string
+	// AcceptPlain accepts unencrypted gossip besides encrypted gossip
+	// (encrypt_verify_incoming = false) and SendPlain sends it unencrypted
+	// (encrypt_verify_outgoing = false): the steps of turning encryption on
+	// in a running pool, one agent at a time.
+	AcceptPlain bool
+	SendPlain   bool
 	// ReconnectTimeout is how long a failed member is kept and retried
 	// (default 72h); LeftTimeout how long a departed one is listed
 	// (default 24h).
@@ -116,7 +122,7 @@ func New(cfg Config) (*Pool, error) {
 	p.keys = keys
 	if kr := keys.memberlistKeyring(); kr != nil {
 		mc.Keyring = kr
-		mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
+		mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = !cfg.AcceptPlain, !cfg.SendPlain
 	}
 	p.queue = &memberlist.TransmitLimitedQueue{NumNodes: func() int { return p.numMembers() }, RetransmitMult: 3}
 	ml, err := memberlist.Create(mc)

@@ -250,3 +250,41 @@ func TestLeaveAnnouncedAfterFailure(t *testing.T) {
 		}
 	}
 }
+
+// Encryption turned on in a running pool, one agent at a time: first the
+// key with plain gossip still accepted and sent, then encrypted sending,
+// then plain gossip refused.
+func TestEncryptionRollout(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	newWith := func(name string, acceptPlain, sendPlain bool) *Pool {
+		p, err := New(Config{NodeName: name, BindAddr: "127.0.0.1", Keys: [][]byte{key},
+			AcceptPlain: acceptPlain, SendPlain: sendPlain,
+			Tags: map[string]string{"role": "node", "dc": "dc1", "id": name + "-id"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Shutdown)
+		return p
+	}
+	plain := newPool(t, "plain")
+	step1 := newWith("step1", true, true)
+	if _, err := step1.Join([]string{addr(plain)}); err != nil {
+		t.Fatalf("key installed, plain gossip still sent and accepted: %v", err)
+	}
+	waitStatus(t, plain, "step1", structs.MemberAlive, 5*time.Second)
+
+	step2 := newWith("step2", true, false)
+	if _, err := step2.Join([]string{addr(step1)}); err != nil {
+		t.Fatalf("encrypted sending to an agent that accepts both: %v", err)
+	}
+	waitStatus(t, step1, "step2", structs.MemberAlive, 5*time.Second)
+
+	strict := newWith("strict", false, false)
+	if _, err := strict.Join([]string{addr(step2)}); err != nil {
+		t.Fatalf("encrypted agents: %v", err)
+	}
+	late := newPool(t, "late")
+	if _, err := late.Join([]string{addr(strict)}); err == nil {
+		t.Fatal("an agent refusing plain gossip let a plain agent join through it")
+	}
+}

@@ -18,17 +18,18 @@ const h2Head = "PRI * HTTP/2.0\r\n\r\n"
 // large catalog on a single connection.
 const MaxStreams = 8192
 
-// serveH2 hands a connection that opened with the HTTP/2 preface to the
-// HTTP/2 server, with what was already read put back in front.
-func (c *conn) serveH2(head string) {
+// serveH2 hands a connection to the HTTP/2 server: one that opened with
+// the HTTP/2 preface (pre holds what was already read of it), or a TLS
+// connection that chose h2 by ALPN (pre is empty).
+func (c *conn) serveH2(pre []byte) {
 	c.idle.Store(true) // shutdown may close it; streams end with the base context
-	pre := make([]byte, 0, len(head)+c.rd.buffered())
-	pre = append(pre, head...)
-	pre = append(pre, c.rd.buf[c.rd.r:c.rd.w]...)
-	c.rd.r = c.rd.w
 	c.nc.SetReadDeadline(timeZero)
+	nc := c.nc
+	if len(pre) > 0 {
+		nc = &prefixConn{Conn: c.nc, pre: pre}
+	}
 	h2 := &http2.Server{MaxConcurrentStreams: MaxStreams, IdleTimeout: c.srv.IdleTimeout}
-	h2.ServeConn(&prefixConn{Conn: c.nc, pre: pre}, &http2.ServeConnOpts{
+	h2.ServeConn(nc, &http2.ServeConnOpts{
 		Context: c.srv.base,
 		Handler: fromStd{c.srv},
 	})
@@ -106,4 +107,14 @@ func (f fromStd) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	if hr.Method != http.MethodHead {
 		w.Write(resp.body)
 	}
+}
+
+// unread returns head followed by what is buffered after it, for a
+// connection that changes protocol, and empties the buffer.
+func (b *reader) unread(head string) []byte {
+	pre := make([]byte, 0, len(head)+b.buffered())
+	pre = append(pre, head...)
+	pre = append(pre, b.buf[b.r:b.w]...)
+	b.r = b.w
+	return pre
 }

@@ -6,7 +6,9 @@
 // blocking query ends with its client. Requests are parsed without copying
 // beyond one allocation for the head, which keeps the per-request cost well
 // below net/http's; anything it does not serve itself (profiles, static
-// files) goes to a net/http Handler through Std.
+// files) goes to a net/http Handler through Std. TLS listeners (ServeTLS)
+// speak HTTP/1.1 or, by ALPN, HTTP/2; plain ones take h2c with prior
+// knowledge too.
 package httpserver
 
 import (

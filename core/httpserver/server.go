@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -32,7 +33,10 @@ type Server struct {
 	// has started (default 30s).
 	IdleTimeout   time.Duration
 	HeaderTimeout time.Duration
-	Logger        hclog.Logger
+	// HandshakeTimeout bounds a TLS handshake on ServeTLS listeners
+	// (default 5s).
+	HandshakeTimeout time.Duration
+	Logger           hclog.Logger
 
 	initOnce  sync.Once
 	base      context.Context
@@ -64,6 +68,9 @@ func (s *Server) init() {
 		if s.HeaderTimeout <= 0 {
 			s.HeaderTimeout = 30 * time.Second
 		}
+		if s.HandshakeTimeout <= 0 {
+			s.HandshakeTimeout = 5 * time.Second
+		}
 		if s.Logger == nil {
 			s.Logger = hclog.NewNullLogger()
 		}
@@ -78,7 +85,13 @@ func (s *Server) init() {
 var ErrServerClosed = errors.New("httpserver: server closed")
 
 // Serve accepts connections on l until Shutdown.
-func (s *Server) Serve(l net.Listener) error {
+func (s *Server) Serve(l net.Listener) error { return s.serve(l, nil) }
+
+// ServeTLS accepts TLS connections on l until Shutdown. When the client
+// and cfg agree on "h2" by ALPN, the connection speaks HTTP/2.
+func (s *Server) ServeTLS(l net.Listener, cfg *tls.Config) error { return s.serve(l, cfg) }
+
+func (s *Server) serve(l net.Listener, tlsCfg *tls.Config) error {
 	s.init()
 	s.mu.Lock()
 	if s.closing.Load() {
@@ -107,10 +120,18 @@ func (s *Server) Serve(l net.Listener) error {
 		backoff = 0
 		ip := remoteIP(nc)
 		if !s.admit(ip) {
-			go refuse(nc)
+			if tlsCfg != nil {
+				nc.Close() // too early for an HTTP answer
+			} else {
+				go refuse(nc)
+			}
 			continue
 		}
-		c := &conn{srv: s, nc: nc, ip: ip, rd: reader{c: nc, buf: make([]byte, 4096)}}
+		c := &conn{srv: s, nc: nc, raw: nc, ip: ip}
+		if tlsCfg != nil {
+			c.nc = tls.Server(nc, tlsCfg) // the handshake runs in c.serve
+		}
+		c.rd = reader{c: c.nc, buf: make([]byte, 4096)}
 		c.resp.streamer = c
 		if !s.track(c) {
 			nc.Close()
@@ -188,7 +209,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	for c := range s.conns {
 		if c.idle.Load() {
-			c.nc.Close()
+			c.raw.Close()
 		}
 	}
 	s.mu.Unlock()
@@ -206,7 +227,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			s.mu.Lock()
 			for c := range s.conns {
-				c.nc.Close()
+				c.raw.Close()
 			}
 			s.mu.Unlock()
 			return ctx.Err()
@@ -214,7 +235,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.mu.Lock()
 			for c := range s.conns {
 				if c.idle.Load() {
-					c.nc.Close()
+					c.raw.Close()
 				}
 			}
 			s.mu.Unlock()
@@ -237,8 +258,11 @@ var timeZero time.Time
 
 // conn is one client connection.
 type conn struct {
-	srv  *Server
-	nc   net.Conn
+	srv *Server
+	nc  net.Conn
+	// raw is the TCP connection under nc, which Shutdown closes (closing a
+	// TLS connection may wait on the peer).
+	raw  net.Conn
 	ip   string
 	rd   reader
 	wbuf []byte
@@ -262,6 +286,15 @@ func (c *conn) serve() {
 		}
 		c.srv.untrack(c)
 	}()
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		if !c.handshake(tc) {
+			return
+		}
+		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+			c.serveH2(nil)
+			return
+		}
+	}
 	for {
 		c.idle.Store(true)
 		if c.srv.closing.Load() {
@@ -285,13 +318,32 @@ func (c *conn) serve() {
 			return
 		}
 		if head == h2Head {
-			c.serveH2(head)
+			c.serveH2(c.rd.unread(head))
 			return
 		}
 		if !c.handle(head) {
 			return
 		}
 	}
+}
+
+// handshake runs the TLS handshake, bounded by HandshakeTimeout.
+func (c *conn) handshake(tc *tls.Conn) bool {
+	tc.SetDeadline(time.Now().Add(c.srv.HandshakeTimeout))
+	if err := tc.HandshakeContext(c.srv.base); err != nil {
+		c.srv.Logger.Debug("TLS handshake failed", "from", c.raw.RemoteAddr(), "error", err)
+		// With TLS 1.3 the client has sent its request by now: take it
+		// in before closing, or the close resets the connection and the
+		// client never reads the alert saying what was wrong.
+		if tcp, ok := c.raw.(*net.TCPConn); ok {
+			tcp.CloseWrite()
+			tcp.SetReadDeadline(time.Now().Add(time.Second))
+			io.Copy(io.Discard, io.LimitReader(tcp, 1<<20))
+		}
+		return false
+	}
+	tc.SetDeadline(timeZero)
+	return true
 }
 
 // fail answers a request that could not be read, when that is still

@@ -3,6 +3,7 @@ package httpserver
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,11 @@ import (
 
 // start serves h on a free loopback port.
 func start(t *testing.T, h HandlerFunc, tune func(*Server)) (*Server, string) {
+	return startOn(t, h, tune, nil)
+}
+
+// startOn serves h on a free loopback port, with TLS when tlsCfg is set.
+func startOn(t *testing.T, h HandlerFunc, tune func(*Server), tlsCfg *tls.Config) (*Server, string) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -24,7 +30,11 @@ func start(t *testing.T, h HandlerFunc, tune func(*Server)) (*Server, string) {
 	if tune != nil {
 		tune(s)
 	}
-	go s.Serve(l)
+	if tlsCfg != nil {
+		go s.ServeTLS(l, tlsCfg)
+	} else {
+		go s.Serve(l)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"sync"
 	"time"
 
@@ -15,6 +14,9 @@ import (
 // Pool keeps one RPC session per server address and makes calls on it.
 type Pool struct {
 	DialTimeout time.Duration
+	// TLS, when set before the first call, dials servers with TLS if the
+	// settings ask for it.
+	TLS TLS
 
 	mu       sync.Mutex
 	sessions map[string]*yamux.Session
@@ -39,16 +41,8 @@ func (p *Pool) session(addr string) (*yamux.Session, error) {
 	}
 	p.mu.Unlock()
 
-	c, err := net.DialTimeout("tcp", addr, p.DialTimeout)
+	c, err := dial(addr, kindRPC, p.DialTimeout, p.TLS)
 	if err != nil {
-		return nil, err
-	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.SetKeepAlive(true)
-		tc.SetNoDelay(true)
-	}
-	if _, err := c.Write([]byte{kindRPC}); err != nil {
-		c.Close()
 		return nil, err
 	}
 	cfg := yamux.DefaultConfig()

@@ -21,6 +21,10 @@ type Handler func(ctx context.Context, method string, args []byte) ([]byte, erro
 // Server accepts connections on the server port and sorts them: raft
 // connections go to the raft transport, RPC sessions to the handler.
 type Server struct {
+	// TLS, when set before Serve, lets the port accept TLS connections and
+	// dial raft peers with TLS.
+	TLS TLS
+
 	ln      net.Listener
 	handler Handler
 	logger  hclog.Logger
@@ -41,7 +45,7 @@ func NewServer(ln net.Listener, advertise net.Addr, logger hclog.Logger) *Server
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{ln: ln, logger: logger.Named("rpc"), sessions: map[*yamux.Session]struct{}{}, ctx: ctx, cancel: cancel}
-	s.raft = &raftLayer{addr: advertise, conns: make(chan net.Conn), closed: make(chan struct{})}
+	s.raft = &raftLayer{srv: s, addr: advertise, conns: make(chan net.Conn), closed: make(chan struct{})}
 	return s
 }
 
@@ -77,16 +81,34 @@ func (s *Server) Serve() {
 	}
 }
 
-// sort reads the first byte and hands the connection on.
+// sort reads the first byte (after the TLS handshake, for a TLS
+// connection) and hands the connection on.
 func (s *Server) sort(c net.Conn) {
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var kind [1]byte
-	if _, err := io.ReadFull(c, kind[:]); err != nil {
+	c, kind, state, err := accept(c, s.TLS)
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			s.logger.Warn("connection refused", "from", c.RemoteAddr(), "error", err)
+		}
 		c.Close()
 		return
 	}
-	c.SetReadDeadline(time.Time{})
-	switch kind[0] {
+	if kind == kindRaft && s.TLS != nil {
+		if err := s.TLS.VerifyServer(state); err != nil {
+			s.logger.Warn("raft connection refused", "from", c.RemoteAddr(), "error", err)
+			c.Close()
+			return
+		}
+	}
+	if kind != kindRaft && kind != kindRPC {
+		s.logger.Warn("unknown connection kind; closing", "from", c.RemoteAddr(), "byte", kind)
+		c.Close()
+		return
+	}
+	if err := confirm(c, state); err != nil {
+		c.Close()
+		return
+	}
+	switch kind {
 	case kindRaft:
 		select {
 		case s.raft.conns <- c:
@@ -95,9 +117,6 @@ func (s *Server) sort(c net.Conn) {
 		}
 	case kindRPC:
 		s.serveSession(c)
-	default:
-		s.logger.Warn("unknown connection kind; closing", "from", c.RemoteAddr(), "byte", kind[0])
-		c.Close()
 	}
 }
 
@@ -203,8 +222,9 @@ func (s *Server) Shutdown() {
 }
 
 // raftLayer hands raft the connections that asked for it, and dials others
-// with the raft byte first.
+// with the raft byte first (inside TLS when the settings ask for it).
 type raftLayer struct {
+	srv       *Server
 	addr      net.Addr
 	conns     chan net.Conn
 	closeOnce sync.Once
@@ -228,13 +248,5 @@ func (l *raftLayer) Close() error {
 func (l *raftLayer) Addr() net.Addr { return l.addr }
 
 func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", string(addr), timeout)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.Write([]byte{kindRaft}); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
+	return dial(string(addr), kindRaft, timeout, l.srv.TLS)
 }

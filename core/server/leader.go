@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/beacon-sd/beacon/core/rpc"
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
@@ -284,11 +285,33 @@ func (s *Server) ensureVoter(m *structs.Member) {
 			s.removePeer(string(srv.ID), addr, "its address now belongs to "+m.Name)
 		}
 	}
+	if err := s.checkServerCert(addr); err != nil {
+		s.logger.Error("not adding a server to raft: its certificate is not a server certificate of this datacenter",
+			"server", m.Name, "address", addr, "error", err)
+		return
+	}
 	if err := s.raft.AddVoter(raft.ServerID(m.ID()), raft.ServerAddress(addr), 0, 0).Error(); err != nil {
 		s.logger.Error("adding a server to raft failed", "server", m.Name, "error", err)
 		return
 	}
 	s.logger.Info("added a server to raft", "server", m.Name, "address", addr)
+}
+
+// checkServerCert calls a would-be peer once and returns the error if its
+// TLS certificate fails verification (with verify_server_hostname: one not
+// issued for server.<datacenter>.<domain>). Other failures are left to
+// raft, which retries.
+func (s *Server) checkServerCert(addr string) error {
+	if s.cfg.Pool == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := s.cfg.Pool.Call(ctx, addr, "StatusLeader", nil, nil)
+	if rpc.IsCertificateError(err) {
+		return err
+	}
+	return nil
 }
 
 func (s *Server) removePeer(id, addr, why string) {

@@ -19,8 +19,10 @@ import (
 // Agent is a running test agent.
 type Agent struct {
 	*daemon.Daemon
-	// HTTPAddr is "127.0.0.1:port" of the HTTP API.
-	HTTPAddr string
+	// HTTPAddr is "127.0.0.1:port" of the HTTP API; HTTPSAddr that of the
+	// HTTPS API when ports.https is set.
+	HTTPAddr  string
+	HTTPSAddr string
 	// DNSAddr is "127.0.0.1:port" of the DNS interface (UDP and TCP).
 	DNSAddr string
 	// Client is the official API client for HTTPAddr.
@@ -78,21 +80,44 @@ func Start(t testing.TB, opts ...Option) *Agent {
 		t.Fatalf("testagent start: %v", err)
 	}
 	t.Cleanup(d.Shutdown)
-	addrs := d.HTTPAddrs()
-	if len(addrs) == 0 {
-		t.Fatal("testagent: no HTTP listener")
+	a := &Agent{Daemon: d}
+	if addrs := d.HTTPAddrs(); len(addrs) > 0 {
+		a.HTTPAddr = addrs[0].String()
 	}
-	a := &Agent{Daemon: d, HTTPAddr: addrs[0].String()}
+	if addrs := d.HTTPSAddrs(); len(addrs) > 0 {
+		a.HTTPSAddr = addrs[0].String()
+	}
+	if a.HTTPAddr == "" && a.HTTPSAddr == "" {
+		t.Fatal("testagent: no HTTP or HTTPS listener")
+	}
 	if dns := d.DNSAddrs(); len(dns) > 0 {
 		a.DNSAddr = dns[0].String()
 	}
-	ac := api.DefaultNonPooledConfig()
-	ac.Address = a.HTTPAddr
-	a.Client, err = api.NewClient(ac)
-	if err != nil {
-		t.Fatalf("testagent client: %v", err)
+	if a.HTTPAddr != "" {
+		ac := api.DefaultNonPooledConfig()
+		ac.Address = a.HTTPAddr
+		a.Client, err = api.NewClient(ac)
+		if err != nil {
+			t.Fatalf("testagent client: %v", err)
+		}
 	}
 	return a
+}
+
+// HTTPSClient is an official API client for the HTTPS API with the given
+// CA and client certificate files.
+func (a *Agent) HTTPSClient(t testing.TB, tc api.TLSConfig) *api.Client {
+	t.Helper()
+	if a.HTTPSAddr == "" {
+		t.Fatal("testagent: the agent has no HTTPS listener (set ports.https)")
+	}
+	ac := api.DefaultNonPooledConfig()
+	ac.Address, ac.Scheme, ac.TLSConfig = a.HTTPSAddr, "https", tc
+	c, err := api.NewClient(ac)
+	if err != nil {
+		t.Fatalf("testagent HTTPS client: %v", err)
+	}
+	return c
 }
 
 // URL is the agent's HTTP base URL plus path.
