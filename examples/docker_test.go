@@ -232,7 +232,7 @@ func TestDockerfile(t *testing.T) {
 	dir := t.TempDir()
 	for _, p := range im.paths {
 		name := filepath.Base(p)
-		if name == "beacon" || name == "consul-template" {
+		if name == "beacon" {
 			continue
 		}
 		link := filepath.Join(dir, name)
