@@ -6,14 +6,20 @@ GO ?= go
 build:
 	$(GO) build -o bin/beacon ./cmd/beacon
 
+# integration/prometheus is a module of its own: Prometheus's discovery code
+# brings dependencies the main module does without.
+PROM_SD = integration/prometheus
+
 # The whole suite. Run as root on Debian, `make deps` first installs the
 # real peers the tests drive (dig, nginx, Prometheus, a Docker engine).
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	cd $(PROM_SD) && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 10m ./...
 
 test-short:
 	$(GO) test -short -count=1 ./...
+	cd $(PROM_SD) && $(GO) test -short -count=1 ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./core/state ./core/http ./core/dns

@@ -1,0 +1,76 @@
+// Package examples tests the deployment examples under examples/: the
+// README walk-throughs are run as written, config files go through the
+// agent's own config loader and `beacon validate`, and the command lines of
+// systemd units, Kubernetes manifests and the Dockerfile go through the
+// agent's flag parser.
+package examples
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// beaconBin is the beacon binary built from this checkout.
+var beaconBin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "beacon-examples-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	beaconBin = filepath.Join(dir, "beacon")
+	build := exec.Command("go", "build", "-o", beaconBin, "./cmd/beacon")
+	build.Dir = repoRoot()
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building beacon:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// repoRoot is the checkout this package sits in.
+func repoRoot() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	return filepath.Dir(wd)
+}
+
+// example is the path of a file under examples/.
+func example(parts ...string) string {
+	return filepath.Join(append([]string{repoRoot(), "examples"}, parts...)...)
+}
+
+// beacon runs the built binary and returns its combined output.
+func beacon(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	out, err := exec.Command(beaconBin, args...).CombinedOutput()
+	return string(out), err
+}
+
+// freePorts returns n distinct TCP ports on loopback that nothing listens
+// on; the UDP ports of the same numbers are assumed free with them.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	for len(ports) < n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
