@@ -268,6 +268,12 @@ func (s *Store) KVGet(ws memdb.WatchSet, key string) (uint64, *structs.DirEntry,
 // KVList reads every entry under a prefix. The index is the highest
 // ModifyIndex or delete index under the prefix.
 func (s *Store) KVList(ws memdb.WatchSet, prefix string) (uint64, []*structs.DirEntry, error) {
+	return s.KVListVisible(ws, prefix, nil)
+}
+
+// KVListVisible is KVList of the keys visible reports (all when nil): what
+// a reader may not see is neither in the result nor in its index.
+func (s *Store) KVListVisible(ws memdb.WatchSet, prefix string, visible func(string) bool) (uint64, []*structs.DirEntry, error) {
 	tx := s.readTxn()
 	it, err := tx.Get(tableKVs, "id_prefix", prefix)
 	if err != nil {
@@ -278,10 +284,13 @@ func (s *Store) KVList(ws memdb.WatchSet, prefix string) (uint64, []*structs.Dir
 	var out []*structs.DirEntry
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		e := raw.(*structs.DirEntry)
+		if visible != nil && !visible(e.Key) {
+			continue
+		}
 		idx = max(idx, e.ModifyIndex)
 		out = append(out, e)
 	}
-	tidx, err := tombstoneIndex(tx, ws, prefix)
+	tidx, err := tombstoneIndex(tx, ws, prefix, visible)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -292,6 +301,11 @@ func (s *Store) KVList(ws memdb.WatchSet, prefix string) (uint64, []*structs.Dir
 // the prefix when sep is set. Only creates and deletes change the answer, so
 // the index is the highest CreateIndex or delete index.
 func (s *Store) KVKeys(ws memdb.WatchSet, prefix, sep string) (uint64, []string, error) {
+	return s.KVKeysVisible(ws, prefix, sep, nil)
+}
+
+// KVKeysVisible is KVKeys of the keys visible reports (all when nil).
+func (s *Store) KVKeysVisible(ws memdb.WatchSet, prefix, sep string, visible func(string) bool) (uint64, []string, error) {
 	tx := s.readTxn()
 	it, err := tx.Get(tableKVs, "id_prefix", prefix)
 	if err != nil {
@@ -303,6 +317,9 @@ func (s *Store) KVKeys(ws memdb.WatchSet, prefix, sep string) (uint64, []string,
 	last := ""
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		e := raw.(*structs.DirEntry)
+		if visible != nil && !visible(e.Key) {
+			continue
+		}
 		idx = max(idx, e.CreateIndex)
 		k := e.Key
 		if sep != "" {
@@ -315,14 +332,14 @@ func (s *Store) KVKeys(ws memdb.WatchSet, prefix, sep string) (uint64, []string,
 			last = k
 		}
 	}
-	tidx, err := tombstoneIndex(tx, ws, prefix)
+	tidx, err := tombstoneIndex(tx, ws, prefix, visible)
 	if err != nil {
 		return 0, nil, err
 	}
 	return atLeastOne(max(idx, tidx)), out, nil
 }
 
-func tombstoneIndex(tx *memdb.Txn, ws memdb.WatchSet, prefix string) (uint64, error) {
+func tombstoneIndex(tx *memdb.Txn, ws memdb.WatchSet, prefix string, visible func(string) bool) (uint64, error) {
 	it, err := tx.Get(tableTombstones, "id_prefix", prefix)
 	if err != nil {
 		return 0, err
@@ -330,7 +347,9 @@ func tombstoneIndex(tx *memdb.Txn, ws memdb.WatchSet, prefix string) (uint64, er
 	ws.Add(it.WatchCh())
 	idx := reapFloor(tx)
 	for raw := it.Next(); raw != nil; raw = it.Next() {
-		idx = max(idx, raw.(*tombstone).Index)
+		if ts := raw.(*tombstone); visible == nil || visible(ts.Key) {
+			idx = max(idx, ts.Index)
+		}
 	}
 	return idx, nil
 }

@@ -15,6 +15,8 @@ const (
 	tableSessions      = "sessions"
 	tableSessionChecks = "session_checks"
 	tableRequests      = "requests"
+	tableACLTokens     = "acl_tokens"
+	tableACLPolicies   = "acl_policies"
 )
 
 // appliedRequest remembers the outcome of a write that carried a request
@@ -88,6 +90,14 @@ func schema() *memdb.DBSchema {
 		tableRequests: {Name: tableRequests, Indexes: map[string]*memdb.IndexSchema{
 			"id":    {Name: "id", Unique: true, Indexer: str("ID", false)},
 			"index": {Name: "index", Unique: true, Indexer: &memdb.UintFieldIndex{Field: "Index"}},
+		}},
+		tableACLTokens: {Name: tableACLTokens, Indexes: map[string]*memdb.IndexSchema{
+			"id":     {Name: "id", Unique: true, Indexer: str("AccessorID", false)},
+			"secret": {Name: "secret", Unique: true, AllowMissing: true, Indexer: secretIndex{}},
+		}},
+		tableACLPolicies: {Name: tableACLPolicies, Indexes: map[string]*memdb.IndexSchema{
+			"id":   {Name: "id", Unique: true, Indexer: str("ID", false)},
+			"name": {Name: "name", Unique: true, Indexer: str("Name", true)},
 		}},
 		tableSessionChecks: {Name: tableSessionChecks, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{

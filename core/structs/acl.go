@@ -62,6 +62,16 @@ func (t *ACLToken) Expired(now time.Time) bool {
 	return t.ExpirationTime != nil && !t.ExpirationTime.After(now)
 }
 
+// HasPolicy reports whether the token links to policy id.
+func (t *ACLToken) HasPolicy(id string) bool {
+	for _, l := range t.Policies {
+		if l.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // Redacted is a copy of the token without its secret.
 func (t *ACLToken) Redacted() *ACLToken {
 	c := *t
