@@ -136,6 +136,13 @@ func (a *Authorizer) Check(res Resource, name string, need Access) error {
 func (a *Authorizer) Read(res Resource, name string) error  { return a.Check(res, name, Read) }
 func (a *Authorizer) Write(res Resource, name string) error { return a.Check(res, name, Write) }
 
+// CanReadCheck reports whether a health check may be read: it needs
+// node:read on its node and, for a service check (service not empty),
+// service:read on its service.
+func (a *Authorizer) CanReadCheck(node, service string) bool {
+	return a.Allowed(Node, node, Read) && (service == "" || a.Allowed(Service, service, Read))
+}
+
 // CheckKeyWritePrefix allows writing every key under prefix (a recursive
 // delete): write on the prefix itself, and no rule below it that grants
 // less.

@@ -48,13 +48,13 @@ func (secretIndex) FromArgs(args ...interface{}) ([]byte, error) {
 func (t *txn) aclApply(req *structs.ACLRequest) error {
 	switch req.Op {
 	case structs.ACLBootstrap:
-		return t.aclBootstrap(req.Token)
+		return t.aclBootstrap(req.ACLToken)
 	case structs.ACLTokenSet:
-		return t.aclTokenSet(req.Token, req.CreateOnly)
+		return t.aclTokenSet(req.ACLToken, req.CreateOnly)
 	case structs.ACLTokenDelete:
 		return t.aclTokenDelete(req.ID)
 	case structs.ACLPolicySet:
-		return t.aclPolicySet(req.Policy, req.CreateOnly)
+		return t.aclPolicySet(req.ACLPolicy, req.CreateOnly)
 	case structs.ACLPolicyDelete:
 		return t.aclPolicyDelete(req.ID)
 	}

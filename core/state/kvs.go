@@ -268,23 +268,24 @@ func (s *Store) KVGet(ws memdb.WatchSet, key string) (uint64, *structs.DirEntry,
 // KVList reads every entry under a prefix. The index is the highest
 // ModifyIndex or delete index under the prefix.
 func (s *Store) KVList(ws memdb.WatchSet, prefix string) (uint64, []*structs.DirEntry, error) {
-	return s.KVListVisible(ws, prefix, nil)
+	idx, out, _, err := s.KVListVisible(ws, prefix, nil)
+	return idx, out, err
 }
 
 // KVListVisible is KVList of the keys visible reports (all when nil): what
-// a reader may not see is neither in the result nor in its index.
-func (s *Store) KVListVisible(ws memdb.WatchSet, prefix string, visible func(string) bool) (uint64, []*structs.DirEntry, error) {
+// a reader may not see is neither in the result nor in its index. hidden
+// counts the entries left out.
+func (s *Store) KVListVisible(ws memdb.WatchSet, prefix string, visible func(string) bool) (idx uint64, out []*structs.DirEntry, hidden int, err error) {
 	tx := s.readTxn()
 	it, err := tx.Get(tableKVs, "id_prefix", prefix)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	ws.Add(it.WatchCh())
-	var idx uint64
-	var out []*structs.DirEntry
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		e := raw.(*structs.DirEntry)
 		if visible != nil && !visible(e.Key) {
+			hidden++
 			continue
 		}
 		idx = max(idx, e.ModifyIndex)
@@ -292,32 +293,34 @@ func (s *Store) KVListVisible(ws memdb.WatchSet, prefix string, visible func(str
 	}
 	tidx, err := tombstoneIndex(tx, ws, prefix, visible)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
-	return atLeastOne(max(idx, tidx)), out, nil
+	return atLeastOne(max(idx, tidx)), out, hidden, nil
 }
 
 // KVKeys lists the keys under a prefix, folded at the first separator after
 // the prefix when sep is set. Only creates and deletes change the answer, so
 // the index is the highest CreateIndex or delete index.
 func (s *Store) KVKeys(ws memdb.WatchSet, prefix, sep string) (uint64, []string, error) {
-	return s.KVKeysVisible(ws, prefix, sep, nil)
+	idx, out, _, err := s.KVKeysVisible(ws, prefix, sep, nil)
+	return idx, out, err
 }
 
-// KVKeysVisible is KVKeys of the keys visible reports (all when nil).
-func (s *Store) KVKeysVisible(ws memdb.WatchSet, prefix, sep string, visible func(string) bool) (uint64, []string, error) {
+// KVKeysVisible is KVKeys of the keys visible reports (all when nil);
+// hidden counts the keys left out.
+func (s *Store) KVKeysVisible(ws memdb.WatchSet, prefix, sep string, visible func(string) bool) (idx uint64, out []string, hidden int, err error) {
 	tx := s.readTxn()
 	it, err := tx.Get(tableKVs, "id_prefix", prefix)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	ws.Add(it.WatchCh())
-	var idx uint64
-	out := []string{}
+	out = []string{}
 	last := ""
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		e := raw.(*structs.DirEntry)
 		if visible != nil && !visible(e.Key) {
+			hidden++
 			continue
 		}
 		idx = max(idx, e.CreateIndex)
@@ -334,9 +337,9 @@ func (s *Store) KVKeysVisible(ws memdb.WatchSet, prefix, sep string, visible fun
 	}
 	tidx, err := tombstoneIndex(tx, ws, prefix, visible)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
-	return atLeastOne(max(idx, tidx)), out, nil
+	return atLeastOne(max(idx, tidx)), out, hidden, nil
 }
 
 func tombstoneIndex(tx *memdb.Txn, ws memdb.WatchSet, prefix string, visible func(string) bool) (uint64, error) {

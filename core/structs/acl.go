@@ -152,14 +152,15 @@ const (
 	ACLPolicyDelete ACLOp = "policy-delete"
 )
 
-// ACLRequest is one ACL write. Token or Policy carries the row to set; ID
-// names the row to delete. A set with CreateOnly fails if the row exists
-// (the leader's builtins use it, so a restart never overwrites a change).
+// ACLRequest is one ACL write. ACLToken or ACLPolicy carries the row to
+// set; ID names the row to delete. A set with CreateOnly fails if the row
+// exists (the leader's builtins use it, so a restart never overwrites a
+// change).
 type ACLRequest struct {
 	Datacenter string
 	Op         ACLOp
-	Token      *ACLToken  `json:",omitempty"`
-	Policy     *ACLPolicy `json:",omitempty"`
+	ACLToken   *ACLToken  `json:",omitempty"`
+	ACLPolicy  *ACLPolicy `json:",omitempty"`
 	ID         string     `json:",omitempty"`
 	CreateOnly bool       `json:",omitempty"`
 	WriteRequest
@@ -193,10 +194,12 @@ type ACLListRequest struct {
 	QueryOptions
 }
 
-// ACLResolveRequest asks a server what a secret grants.
+// ACLResolveRequest asks a server what a secret grants. A follower that
+// does not know the secret yet asks the leader, unless NoForward is set.
 type ACLResolveRequest struct {
 	Datacenter string
 	Secret     string
+	NoForward  bool `json:",omitempty"`
 }
 
 // ACLIdentity is what a secret grants: the token and the policies it
