@@ -61,6 +61,7 @@ func (d *Daemon) startCluster() (agent.Backend, error) {
 		Logger:  d.Logger, DataDir: cfg.DataDir, Bootstrap: cfg.Bootstrap, BootstrapExpect: cfg.BootstrapExpect,
 		RaftMultiplier: raftMultiplier(cfg.Performance), RPC: d.rpc, Pool: d.pool,
 		Members: gp.Members, MemberEvents: serverEvents,
+		ACL: d.aclConfig(), InitialManagementToken: cfg.ACL.Tokens.InitialManagement,
 	})
 	if err != nil {
 		return nil, err
