@@ -22,7 +22,7 @@ func (d *Daemon) aclTokens() (*agent.Tokens, error) {
 	cfg := d.Config()
 	t := cfg.ACL.Tokens
 	persist := ""
-	if cfg.ACL.EnableTokenPersistence && !cfg.DevMode && cfg.DataDir != "" {
+	if cfg.ACL.EnableTokenPersistence && cfg.DataDir != "" {
 		persist = filepath.Join(cfg.DataDir, "acl-tokens.json")
 	}
 	return agent.NewTokens(map[string]string{

@@ -113,3 +113,14 @@ func (s *Server) requireAgentWrite(r *request) error {
 	_, err := s.require(r, acl.Agent, s.agent.Node().Node, acl.Write)
 	return err
 }
+
+// cookie reads one cookie from a Cookie header.
+func cookie(header, name string) string {
+	for _, part := range strings.Split(header, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if ok && k == name {
+			return v
+		}
+	}
+	return ""
+}

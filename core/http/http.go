@@ -28,6 +28,7 @@ import (
 	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
 	"github.com/beacon-sd/beacon/core/telemetry"
+	"github.com/beacon-sd/beacon/core/ui"
 )
 
 // Config wires the HTTP API to the rest of the agent.
@@ -211,6 +212,20 @@ func (s *Server) serveUI(w *httpserver.Response, r *httpserver.Request) {
 		w.WriteHeader(http.StatusMovedPermanently)
 		return
 	}
+	tok := extractToken(r.Header.Get, r.Query())
+	if tok == "" {
+		tok = cookie(r.Header.Get("Cookie"), ui.TokenCookie)
+	}
+	if tok == "" {
+		tok = s.agent.Tokens().UserToken()
+	}
+	hdr := make(httpserver.Header, 0, len(r.Header)+1)
+	for _, f := range r.Header {
+		if !strings.EqualFold(f.Name, ui.TokenHeader) {
+			hdr = append(hdr, f)
+		}
+	}
+	r.Header = append(hdr, httpserver.Field{Name: ui.TokenHeader, Value: tok})
 	httpserver.Std(s.cfg.UI, w, r)
 }
 
