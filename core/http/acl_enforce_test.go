@@ -413,3 +413,12 @@ func readFile(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+func TestACLHiddenListsAreEmptyArrays(t *testing.T) {
+	w := newACLWorld(t)
+	for _, p := range []string{"/v1/catalog/service/web", "/v1/health/service/web", "/v1/health/checks/web", "/v1/catalog/nodes", "/v1/session/list"} {
+		if code, body := do(t, "GET", w.a.URL(p), w.kvApp, ""); code != 200 || body != "[]" {
+			t.Errorf("%s: %d %q, want []", p, code, body)
+		}
+	}
+}

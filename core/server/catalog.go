@@ -172,7 +172,7 @@ func (s *Server) CatalogServiceNodes(ctx context.Context, args *structs.ServiceS
 			return authz.Allowed(acl.Node, n.Node, acl.Read)
 		})
 		if !authz.Allowed(acl.Service, args.ServiceName, acl.Read) {
-			reply.ServiceNodes = nil
+			reply.ServiceNodes = []structs.ServiceNode{}
 			hiddenResult(&reply.QueryMeta)
 		}
 		return err
@@ -293,7 +293,7 @@ func (s *Server) HealthServiceNodes(ctx context.Context, args *structs.ServiceSp
 			return authz.Allowed(acl.Node, n.Node.Node, acl.Read)
 		})
 		if !authz.Allowed(acl.Service, args.ServiceName, acl.Read) {
-			reply.Nodes = nil
+			reply.Nodes = []structs.CheckServiceNode{}
 			hiddenResult(&reply.QueryMeta)
 		}
 		return err
