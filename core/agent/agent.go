@@ -41,7 +41,9 @@ type Config struct {
 	// longer than their deregister_critical_service_after are removed
 	// (default 15s).
 	ReapInterval time.Duration
-	Logger       hclog.Logger
+	// Tokens are the agent's ACL tokens; none when nil.
+	Tokens *Tokens
+	Logger hclog.Logger
 }
 
 // Agent is the local agent.
@@ -99,6 +101,9 @@ func New(cfg Config, backend Backend) (*Agent, error) {
 	if cfg.ReapInterval <= 0 {
 		cfg.ReapInterval = 15 * time.Second
 	}
+	if cfg.Tokens == nil {
+		cfg.Tokens, _ = NewTokens(nil, "")
+	}
 	if cfg.Node.Node == "" || cfg.Node.Address == "" {
 		return nil, fmt.Errorf("agent needs a node name and address")
 	}
@@ -143,6 +148,9 @@ func (a *Agent) Shutdown() {
 
 // Backend is the catalog the agent talks to.
 func (a *Agent) Backend() Backend { return a.backend }
+
+// Tokens are the agent's ACL tokens.
+func (a *Agent) Tokens() *Tokens { return a.cfg.Tokens }
 
 // Node is the agent's own node.
 func (a *Agent) Node() structs.Node { return a.cfg.Node }

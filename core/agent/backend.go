@@ -41,4 +41,15 @@ type Backend interface {
 	SnapshotRestore(ctx context.Context, args *structs.SnapshotRequest) (bool, error)
 	RaftConfiguration(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.RaftConfigurationReply) error
 	RaftRemovePeer(ctx context.Context, args *structs.RaftRemovePeerRequest) (bool, error)
+
+	ACLResolve(ctx context.Context, args *structs.ACLResolveRequest) (*structs.ACLIdentity, error)
+	ACLBootstrap(ctx context.Context, args *structs.ACLRequest) (*structs.ACLToken, error)
+	ACLTokenSet(ctx context.Context, args *structs.ACLRequest) (*structs.ACLToken, error)
+	ACLTokenDelete(ctx context.Context, args *structs.ACLRequest) (bool, error)
+	ACLTokenGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLTokens) error
+	ACLTokenList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLTokens) error
+	ACLPolicySet(ctx context.Context, args *structs.ACLRequest) (*structs.ACLPolicy, error)
+	ACLPolicyDelete(ctx context.Context, args *structs.ACLRequest) (bool, error)
+	ACLPolicyGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLPolicies) error
+	ACLPolicyList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLPolicies) error
 }

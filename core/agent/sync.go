@@ -64,12 +64,13 @@ func (a *Agent) fullSync() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	node := a.cfg.Node
+	q := structs.QueryOptions{Token: a.cfg.Tokens.AgentToken()}
 	var svcs structs.IndexedNodeServices
-	if err := a.backend.CatalogNodeServices(ctx, &structs.NodeSpecificRequest{Node: node.Node}, &svcs); err != nil {
+	if err := a.backend.CatalogNodeServices(ctx, &structs.NodeSpecificRequest{Node: node.Node, QueryOptions: q}, &svcs); err != nil {
 		return err
 	}
 	var chks structs.IndexedHealthChecks
-	if err := a.backend.HealthNodeChecks(ctx, &structs.NodeSpecificRequest{Node: node.Node}, &chks); err != nil {
+	if err := a.backend.HealthNodeChecks(ctx, &structs.NodeSpecificRequest{Node: node.Node, QueryOptions: q}, &chks); err != nil {
 		return err
 	}
 
@@ -162,11 +163,27 @@ func (a *Agent) pendingOps() []syncOp {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	node := a.cfg.Node
+	// A registration made without a token syncs with the default token;
+	// the node, and the removal of what the agent does not own, with the
+	// agent token.
+	agentToken := a.cfg.Tokens.AgentToken()
+	tokenOr := func(tok string) string {
+		if tok != "" {
+			return tok
+		}
+		return a.cfg.Tokens.UserToken()
+	}
+	orAgent := func(tok string) string {
+		if tok != "" {
+			return tok
+		}
+		return agentToken
+	}
 	var ops []syncOp
 	for id, ls := range a.services {
 		if ls.deleted && !ls.inSync {
 			ops = append(ops, syncOp{
-				deregister: &structs.DeregisterRequest{Node: node.Node, ServiceID: id, WriteRequest: structs.WriteRequest{Token: ls.token}},
+				deregister: &structs.DeregisterRequest{Node: node.Node, ServiceID: id, WriteRequest: structs.WriteRequest{Token: orAgent(ls.token)}},
 				services:   map[string]uint64{id: ls.rev},
 			})
 		}
@@ -177,7 +194,7 @@ func (a *Agent) pendingOps() []syncOp {
 				continue // goes with its service
 			}
 			ops = append(ops, syncOp{
-				deregister: &structs.DeregisterRequest{Node: node.Node, CheckID: id, WriteRequest: structs.WriteRequest{Token: lc.token}},
+				deregister: &structs.DeregisterRequest{Node: node.Node, CheckID: id, WriteRequest: structs.WriteRequest{Token: orAgent(lc.token)}},
 				checks:     map[string]uint64{id: lc.rev},
 			})
 		}
@@ -186,7 +203,7 @@ func (a *Agent) pendingOps() []syncOp {
 		return &structs.RegisterRequest{
 			Datacenter: node.Datacenter, ID: node.ID, Node: node.Node, Address: node.Address,
 			TaggedAddresses: node.TaggedAddresses, NodeMeta: node.Meta,
-			SkipNodeUpdate: a.nodeInSync,
+			SkipNodeUpdate: a.nodeInSync, WriteRequest: structs.WriteRequest{Token: agentToken},
 		}
 	}
 	if !a.nodeInSync {
@@ -199,7 +216,7 @@ func (a *Agent) pendingOps() []syncOp {
 		req := nodeReq()
 		req.SkipNodeUpdate = true
 		req.Service = ls.svc
-		req.Token = ls.token
+		req.Token = tokenOr(ls.token)
 		op := syncOp{register: req, services: map[string]uint64{id: ls.rev}, checks: map[string]uint64{}}
 		for cid, lc := range a.checks {
 			if !lc.deleted && lc.check.ServiceID == id {
@@ -219,7 +236,7 @@ func (a *Agent) pendingOps() []syncOp {
 		req := nodeReq()
 		req.SkipNodeUpdate = true
 		req.Check = lc.check
-		req.Token = lc.token
+		req.Token = tokenOr(lc.token)
 		ops = append(ops, syncOp{register: req, checks: map[string]uint64{cid: lc.rev}})
 	}
 	return ops

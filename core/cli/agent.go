@@ -49,14 +49,16 @@ func agentCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	defer closeLog()
 	logger.Info("starting", "version", version.String())
+	// Signals are caught from before the start: one that arrives while the
+	// agent starts (its PID file is already written) is handled after.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	d, err := daemon.Start(cfg, daemon.Options{Logger: logger, Load: flags.Load})
 	if err != nil {
 		fmt.Fprintf(stderr, "agent: %v\n", err)
 		return 1
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	for {
 		select {
 		case <-d.Done():

@@ -30,6 +30,7 @@ type command struct {
 
 // commands is the dispatch table. To add a subcommand, add an entry here.
 var commands = map[string]command{
+	"acl":         {"Interact with beacon's ACLs", aclCommand},
 	"agent":       {"Runs a beacon agent", agentCommand},
 	"catalog":     {"Interact with the catalog", catalogCommand},
 	"kv":          {"Interact with the key-value store", kvCommand},

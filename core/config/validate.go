@@ -85,6 +85,9 @@ func (c *Config) finalize() error {
 			return fmt.Errorf("encrypt: key is %d bytes, it must be 16, 24 or 32 (make one with `beacon keygen`)", n)
 		}
 	}
+	if err := c.finalizeACL(); err != nil {
+		return err
+	}
 	if c.Limits.HTTPMaxConnsPerClient < 0 {
 		return fmt.Errorf("limits.http_max_conns_per_client %d: must not be negative (0 means no limit)", c.Limits.HTTPMaxConnsPerClient)
 	}

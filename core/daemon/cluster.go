@@ -65,6 +65,7 @@ func (d *Daemon) startCluster() (agent.Backend, error) {
 		RaftMultiplier: raftMultiplier(cfg.Performance), RPC: d.rpc, Pool: d.pool,
 		LogStore: cfg.RaftLogStore.Backend, NoLogCache: cfg.RaftLogStore.DisableLogCache,
 		Members: gp.Members, MemberEvents: serverEvents,
+		ACL: d.aclConfig(), InitialManagementToken: cfg.ACL.Tokens.InitialManagement,
 	})
 	if err != nil {
 		return nil, err

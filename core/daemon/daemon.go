@@ -95,6 +95,10 @@ func (d *Daemon) start() (err error) {
 	if d.tls, err = tlsutil.New(cfg); err != nil {
 		return err
 	}
+	tokens, err := d.aclTokens()
+	if err != nil {
+		return err
+	}
 	var backend agent.Backend
 	if cfg.DevMode {
 		d.Server, err = server.New(server.Config{
@@ -102,6 +106,7 @@ func (d *Daemon) start() (err error) {
 			Address: d.node.Address, ServerPort: cfg.Ports.Server,
 			RPCAddr: net.JoinHostPort(d.node.Address, strconv.Itoa(cfg.Ports.Server)),
 			Logger:  logger, DevMode: true,
+			ACL: d.aclConfig(), InitialManagementToken: cfg.ACL.Tokens.InitialManagement,
 		})
 		if err != nil {
 			return err
@@ -117,7 +122,7 @@ func (d *Daemon) start() (err error) {
 	d.Agent, err = agent.New(agent.Config{
 		Node: d.node, Server: cfg.Server,
 		EnableScriptChecks: cfg.EnableScriptChecks, EnableLocalScriptChecks: cfg.EnableLocalScriptChecks,
-		DataDir: dataDir, Logger: logger,
+		DataDir: dataDir, Tokens: tokens, Logger: logger,
 	}, backend)
 	if err != nil {
 		return err
@@ -249,7 +254,7 @@ func (d *Daemon) listenHTTP() error {
 		webUI = &ui.Handler{Backend: d.Agent.Backend(), Datacenter: cfg.Datacenter, NodeName: d.node.Node}
 	}
 	api := beaconhttp.New(beaconhttp.Config{
-		Agent: d.Agent, Datacenter: cfg.Datacenter, Members: d.members, Self: d.self,
+		Agent: d.Agent, Datacenter: cfg.Datacenter, Members: d.members, Self: d.self, ACL: d.agentResolver(),
 		Reload: d.Reload, Join: d.Join, Leave: d.Leave, ForceLeave: d.ForceLeave, Keyring: d.Keyring,
 		Metrics: d.Metrics, Logger: d.Logger,
 		MaxKVSize: kvMax, EnableDebug: cfg.EnableDebug, UI: webUI,

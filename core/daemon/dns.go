@@ -30,7 +30,7 @@ func (d *Daemon) listenDNS(backend agent.Backend) error {
 		AllowStale: dc.AllowStale == nil || *dc.AllowStale, MaxStale: dc.MaxStale.D(),
 		OnlyPassing: dc.OnlyPassing, UDPAnswerLimit: dc.UDPAnswerLimit, EnableTruncate: dc.EnableTruncate,
 		ARecordLimit: dc.ARecordLimit, DisableCompression: dc.DisableCompression,
-		NodeMetaTXT: dc.NodeMetaTXT == nil || *dc.NodeMetaTXT, Logger: d.Logger,
+		NodeMetaTXT: dc.NodeMetaTXT == nil || *dc.NodeMetaTXT, Token: d.Agent.Tokens().UserToken, Logger: d.Logger,
 	})
 	if err != nil {
 		return err

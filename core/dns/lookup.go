@@ -51,10 +51,14 @@ type nodeRecord struct {
 }
 
 func (s *Server) queryOptions(minIndex uint64, wait time.Duration) structs.QueryOptions {
-	return structs.QueryOptions{
+	q := structs.QueryOptions{
 		MinIndex: minIndex, MaxWait: wait,
 		AllowStale: s.cfg.AllowStale, MaxStaleDuration: s.cfg.MaxStale,
 	}
+	if s.cfg.Token != nil {
+		q.Token = s.cfg.Token()
+	}
+	return q
 }
 
 // fetchService reads a service's health entries and keeps the instances

@@ -82,6 +82,10 @@ type Config struct {
 	NodeMetaTXT        bool
 	DisableCompression bool
 
+	// Token is the ACL token questions are answered with: the agent's
+	// default token, so DNS shows what that token may read.
+	Token func() string
+
 	Logger hclog.Logger
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/consul/api"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/agent"
 	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
@@ -41,22 +42,45 @@ func (s *Server) toAgentService(ns *structs.NodeService) *agentService {
 }
 
 func (s *Server) agentSelf(w *httpserver.Response, r *request) (interface{}, error) {
+	if _, err := s.require(r, acl.Agent, s.agent.Node().Node, acl.Read); err != nil {
+		return nil, err
+	}
 	return s.cfg.Self(), nil
 }
 
 func (s *Server) agentMembers(w *httpserver.Response, r *request) (interface{}, error) {
-	members := s.cfg.Members(boolParam(r, "wan"))
-	if members == nil {
-		members = []api.AgentMember{}
+	authz, err := s.authorize(r)
+	if err != nil {
+		return nil, err
 	}
-	return members, nil
+	out := []api.AgentMember{}
+	hidden := false
+	for _, m := range s.cfg.Members(boolParam(r, "wan")) {
+		if authz.Allowed(acl.Node, m.Name, acl.Read) {
+			out = append(out, m)
+		} else {
+			hidden = true
+		}
+	}
+	filtered(w, hidden)
+	return out, nil
 }
 
 func (s *Server) agentServices(w *httpserver.Response, r *request) (interface{}, error) {
+	authz, err := s.authorize(r)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]*agentService{}
+	hidden := false
 	for _, ns := range s.agent.Services() {
+		if !authz.Allowed(acl.Service, ns.Service, acl.Read) {
+			hidden = true
+			continue
+		}
 		out[ns.ID] = s.toAgentService(ns)
 	}
+	filtered(w, hidden)
 	return out, nil
 }
 
@@ -65,6 +89,9 @@ func (s *Server) agentService(w *httpserver.Response, r *request) (interface{}, 
 	ns := s.agent.Service(id)
 	if ns == nil {
 		return nil, notFound("unknown service ID: %s", id)
+	}
+	if _, err := s.require(r, acl.Service, ns.Service, acl.Read); err != nil {
+		return nil, err
 	}
 	as := s.toAgentService(ns)
 	b, _ := json.Marshal(as)
@@ -84,6 +111,12 @@ func (s *Server) agentServiceRegister(w *httpserver.Response, r *request) (inter
 	if err := def.Validate(); err != nil {
 		return nil, badRequest("Invalid service: %v", err)
 	}
+	if _, err := s.require(r, acl.Service, def.Name, acl.Write); err != nil {
+		return nil, err
+	}
+	if err := s.requireServiceWrite(r, def.ID); err != nil {
+		return nil, err // replacing a service of another name
+	}
 	if err := s.agent.AddService(&def, agent.SourceAPI); err != nil {
 		return nil, err
 	}
@@ -93,6 +126,9 @@ func (s *Server) agentServiceRegister(w *httpserver.Response, r *request) (inter
 
 func (s *Server) agentServiceDeregister(w *httpserver.Response, r *request) (interface{}, error) {
 	id := tail(r, "/v1/agent/service/deregister/")
+	if err := s.requireServiceWrite(r, id); err != nil {
+		return nil, err
+	}
 	if err := s.agent.RemoveService(id); err != nil {
 		return nil, s.notLocal(r, err, id)
 	}
@@ -124,20 +160,42 @@ func (s *Server) notLocal(r *request, err error, id string) error {
 }
 
 func (s *Server) agentChecks(w *httpserver.Response, r *request) (interface{}, error) {
+	authz, err := s.authorize(r)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]*structs.HealthCheck{}
+	hidden := false
 	for _, c := range s.agent.Checks() {
+		if !authz.CanReadCheck(c.Node, c.ServiceName) {
+			hidden = true
+			continue
+		}
 		out[c.CheckID] = c
 	}
+	filtered(w, hidden)
 	return out, nil
 }
 
 func (s *Server) agentCheckRegister(w *httpserver.Response, r *request) (interface{}, error) {
 	var def structs.CheckDefinition
-	if err := decodeBody(r, &def); err != nil {
+	err := decodeBody(r, &def)
+	if err != nil {
 		return nil, err
 	}
 	if def.Token == "" {
 		def.Token = token(r)
+	}
+	if def.ServiceID != "" && s.agent.Service(def.ServiceID) != nil {
+		err = s.requireServiceWrite(r, def.ServiceID)
+	} else {
+		err = s.requireNodeWrite(r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.requireCheckWrite(r, def.CheckID); err != nil {
+		return nil, err
 	}
 	if err := s.agent.AddCheck(&def, agent.SourceAPI); err != nil {
 		if isValidation(err) || err == agent.ErrScriptsDisabled {
@@ -150,7 +208,11 @@ func (s *Server) agentCheckRegister(w *httpserver.Response, r *request) (interfa
 }
 
 func (s *Server) agentCheckDeregister(w *httpserver.Response, r *request) (interface{}, error) {
-	if err := s.agent.RemoveCheck(tail(r, "/v1/agent/check/deregister/")); err != nil {
+	id := tail(r, "/v1/agent/check/deregister/")
+	if err := s.requireCheckWrite(r, id); err != nil {
+		return nil, err
+	}
+	if err := s.agent.RemoveCheck(id); err != nil {
 		return nil, err
 	}
 	s.agent.SyncChanges()
@@ -163,7 +225,11 @@ func (s *Server) agentCheckTTL(status string) handlerFunc {
 		structs.HealthPassing: "pass", structs.HealthWarning: "warn", structs.HealthCritical: "fail",
 	}[status] + "/"
 	return func(w *httpserver.Response, r *request) (interface{}, error) {
-		return nil, s.updateTTL(tail(r, prefix), status, r.query.Get("note"))
+		id := tail(r, prefix)
+		if err := s.requireCheckWrite(r, id); err != nil {
+			return nil, err
+		}
+		return nil, s.updateTTL(id, status, r.query.Get("note"))
 	}
 }
 
@@ -178,7 +244,11 @@ func (s *Server) agentCheckUpdate(w *httpserver.Response, r *request) (interface
 	if !structs.ValidStatus(body.Status) {
 		return nil, badRequest("Invalid check status: %q", body.Status)
 	}
-	return nil, s.updateTTL(tail(r, "/v1/agent/check/update/"), body.Status, body.Output)
+	id := tail(r, "/v1/agent/check/update/")
+	if err := s.requireCheckWrite(r, id); err != nil {
+		return nil, err
+	}
+	return nil, s.updateTTL(id, body.Status, body.Output)
 }
 
 func (s *Server) updateTTL(id, status, output string) error {
@@ -207,6 +277,9 @@ func (s *Server) agentMaintenance(w *httpserver.Response, r *request) (interface
 	if err != nil {
 		return nil, err
 	}
+	if err := s.requireNodeWrite(r); err != nil {
+		return nil, err
+	}
 	if on {
 		s.agent.EnableNodeMaintenance(r.query.Get("reason"), token(r))
 	} else {
@@ -222,6 +295,9 @@ func (s *Server) agentServiceMaintenance(w *httpserver.Response, r *request) (in
 	if err != nil {
 		return nil, err
 	}
+	if err := s.requireServiceWrite(r, id); err != nil {
+		return nil, err
+	}
 	if on {
 		err = s.agent.EnableServiceMaintenance(id, r.query.Get("reason"), token(r))
 	} else {
@@ -235,6 +311,9 @@ func (s *Server) agentServiceMaintenance(w *httpserver.Response, r *request) (in
 }
 
 func (s *Server) agentReload(w *httpserver.Response, r *request) (interface{}, error) {
+	if err := s.requireAgentWrite(r); err != nil {
+		return nil, err
+	}
 	if s.cfg.Reload == nil {
 		return nil, nil
 	}
@@ -242,6 +321,9 @@ func (s *Server) agentReload(w *httpserver.Response, r *request) (interface{}, e
 }
 
 func (s *Server) agentMetrics(w *httpserver.Response, r *request) (interface{}, error) {
+	if _, err := s.require(r, acl.Agent, s.agent.Node().Node, acl.Read); err != nil {
+		return nil, err
+	}
 	if r.query.Get("format") == "prometheus" {
 		httpserver.Std(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}), w, r.Request)
 		return nil, nil
@@ -251,6 +333,9 @@ func (s *Server) agentMetrics(w *httpserver.Response, r *request) (interface{}, 
 
 func (s *Server) agentJoin(w *httpserver.Response, r *request) (interface{}, error) {
 	addr := tail(r, "/v1/agent/join/")
+	if err := s.requireAgentWrite(r); err != nil {
+		return nil, err
+	}
 	if addr == "" {
 		return nil, badRequest("Missing address to join")
 	}
@@ -267,6 +352,9 @@ func (s *Server) agentJoin(w *httpserver.Response, r *request) (interface{}, err
 }
 
 func (s *Server) agentLeave(w *httpserver.Response, r *request) (interface{}, error) {
+	if err := s.requireAgentWrite(r); err != nil {
+		return nil, err
+	}
 	if s.cfg.Leave == nil {
 		return nil, badRequest("this agent does not gossip")
 	}
@@ -275,6 +363,9 @@ func (s *Server) agentLeave(w *httpserver.Response, r *request) (interface{}, er
 
 func (s *Server) agentForceLeave(w *httpserver.Response, r *request) (interface{}, error) {
 	node := tail(r, "/v1/agent/force-leave/")
+	if _, err := s.require(r, acl.Operator, "", acl.Write); err != nil {
+		return nil, err
+	}
 	if node == "" {
 		return nil, badRequest("Missing node name")
 	}

@@ -22,11 +22,13 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/agent"
 	"github.com/beacon-sd/beacon/core/decode"
 	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
 	"github.com/beacon-sd/beacon/core/telemetry"
+	"github.com/beacon-sd/beacon/core/ui"
 )
 
 // Config wires the HTTP API to the rest of the agent.
@@ -51,7 +53,10 @@ type Config struct {
 	// EnableDebug serves Go's profiler under /debug/pprof/ (enable_debug).
 	EnableDebug bool
 	// UI serves the web UI under /ui/ when set.
-	UI      http.Handler
+	UI http.Handler
+	// ACL resolves request tokens for the agent's own endpoints; nil when
+	// ACLs are off.
+	ACL     *acl.Resolver
 	Metrics *telemetry.Metrics
 	Logger  hclog.Logger
 }
@@ -66,14 +71,18 @@ type Server struct {
 	exact   map[string]*route
 	prefix  []*route
 	stable  stability
+	// recovery is what the agent_recovery token may do on this agent.
+	recovery *acl.Authorizer
 }
 
 type handlerFunc func(w *httpserver.Response, r *request) (interface{}, error)
 
-// request is an API request with its query string parsed once.
+// request is an API request with its query string parsed once and its
+// ACL token found.
 type request struct {
 	*httpserver.Request
 	query url.Values
+	token string
 }
 
 type route struct {
@@ -103,6 +112,7 @@ func New(cfg Config) *Server {
 		metrics: cfg.Metrics,
 		exact:   map[string]*route{},
 	}
+	s.recovery = recoveryAuthorizer(cfg.Agent.Node().Node)
 	s.routes()
 	sort.Slice(s.prefix, func(i, j int) bool { return len(s.prefix[i].path) > len(s.prefix[j].path) })
 	return s
@@ -150,6 +160,7 @@ func (s *Server) Serve(w *httpserver.Response, hr *httpserver.Request) {
 		return
 	}
 	r := &request{Request: hr, query: hr.Query()}
+	r.token = s.requestToken(r)
 	rt := s.lookup(r.Path)
 	code := http.StatusOK
 	defer func() {
@@ -201,6 +212,20 @@ func (s *Server) serveUI(w *httpserver.Response, r *httpserver.Request) {
 		w.WriteHeader(http.StatusMovedPermanently)
 		return
 	}
+	tok := extractToken(r.Header.Get, r.Query())
+	if tok == "" {
+		tok = cookie(r.Header.Get("Cookie"), ui.TokenCookie)
+	}
+	if tok == "" {
+		tok = s.agent.Tokens().UserToken()
+	}
+	hdr := make(httpserver.Header, 0, len(r.Header)+1)
+	for _, f := range r.Header {
+		if !strings.EqualFold(f.Name, ui.TokenHeader) {
+			hdr = append(hdr, f)
+		}
+	}
+	r.Header = append(hdr, httpserver.Field{Name: ui.TokenHeader, Value: tok})
 	httpserver.Std(s.cfg.UI, w, r)
 }
 
@@ -303,8 +328,11 @@ func (s *Server) writeError(w *httpserver.Response, r *request, err error) int {
 	switch {
 	case errors.As(err, &ce):
 		code = ce.code
-	case errors.Is(err, structs.ErrPermissionDenied):
+	case errors.Is(err, structs.ErrPermissionDenied), errors.Is(err, structs.ErrACLNotFound),
+		errors.Is(err, structs.ErrACLBootstrapDisabled):
 		code = http.StatusForbidden
+	case errors.Is(err, structs.ErrACLDisabled):
+		code = http.StatusUnauthorized
 	case errors.Is(err, structs.ErrServiceNotFound), errors.Is(err, structs.ErrCheckNotFound):
 		code = http.StatusNotFound
 	case errors.Is(err, structs.ErrMissingNode), errors.Is(err, structs.ErrMissingService),
@@ -389,24 +417,15 @@ func parseQuery(r *request, dc *string, q *structs.QueryOptions) error {
 	if _, ok := v["filter"]; ok {
 		return badRequest("the ?filter parameter is not supported; filter on the client or use ?tag / ?node-meta")
 	}
-	q.Token = token(r)
+	q.Token = r.token
 	if q.MinIndex > 0 {
 		r.WatchClient() // a parked query ends when its client leaves
 	}
 	return nil
 }
 
-// token finds the request's ACL token: X-Consul-Token, a bearer
-// Authorization header, or ?token.
-func token(r *request) string {
-	if t := r.Header.Get("X-Consul-Token"); t != "" {
-		return t
-	}
-	if a := r.Header.Get("Authorization"); strings.HasPrefix(strings.ToLower(a), "bearer ") {
-		return strings.TrimSpace(a[7:])
-	}
-	return r.query.Get("token")
-}
+// token is the request's ACL token.
+func token(r *request) string { return r.token }
 
 // nodeMeta parses repeated ?node-meta=key:value filters.
 func nodeMeta(r *request) (map[string]string, error) {
@@ -432,6 +451,9 @@ func setMeta(w *httpserver.Response, m *structs.QueryMeta) {
 		w.SetHeader("X-Consul-Knownleader", "true")
 	} else {
 		w.SetHeader("X-Consul-Knownleader", "false")
+	}
+	if m.ResultsFilteredByACLs {
+		w.SetHeader("X-Consul-Results-Filtered-By-ACLs", "true")
 	}
 	if m.LastContact == 0 {
 		w.SetHeader("X-Consul-Lastcontact", "0")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/logging"
 )
@@ -23,6 +24,9 @@ var monitorLevels = map[string]hclog.Level{
 // sinks (the daemon taps its logger); entries a slow client has no room
 // for are dropped and counted in the stream, as Consul does.
 func (s *Server) agentMonitor(w *httpserver.Response, r *request) (interface{}, error) {
+	if _, err := s.require(r, acl.Agent, s.agent.Node().Node, acl.Read); err != nil {
+		return nil, err
+	}
 	name := r.query.Get("loglevel")
 	if name == "" {
 		name = "info"

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
 )
@@ -188,6 +189,13 @@ func describeMessages(m map[string]string) string {
 }
 
 func (s *Server) keyring(w *httpserver.Response, r *request) (interface{}, error) {
+	need := acl.Write
+	if r.Method == get {
+		need = acl.Read
+	}
+	if _, err := s.require(r, acl.Keyring, "", need); err != nil {
+		return nil, err
+	}
 	if s.cfg.Keyring == nil {
 		return nil, badRequest("this agent does not gossip")
 	}

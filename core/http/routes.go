@@ -56,6 +56,23 @@ func (s *Server) routes() {
 	s.handle("/v1/operator/autopilot/health", s.autopilotHealth, get)
 	s.handle("/v1/operator/keyring", s.keyring, get, pst, put, del)
 
+	s.handle("/v1/agent/token/", s.agentToken, put)
+
+	s.handle("/v1/acl/bootstrap", s.aclBootstrap, put)
+	s.handle("/v1/acl/token", s.aclTokenCreate, put)
+	s.handle("/v1/acl/token/", s.aclToken, get, put, del)
+	s.handle("/v1/acl/tokens", s.aclTokenList, get)
+	s.handle("/v1/acl/policy", s.aclPolicyCreate, put)
+	s.handle("/v1/acl/policy/", s.aclPolicy, get, put, del)
+	s.handle("/v1/acl/policies", s.aclPolicyList, get)
+	s.handle("/v1/acl/replication", s.aclReplication, get)
+	s.handle("/v1/acl/create", s.aclLegacyCreate, put)
+	s.handle("/v1/acl/update", s.aclLegacyUpdate, put)
+	s.handle("/v1/acl/destroy/", s.aclLegacyDestroy, put)
+	s.handle("/v1/acl/clone/", s.aclLegacyClone, put)
+	s.handle("/v1/acl/info/", s.aclLegacyInfo, get)
+	s.handle("/v1/acl/list", s.aclLegacyList, get)
+
 	s.handle("/v1/status/leader", s.statusLeader, get)
 	s.handle("/v1/status/peers", s.statusPeers, get)
 }

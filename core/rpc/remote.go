@@ -172,3 +172,55 @@ func (r *Remote) RaftRemovePeer(ctx context.Context, args *structs.RaftRemovePee
 	err := r.call(ctx, "RaftRemovePeer", args, &ok)
 	return ok, err
 }
+
+func (r *Remote) ACLResolve(ctx context.Context, args *structs.ACLResolveRequest) (*structs.ACLIdentity, error) {
+	var out structs.ACLIdentity
+	err := r.call(ctx, "ACLResolve", args, &out)
+	return &out, err
+}
+
+func (r *Remote) ACLBootstrap(ctx context.Context, args *structs.ACLRequest) (*structs.ACLToken, error) {
+	var out structs.ACLToken
+	err := r.call(ctx, "ACLBootstrap", args, &out)
+	return &out, err
+}
+
+func (r *Remote) ACLTokenSet(ctx context.Context, args *structs.ACLRequest) (*structs.ACLToken, error) {
+	var out structs.ACLToken
+	err := r.call(ctx, "ACLTokenSet", args, &out)
+	return &out, err
+}
+
+func (r *Remote) ACLTokenDelete(ctx context.Context, args *structs.ACLRequest) (bool, error) {
+	var ok bool
+	err := r.call(ctx, "ACLTokenDelete", args, &ok)
+	return ok, err
+}
+
+func (r *Remote) ACLTokenGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLTokens) error {
+	return r.call(ctx, "ACLTokenGet", args, reply)
+}
+
+func (r *Remote) ACLTokenList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLTokens) error {
+	return r.call(ctx, "ACLTokenList", args, reply)
+}
+
+func (r *Remote) ACLPolicySet(ctx context.Context, args *structs.ACLRequest) (*structs.ACLPolicy, error) {
+	var out structs.ACLPolicy
+	err := r.call(ctx, "ACLPolicySet", args, &out)
+	return &out, err
+}
+
+func (r *Remote) ACLPolicyDelete(ctx context.Context, args *structs.ACLRequest) (bool, error) {
+	var ok bool
+	err := r.call(ctx, "ACLPolicyDelete", args, &ok)
+	return ok, err
+}
+
+func (r *Remote) ACLPolicyGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLPolicies) error {
+	return r.call(ctx, "ACLPolicyGet", args, reply)
+}
+
+func (r *Remote) ACLPolicyList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLPolicies) error {
+	return r.call(ctx, "ACLPolicyList", args, reply)
+}

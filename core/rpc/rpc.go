@@ -79,6 +79,9 @@ var codes = []struct {
 	{"badsess", structs.ErrInvalidSession},
 	{"nocheck", structs.ErrCheckNotFound},
 	{"unknownsvc", structs.ErrServiceNotFound},
+	{"aclnotfound", structs.ErrACLNotFound},
+	{"aclboot", structs.ErrACLBootstrapDisabled},
+	{"acloff", structs.ErrACLDisabled},
 }
 
 func encodeError(err error) (string, string) {

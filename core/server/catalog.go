@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
+	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/state"
 	"github.com/beacon-sd/beacon/core/structs"
 )
@@ -21,6 +22,9 @@ func (s *Server) CatalogRegister(ctx context.Context, args *structs.RegisterRequ
 		args.Datacenter = s.cfg.Datacenter
 	}
 	if err := ValidateRegister(args); err != nil {
+		return err
+	}
+	if err := s.authorizeRegister(ctx, args); err != nil {
 		return err
 	}
 	_, err := s.apply(&structs.Command{Type: structs.RegisterRequestType, Register: args})
@@ -88,6 +92,9 @@ func (s *Server) CatalogDeregister(ctx context.Context, args *structs.Deregister
 	if args.Node == "" {
 		return structs.BadInput("Must provide node")
 	}
+	if err := s.authorizeDeregister(ctx, args); err != nil {
+		return err
+	}
 	_, err := s.apply(&structs.Command{Type: structs.DeregisterRequestType, Deregister: args})
 	return err
 }
@@ -100,9 +107,16 @@ func (s *Server) CatalogNodes(ctx context.Context, args *structs.DCSpecificReque
 	if done, err := s.forward(ctx, "CatalogNodes", &args.QueryOptions, args, reply); done {
 		return err
 	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, nodes, err := st.Nodes(ws, args.NodeMetaFilters)
-		reply.Index, reply.Nodes = idx, nodes
+		reply.Index = idx
+		reply.Nodes, reply.ResultsFilteredByACLs = keep(nodes, func(n *structs.Node) bool {
+			return authz.Allowed(acl.Node, n.Node, acl.Read)
+		})
 		return err
 	})
 }
@@ -115,9 +129,26 @@ func (s *Server) CatalogServices(ctx context.Context, args *structs.DCSpecificRe
 	if done, err := s.forward(ctx, "CatalogServices", &args.QueryOptions, args, reply); done {
 		return err
 	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, svcs, err := st.Services(ws, args.NodeMetaFilters)
-		reply.Index, reply.Services = idx, svcs
+		reply.Index, reply.Services, reply.ResultsFilteredByACLs = idx, svcs, false
+		for name := range svcs {
+			if !authz.Allowed(acl.Service, name, acl.Read) {
+				reply.ResultsFilteredByACLs = true
+			}
+		}
+		if reply.ResultsFilteredByACLs {
+			reply.Services = make(map[string][]string, len(svcs))
+			for name, tags := range svcs {
+				if authz.Allowed(acl.Service, name, acl.Read) {
+					reply.Services[name] = tags
+				}
+			}
+		}
 		return err
 	})
 }
@@ -130,9 +161,20 @@ func (s *Server) CatalogServiceNodes(ctx context.Context, args *structs.ServiceS
 	if done, err := s.forward(ctx, "CatalogServiceNodes", &args.QueryOptions, args, reply); done {
 		return err
 	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, sn, err := st.ServiceNodes(ws, args.ServiceName, args.ServiceTags, args.NodeMetaFilters)
-		reply.Index, reply.ServiceNodes = idx, sn
+		reply.Index = idx
+		reply.ServiceNodes, reply.ResultsFilteredByACLs = keep(sn, func(n structs.ServiceNode) bool {
+			return authz.Allowed(acl.Node, n.Node, acl.Read)
+		})
+		if !authz.Allowed(acl.Service, args.ServiceName, acl.Read) {
+			reply.ServiceNodes = []structs.ServiceNode{}
+			hiddenResult(&reply.QueryMeta)
+		}
 		return err
 	})
 }
@@ -145,9 +187,20 @@ func (s *Server) CatalogNodeServices(ctx context.Context, args *structs.NodeSpec
 	if done, err := s.forward(ctx, "CatalogNodeServices", &args.QueryOptions, args, reply); done {
 		return err
 	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, n, svcs, err := st.NodeServices(ws, args.Node)
-		reply.Index, reply.Node, reply.Services = idx, n, svcs
+		reply.Index, reply.Node = idx, n
+		reply.Services, reply.ResultsFilteredByACLs = keep(svcs, func(sv *structs.NodeService) bool {
+			return authz.Allowed(acl.Service, sv.Service, acl.Read)
+		})
+		if !authz.Allowed(acl.Node, args.Node, acl.Read) {
+			reply.Node, reply.Services = nil, nil
+			hiddenResult(&reply.QueryMeta)
+		}
 		return err
 	})
 }
@@ -160,9 +213,18 @@ func (s *Server) HealthNodeChecks(ctx context.Context, args *structs.NodeSpecifi
 	if done, err := s.forward(ctx, "HealthNodeChecks", &args.QueryOptions, args, reply); done {
 		return err
 	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return err
+	}
+	visible := func(c *structs.HealthCheck) bool { return authz.CanReadCheck(c.Node, c.ServiceName) }
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, checks, err := st.NodeChecks(ws, args.Node)
-		reply.Index, reply.HealthChecks = idx, checks
+		reply.Index = idx
+		reply.HealthChecks, reply.ResultsFilteredByACLs = keep(checks, visible)
+		if !authz.Allowed(acl.Node, args.Node, acl.Read) {
+			hiddenResult(&reply.QueryMeta)
+		}
 		return err
 	})
 }
@@ -175,9 +237,18 @@ func (s *Server) HealthServiceChecks(ctx context.Context, args *structs.ServiceS
 	if done, err := s.forward(ctx, "HealthServiceChecks", &args.QueryOptions, args, reply); done {
 		return err
 	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return err
+	}
+	visible := func(c *structs.HealthCheck) bool { return authz.CanReadCheck(c.Node, c.ServiceName) }
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, checks, err := st.ServiceChecks(ws, args.ServiceName, args.NodeMetaFilters)
-		reply.Index, reply.HealthChecks = idx, checks
+		reply.Index = idx
+		reply.HealthChecks, reply.ResultsFilteredByACLs = keep(checks, visible)
+		if !authz.Allowed(acl.Service, args.ServiceName, acl.Read) {
+			hiddenResult(&reply.QueryMeta)
+		}
 		return err
 	})
 }
@@ -190,9 +261,15 @@ func (s *Server) HealthChecksInState(ctx context.Context, args *structs.ChecksIn
 	if done, err := s.forward(ctx, "HealthChecksInState", &args.QueryOptions, args, reply); done {
 		return err
 	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return err
+	}
+	visible := func(c *structs.HealthCheck) bool { return authz.CanReadCheck(c.Node, c.ServiceName) }
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, checks, err := st.ChecksInState(ws, args.State, args.NodeMetaFilters)
-		reply.Index, reply.HealthChecks = idx, checks
+		reply.Index = idx
+		reply.HealthChecks, reply.ResultsFilteredByACLs = keep(checks, visible)
 		return err
 	})
 }
@@ -205,9 +282,20 @@ func (s *Server) HealthServiceNodes(ctx context.Context, args *structs.ServiceSp
 	if done, err := s.forward(ctx, "HealthServiceNodes", &args.QueryOptions, args, reply); done {
 		return err
 	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, nodes, err := st.CheckServiceNodes(ws, args.ServiceName, args.ServiceTags, args.NodeMetaFilters, args.PassingOnly)
-		reply.Index, reply.Nodes = idx, nodes
+		reply.Index = idx
+		reply.Nodes, reply.ResultsFilteredByACLs = keep(nodes, func(n structs.CheckServiceNode) bool {
+			return authz.Allowed(acl.Node, n.Node.Node, acl.Read)
+		})
+		if !authz.Allowed(acl.Service, args.ServiceName, acl.Read) {
+			reply.Nodes = []structs.CheckServiceNode{}
+			hiddenResult(&reply.QueryMeta)
+		}
 		return err
 	})
 }

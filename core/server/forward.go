@@ -43,6 +43,16 @@ func (s *Server) endpoints() map[string]rpc.Endpoint {
 		"SnapshotRestore":     rpc.Write(s.SnapshotRestore),
 		"RaftConfiguration":   rpc.Read(s.RaftConfiguration),
 		"RaftRemovePeer":      rpc.Write(s.RaftRemovePeer),
+		"ACLResolve":          rpc.Write(s.ACLResolve),
+		"ACLBootstrap":        rpc.Write(s.ACLBootstrap),
+		"ACLTokenSet":         rpc.Write(s.ACLTokenSet),
+		"ACLTokenDelete":      rpc.Write(s.ACLTokenDelete),
+		"ACLTokenGet":         rpc.Read(s.ACLTokenGet),
+		"ACLTokenList":        rpc.Read(s.ACLTokenList),
+		"ACLPolicySet":        rpc.Write(s.ACLPolicySet),
+		"ACLPolicyDelete":     rpc.Write(s.ACLPolicyDelete),
+		"ACLPolicyGet":        rpc.Read(s.ACLPolicyGet),
+		"ACLPolicyList":       rpc.Read(s.ACLPolicyList),
 	}
 }
 

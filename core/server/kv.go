@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
+	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/state"
 	"github.com/beacon-sd/beacon/core/structs"
 )
@@ -39,6 +40,18 @@ func (s *Server) KVApply(ctx context.Context, args *structs.KVSRequest) (bool, e
 	if n := len(args.DirEnt.Value); n > structs.MaxKVValueSize {
 		return false, structs.BadInput("value is %d bytes, the limit is %d", n, structs.MaxKVValueSize)
 	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return false, err
+	}
+	if args.Op == structs.KVDeleteTree {
+		err = authz.CheckKeyWritePrefix(args.DirEnt.Key)
+	} else {
+		err = authz.Write(acl.Key, args.DirEnt.Key)
+	}
+	if err != nil {
+		return false, err
+	}
 	return s.apply(&structs.Command{Type: structs.KVSRequestType, KVS: args})
 }
 
@@ -48,6 +61,13 @@ func (s *Server) KVGet(ctx context.Context, args *structs.KeyRequest, reply *str
 		return err
 	}
 	if done, err := s.forward(ctx, "KVGet", &args.QueryOptions, args, reply); done {
+		return err
+	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return err
+	}
+	if err := authz.Read(acl.Key, args.Key); err != nil {
 		return err
 	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
@@ -72,9 +92,13 @@ func (s *Server) KVList(ctx context.Context, args *structs.KeyListRequest, reply
 	if done, err := s.forward(ctx, "KVList", &args.QueryOptions, args, reply); done {
 		return err
 	}
+	visible, err := s.visibleKeys(ctx, args.Token, acl.Read)
+	if err != nil {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
-		idx, ents, err := st.KVList(ws, args.Prefix)
-		reply.Index, reply.Entries = idx, ents
+		idx, ents, hidden, err := st.KVListVisible(ws, args.Prefix, visible)
+		reply.Index, reply.Entries, reply.ResultsFilteredByACLs = idx, ents, hidden > 0
 		return err
 	})
 }
@@ -87,9 +111,23 @@ func (s *Server) KVKeys(ctx context.Context, args *structs.KeyListRequest, reply
 	if done, err := s.forward(ctx, "KVKeys", &args.QueryOptions, args, reply); done {
 		return err
 	}
+	visible, err := s.visibleKeys(ctx, args.Token, acl.List)
+	if err != nil {
+		return err
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
-		idx, keys, err := st.KVKeys(ws, args.Prefix, args.Separator)
-		reply.Index, reply.Keys = idx, keys
+		idx, keys, hidden, err := st.KVKeysVisible(ws, args.Prefix, args.Separator, visible)
+		reply.Index, reply.Keys, reply.ResultsFilteredByACLs = idx, keys, hidden > 0
 		return err
 	})
+}
+
+// visibleKeys is the filter of keys a token holds need on; nil (no
+// filter) when it may see every key.
+func (s *Server) visibleKeys(ctx context.Context, token string, need acl.Access) (func(string) bool, error) {
+	authz, err := s.authorize(ctx, token)
+	if err != nil || authz.IsManagement() {
+		return nil, err
+	}
+	return func(k string) bool { return authz.Allowed(acl.Key, k, need) }, nil
 }

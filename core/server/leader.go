@@ -73,6 +73,7 @@ func (s *Server) leaderLoop(ctx context.Context) {
 	}
 	s.readyForReads.Store(true)
 	s.restoreSessionTimers()
+	aclsReady := s.initializeACLs() == nil
 	reconcile := time.NewTicker(s.cfg.ReconcileInterval)
 	defer reconcile.Stop()
 	servers := time.NewTicker(5 * time.Second)
@@ -88,6 +89,13 @@ func (s *Server) leaderLoop(ctx context.Context) {
 			s.reconcile()
 		case <-reconcile.C:
 			s.reconcile()
+			if !aclsReady {
+				if err := s.initializeACLs(); err != nil {
+					s.logger.Error("initialize ACLs failed; will retry", "error", err)
+				} else {
+					aclsReady = true
+				}
+			}
 		case <-servers.C:
 			s.cleanupDeadServers()
 		case now := <-reap.C:

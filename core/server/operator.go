@@ -6,12 +6,16 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
 // RaftConfiguration lists the raft servers, naming each by its gossip node.
 func (s *Server) RaftConfiguration(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.RaftConfigurationReply) error {
 	if err := s.checkDC(args.Datacenter); err != nil {
+		return err
+	}
+	if err := s.authorizeGlobal(ctx, args.Token, acl.Operator, acl.Read); err != nil {
 		return err
 	}
 	if s.raft == nil {
@@ -51,6 +55,9 @@ func (s *Server) RaftConfiguration(ctx context.Context, args *structs.DCSpecific
 // address: for a server that is gone for good.
 func (s *Server) RaftRemovePeer(ctx context.Context, args *structs.RaftRemovePeerRequest) (bool, error) {
 	if err := s.checkDC(args.Datacenter); err != nil {
+		return false, err
+	}
+	if err := s.authorizeGlobal(ctx, args.Token, acl.Operator, acl.Write); err != nil {
 		return false, err
 	}
 	if s.raft == nil {

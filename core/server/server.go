@@ -2,7 +2,9 @@
 // the state store, applies every write as a Command, answers catalog, KV,
 // health, session and status queries (blocking ones included), forwards
 // what the leader must answer, and runs the leader's duties: turning gossip
-// into the catalog, managing raft peers, session TTLs, tombstone reaping.
+// into the catalog, managing raft peers, session TTLs, tombstone reaping,
+// the builtin ACL rows. Every request is authorized here, by the server
+// that answers it, with the token it carries.
 //
 // Without raft (the -dev agent) writes are applied directly in index order;
 // with raft the log's FSM calls the same Apply.
@@ -19,8 +21,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 
+	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/rpc"
-
 	"github.com/beacon-sd/beacon/core/state"
 	"github.com/beacon-sd/beacon/core/structs"
 	"github.com/beacon-sd/beacon/core/version"
@@ -67,6 +69,11 @@ type Config struct {
 	TombstoneTTL      time.Duration
 	ReconcileInterval time.Duration
 	DeadServerTimeout time.Duration
+
+	// ACL is how requests are authorized (off unless Enabled); the leader
+	// creates InitialManagementToken (tokens.initial_management) if set.
+	ACL                    acl.Config
+	InitialManagementToken string
 }
 
 // Server is an authoritative server: a single in-memory one in dev mode,
@@ -89,6 +96,8 @@ type Server struct {
 	// lease says how long its leadership is known to hold.
 	readyForReads atomic.Bool
 	lease         lease
+
+	acl *acl.Resolver
 
 	sessions   *sessionTimers
 	tombstones *tombstoneGC
@@ -127,11 +136,22 @@ func New(cfg Config) (*Server, error) {
 		failedAt:   map[string]time.Time{},
 	}
 	s.store.Store(st)
+	cfg.ACL.Datacenter = cfg.Datacenter
+	cfg.ACL.TokenTTL = 0 // a server reads its own store every time
+	if cfg.ACL.Logger == nil {
+		cfg.ACL.Logger = s.logger
+	}
+	s.acl = acl.NewResolver(cfg.ACL, func(ctx context.Context, secret string) (*structs.ACLIdentity, error) {
+		return s.aclIdentity(ctx, secret, false)
+	})
 	s.sessions = newSessionTimers(s)
 	s.tombstones = newTombstoneGC(cfg.TombstoneTTL)
 	if cfg.DevMode {
 		if err := s.reconcileSelf(); err != nil {
 			return nil, fmt.Errorf("register server node: %w", err)
+		}
+		if err := s.initializeACLs(); err != nil {
+			return nil, fmt.Errorf("initialize ACLs: %w", err)
 		}
 		s.wg.Add(1)
 		go s.devLoop()

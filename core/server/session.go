@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
+	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/state"
 	"github.com/beacon-sd/beacon/core/structs"
 )
@@ -20,15 +21,29 @@ func (s *Server) SessionApply(ctx context.Context, args *structs.SessionRequest)
 		return id, err
 	}
 	sess := &args.Session
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return "", err
+	}
 	switch args.Op {
 	case structs.SessionCreate:
 		if err := normalizeSession(sess); err != nil {
+			return "", err
+		}
+		if err := authz.Write(acl.Session, sess.Node); err != nil {
 			return "", err
 		}
 		sess.ID = structs.GenerateUUID()
 	case structs.SessionDestroy:
 		if sess.ID == "" {
 			return "", structs.ErrMissingSessionID
+		}
+		if _, old, err := s.Store().SessionGet(nil, sess.ID); err != nil {
+			return "", err
+		} else if old != nil {
+			if err := authz.Write(acl.Session, old.Node); err != nil {
+				return "", err
+			}
 		}
 	default:
 		return "", structs.BadInput("unknown session operation %q", args.Op)
@@ -84,12 +99,21 @@ func (s *Server) SessionGet(ctx context.Context, args *structs.SessionSpecificRe
 	if done, err := s.forward(ctx, "SessionGet", &args.QueryOptions, args, reply); done {
 		return err
 	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return err
+	}
+	visible := func(x *structs.Session) bool { return authz.Allowed(acl.Session, x.Node, acl.Read) }
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, sess, err := st.SessionGet(ws, args.SessionID)
 		reply.Index = idx
 		reply.Sessions = []*structs.Session{}
 		if sess != nil {
 			reply.Sessions = append(reply.Sessions, sess)
+		}
+		reply.Sessions, reply.ResultsFilteredByACLs = keep(reply.Sessions, visible)
+		if reply.ResultsFilteredByACLs {
+			hiddenResult(&reply.QueryMeta)
 		}
 		return err
 	})
@@ -103,9 +127,15 @@ func (s *Server) SessionList(ctx context.Context, args *structs.DCSpecificReques
 	if done, err := s.forward(ctx, "SessionList", &args.QueryOptions, args, reply); done {
 		return err
 	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return err
+	}
+	visible := func(x *structs.Session) bool { return authz.Allowed(acl.Session, x.Node, acl.Read) }
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, list, err := st.SessionList(ws, "")
-		reply.Index, reply.Sessions = idx, list
+		reply.Index = idx
+		reply.Sessions, reply.ResultsFilteredByACLs = keep(list, visible)
 		return err
 	})
 }
@@ -118,9 +148,18 @@ func (s *Server) SessionNodeSessions(ctx context.Context, args *structs.NodeSpec
 	if done, err := s.forward(ctx, "SessionNodeSessions", &args.QueryOptions, args, reply); done {
 		return err
 	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return err
+	}
+	visible := func(x *structs.Session) bool { return authz.Allowed(acl.Session, x.Node, acl.Read) }
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, list, err := st.SessionList(ws, args.Node)
-		reply.Index, reply.Sessions = idx, list
+		reply.Index = idx
+		reply.Sessions, reply.ResultsFilteredByACLs = keep(list, visible)
+		if !authz.Allowed(acl.Session, args.Node, acl.Read) {
+			hiddenResult(&reply.QueryMeta)
+		}
 		return err
 	})
 }
@@ -145,6 +184,13 @@ func (s *Server) SessionRenew(ctx context.Context, args *structs.SessionSpecific
 	reply.Sessions = []*structs.Session{}
 	if sess == nil {
 		return nil
+	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return err
+	}
+	if err := authz.Write(acl.Session, sess.Node); err != nil {
+		return err
 	}
 	reply.Sessions = append(reply.Sessions, sess)
 	if ttl, _ := time.ParseDuration(sess.TTL); ttl > 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/snapshot"
 	"github.com/beacon-sd/beacon/core/state"
 	"github.com/beacon-sd/beacon/core/structs"
@@ -21,6 +22,10 @@ func (s *Server) SnapshotSave(ctx context.Context, args *structs.SnapshotRequest
 		return err
 	}
 	if done, err := s.forward(ctx, "SnapshotSave", &args.QueryOptions, args, reply); done {
+		return err
+	}
+	// A snapshot holds every secret: management tokens only.
+	if err := s.authorizeGlobal(ctx, args.Token, acl.ACL, acl.Write); err != nil {
 		return err
 	}
 	s.setQueryMeta(&reply.QueryMeta)
@@ -48,6 +53,9 @@ func (s *Server) SnapshotRestore(ctx context.Context, args *structs.SnapshotRequ
 	var ok bool
 	if done, err := s.forward(ctx, "SnapshotRestore", nil, args, &ok); done {
 		return ok, err
+	}
+	if err := s.authorizeGlobal(ctx, args.Token, acl.ACL, acl.Write); err != nil {
+		return false, err
 	}
 	meta, stateRows, err := snapshot.Read(bytes.NewReader(args.Archive))
 	if err != nil {

@@ -268,41 +268,61 @@ func (s *Store) KVGet(ws memdb.WatchSet, key string) (uint64, *structs.DirEntry,
 // KVList reads every entry under a prefix. The index is the highest
 // ModifyIndex or delete index under the prefix.
 func (s *Store) KVList(ws memdb.WatchSet, prefix string) (uint64, []*structs.DirEntry, error) {
+	idx, out, _, err := s.KVListVisible(ws, prefix, nil)
+	return idx, out, err
+}
+
+// KVListVisible is KVList of the keys visible reports (all when nil): what
+// a reader may not see is neither in the result nor in its index. hidden
+// counts the entries left out.
+func (s *Store) KVListVisible(ws memdb.WatchSet, prefix string, visible func(string) bool) (idx uint64, out []*structs.DirEntry, hidden int, err error) {
 	tx := s.readTxn()
 	it, err := tx.Get(tableKVs, "id_prefix", prefix)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	ws.Add(it.WatchCh())
-	var idx uint64
-	var out []*structs.DirEntry
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		e := raw.(*structs.DirEntry)
+		if visible != nil && !visible(e.Key) {
+			hidden++
+			continue
+		}
 		idx = max(idx, e.ModifyIndex)
 		out = append(out, e)
 	}
-	tidx, err := tombstoneIndex(tx, ws, prefix)
+	tidx, err := tombstoneIndex(tx, ws, prefix, visible)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
-	return atLeastOne(max(idx, tidx)), out, nil
+	return atLeastOne(max(idx, tidx)), out, hidden, nil
 }
 
 // KVKeys lists the keys under a prefix, folded at the first separator after
 // the prefix when sep is set. Only creates and deletes change the answer, so
 // the index is the highest CreateIndex or delete index.
 func (s *Store) KVKeys(ws memdb.WatchSet, prefix, sep string) (uint64, []string, error) {
+	idx, out, _, err := s.KVKeysVisible(ws, prefix, sep, nil)
+	return idx, out, err
+}
+
+// KVKeysVisible is KVKeys of the keys visible reports (all when nil);
+// hidden counts the keys left out.
+func (s *Store) KVKeysVisible(ws memdb.WatchSet, prefix, sep string, visible func(string) bool) (idx uint64, out []string, hidden int, err error) {
 	tx := s.readTxn()
 	it, err := tx.Get(tableKVs, "id_prefix", prefix)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	ws.Add(it.WatchCh())
-	var idx uint64
-	out := []string{}
+	out = []string{}
 	last := ""
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		e := raw.(*structs.DirEntry)
+		if visible != nil && !visible(e.Key) {
+			hidden++
+			continue
+		}
 		idx = max(idx, e.CreateIndex)
 		k := e.Key
 		if sep != "" {
@@ -315,14 +335,14 @@ func (s *Store) KVKeys(ws memdb.WatchSet, prefix, sep string) (uint64, []string,
 			last = k
 		}
 	}
-	tidx, err := tombstoneIndex(tx, ws, prefix)
+	tidx, err := tombstoneIndex(tx, ws, prefix, visible)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
-	return atLeastOne(max(idx, tidx)), out, nil
+	return atLeastOne(max(idx, tidx)), out, hidden, nil
 }
 
-func tombstoneIndex(tx *memdb.Txn, ws memdb.WatchSet, prefix string) (uint64, error) {
+func tombstoneIndex(tx *memdb.Txn, ws memdb.WatchSet, prefix string, visible func(string) bool) (uint64, error) {
 	it, err := tx.Get(tableTombstones, "id_prefix", prefix)
 	if err != nil {
 		return 0, err
@@ -330,7 +350,9 @@ func tombstoneIndex(tx *memdb.Txn, ws memdb.WatchSet, prefix string) (uint64, er
 	ws.Add(it.WatchCh())
 	idx := reapFloor(tx)
 	for raw := it.Next(); raw != nil; raw = it.Next() {
-		idx = max(idx, raw.(*tombstone).Index)
+		if ts := raw.(*tombstone); visible == nil || visible(ts.Key) {
+			idx = max(idx, ts.Index)
+		}
 	}
 	return idx, nil
 }

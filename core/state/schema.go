@@ -15,6 +15,8 @@ const (
 	tableSessions      = "sessions"
 	tableSessionChecks = "session_checks"
 	tableRequests      = "requests"
+	tableACLTokens     = "acl_tokens"
+	tableACLPolicies   = "acl_policies"
 )
 
 // appliedRequest remembers the outcome of a write that carried a request
@@ -84,6 +86,14 @@ func schema() *memdb.DBSchema {
 		tableSessions: {Name: tableSessions, Indexes: map[string]*memdb.IndexSchema{
 			"id":   {Name: "id", Unique: true, Indexer: str("ID", true)},
 			"node": {Name: "node", Indexer: str("Node", true)},
+		}},
+		tableACLTokens: {Name: tableACLTokens, Indexes: map[string]*memdb.IndexSchema{
+			"id":     {Name: "id", Unique: true, Indexer: str("AccessorID", false)},
+			"secret": {Name: "secret", Unique: true, AllowMissing: true, Indexer: secretIndex{}},
+		}},
+		tableACLPolicies: {Name: tableACLPolicies, Indexes: map[string]*memdb.IndexSchema{
+			"id":   {Name: "id", Unique: true, Indexer: str("ID", false)},
+			"name": {Name: "name", Unique: true, Indexer: str("Name", true)},
 		}},
 		tableSessionChecks: {Name: tableSessionChecks, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{

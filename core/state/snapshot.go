@@ -37,6 +37,8 @@ var snapTables = []struct {
 	{tableTombstones, func() interface{} { return new(tombstone) }},
 	{tableSessions, func() interface{} { return new(structs.Session) }},
 	{tableSessionChecks, func() interface{} { return new(sessionCheck) }},
+	{tableACLPolicies, func() interface{} { return new(structs.ACLPolicy) }},
+	{tableACLTokens, func() interface{} { return new(structs.ACLToken) }},
 	{tableIndex, func() interface{} { return new(indexEntry) }},
 }
 

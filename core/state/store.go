@@ -1,4 +1,4 @@
-// Package state is the catalog, KV and session store: hashicorp/go-memdb
+// Package state is the catalog, KV, session and ACL store: hashicorp/go-memdb
 // tables, one write path (Apply) shared by every way a write arrives, and
 // reads that report the index of their own result and register exactly the
 // watch channels a blocking query needs.
@@ -176,6 +176,11 @@ func (t *txn) apply(c *structs.Command) (bool, error) {
 		err = need(c.Tombstone != nil, c.Type)
 		if err == nil {
 			err = t.reapTombstones(c.Tombstone.ReapIndex)
+		}
+	case structs.ACLRequestType:
+		err = need(c.ACL != nil, c.Type)
+		if err == nil {
+			err = t.aclApply(c.ACL)
 		}
 	default:
 		err = fmt.Errorf("unknown command type %d", c.Type)

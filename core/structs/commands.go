@@ -11,6 +11,7 @@ const (
 	KVSRequestType        MessageType = 3
 	SessionRequestType    MessageType = 4
 	TombstoneRequestType  MessageType = 5
+	ACLRequestType        MessageType = 6
 )
 
 func (t MessageType) String() string {
@@ -25,6 +26,8 @@ func (t MessageType) String() string {
 		return "session"
 	case TombstoneRequestType:
 		return "tombstone"
+	case ACLRequestType:
+		return "acl"
 	}
 	return "unknown"
 }
@@ -39,6 +42,7 @@ type Command struct {
 	KVS        *KVSRequest        `json:",omitempty"`
 	Session    *SessionRequest    `json:",omitempty"`
 	Tombstone  *TombstoneRequest  `json:",omitempty"`
+	ACL        *ACLRequest        `json:",omitempty"`
 }
 
 // WriteRequest carries what every write needs besides its payload.
@@ -67,6 +71,8 @@ func (c *Command) RequestID() string {
 		return c.KVS.RequestID
 	case c.Session != nil:
 		return c.Session.RequestID
+	case c.ACL != nil:
+		return c.ACL.RequestID
 	}
 	return ""
 }

@@ -23,6 +23,9 @@ type QueryMeta struct {
 	Index       uint64
 	LastContact time.Duration
 	KnownLeader bool
+	// ResultsFilteredByACLs is set when the token could not read part of
+	// the result and it was left out.
+	ResultsFilteredByACLs bool `json:",omitempty"`
 }
 
 // KeyRequest reads one KV key.

@@ -2,12 +2,15 @@
 // and their health, nodes, and the KV store, rendered on the server from the
 // same backend the HTTP API reads. Paths follow Consul's UI
 // (/ui/<dc>/services, /ui/<dc>/nodes, /ui/<dc>/kv/...) so bookmarks carry
-// over.
+// over. With ACLs on, pages show what the token of the request may read:
+// the token comes from the API's usual places, or from the one saved on
+// the ACL tokens page (a cookie), else the agent's default token.
 package ui
 
 import (
 	"context"
 	"embed"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -52,6 +55,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
+	ctx = context.WithValue(ctx, tokenKey{}, r.Header.Get(TokenHeader))
 	section, arg, _ := strings.Cut(page, "/")
 	var name string
 	var data interface{}
@@ -76,12 +80,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "kv":
 		name = "kv"
 		data, err = h.kv(ctx, arg)
+	case "acls":
+		h.tokenPage(w, r, section)
+		return
 	default:
 		http.Error(w, "no such page", http.StatusNotFound)
 		return
 	}
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		code := http.StatusInternalServerError
+		if errors.Is(err, structs.ErrPermissionDenied) || errors.Is(err, structs.ErrACLNotFound) {
+			code = http.StatusForbidden
+		}
+		http.Error(w, err.Error(), code)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -101,13 +112,13 @@ type serviceRow struct {
 
 func (h *Handler) services(ctx context.Context) ([]serviceRow, error) {
 	var list structs.IndexedServices
-	if err := h.Backend.CatalogServices(ctx, &structs.DCSpecificRequest{}, &list); err != nil {
+	if err := h.Backend.CatalogServices(ctx, &structs.DCSpecificRequest{QueryOptions: q(ctx)}, &list); err != nil {
 		return nil, err
 	}
 	var rows []serviceRow
 	for name, tags := range list.Services {
 		var health structs.IndexedCheckServiceNodes
-		if err := h.Backend.HealthServiceNodes(ctx, &structs.ServiceSpecificRequest{ServiceName: name}, &health); err != nil {
+		if err := h.Backend.HealthServiceNodes(ctx, &structs.ServiceSpecificRequest{ServiceName: name, QueryOptions: q(ctx)}, &health); err != nil {
 			return nil, err
 		}
 		row := serviceRow{Name: name, Tags: tags, Instances: len(health.Nodes)}
@@ -143,7 +154,7 @@ func worst(checks []*structs.HealthCheck) string {
 
 func (h *Handler) service(ctx context.Context, name string) (interface{}, error) {
 	var health structs.IndexedCheckServiceNodes
-	err := h.Backend.HealthServiceNodes(ctx, &structs.ServiceSpecificRequest{ServiceName: name}, &health)
+	err := h.Backend.HealthServiceNodes(ctx, &structs.ServiceSpecificRequest{ServiceName: name, QueryOptions: q(ctx)}, &health)
 	type inst struct {
 		structs.CheckServiceNode
 		State string
@@ -160,17 +171,17 @@ func (h *Handler) service(ctx context.Context, name string) (interface{}, error)
 
 func (h *Handler) nodes(ctx context.Context) (interface{}, error) {
 	var nodes structs.IndexedNodes
-	err := h.Backend.CatalogNodes(ctx, &structs.DCSpecificRequest{}, &nodes)
+	err := h.Backend.CatalogNodes(ctx, &structs.DCSpecificRequest{QueryOptions: q(ctx)}, &nodes)
 	return nodes.Nodes, err
 }
 
 func (h *Handler) node(ctx context.Context, name string) (interface{}, error) {
 	var svcs structs.IndexedNodeServices
-	if err := h.Backend.CatalogNodeServices(ctx, &structs.NodeSpecificRequest{Node: name}, &svcs); err != nil {
+	if err := h.Backend.CatalogNodeServices(ctx, &structs.NodeSpecificRequest{Node: name, QueryOptions: q(ctx)}, &svcs); err != nil {
 		return nil, err
 	}
 	var checks structs.IndexedHealthChecks
-	err := h.Backend.HealthNodeChecks(ctx, &structs.NodeSpecificRequest{Node: name}, &checks)
+	err := h.Backend.HealthNodeChecks(ctx, &structs.NodeSpecificRequest{Node: name, QueryOptions: q(ctx)}, &checks)
 	return struct {
 		Name     string
 		Node     *structs.Node
@@ -190,7 +201,7 @@ func (h *Handler) kv(ctx context.Context, key string) (interface{}, error) {
 	}{Prefix: key}
 	if key != "" && !strings.HasSuffix(key, "/") {
 		var e structs.IndexedDirEntries
-		if err := h.Backend.KVGet(ctx, &structs.KeyRequest{Key: key}, &e); err != nil {
+		if err := h.Backend.KVGet(ctx, &structs.KeyRequest{Key: key, QueryOptions: q(ctx)}, &e); err != nil {
 			return nil, err
 		}
 		if len(e.Entries) > 0 {
@@ -199,7 +210,7 @@ func (h *Handler) kv(ctx context.Context, key string) (interface{}, error) {
 		}
 	} else {
 		var keys structs.IndexedKeyList
-		if err := h.Backend.KVKeys(ctx, &structs.KeyListRequest{Prefix: key, Separator: "/"}, &keys); err != nil {
+		if err := h.Backend.KVKeys(ctx, &structs.KeyListRequest{Prefix: key, Separator: "/", QueryOptions: q(ctx)}, &keys); err != nil {
 			return nil, err
 		}
 		out.Keys = keys.Keys

@@ -1,0 +1,139 @@
+// Package acl decides what an ACL token may do: it parses policy rules
+// (HCL or JSON, Consul's syntax), compiles a token's policies into an
+// Authorizer that answers "may this token read key foo?", and resolves
+// secrets to Authorizers through a cache that keeps agents working, as
+// their down_policy says, while the servers cannot be reached.
+package acl
+
+import (
+	"fmt"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// Access is a level of access, ordered: each level grants the ones below
+// it except deny.
+type Access uint8
+
+// Access levels. accessNone means "no rule says": the next rule or the
+// default decides.
+const (
+	accessNone Access = iota
+	Deny
+	List
+	Read
+	Write
+)
+
+func (a Access) String() string {
+	switch a {
+	case Deny:
+		return "deny"
+	case List:
+		return "list"
+	case Read:
+		return "read"
+	case Write:
+		return "write"
+	}
+	return "none"
+}
+
+// parseAccess reads a policy value.
+func parseAccess(s string) (Access, bool) {
+	switch s {
+	case "deny":
+		return Deny, true
+	case "list":
+		return List, true
+	case "read":
+		return Read, true
+	case "write":
+		return Write, true
+	}
+	return accessNone, false
+}
+
+// grants reports whether holding a grants need.
+func (a Access) grants(need Access) bool { return a != Deny && a >= need }
+
+// Resource is a kind of thing rules govern.
+type Resource uint8
+
+// Resources. The first group is named (rules per name and per prefix), the
+// second global (one level for the whole cluster).
+const (
+	Key Resource = iota
+	Node
+	Service
+	Agent
+	Session
+	Event
+	Query
+	Operator
+	ACL
+	Keyring
+	numResources
+)
+
+var resourceNames = [numResources]string{
+	Key: "key", Node: "node", Service: "service", Agent: "agent", Session: "session",
+	Event: "event", Query: "query", Operator: "operator", ACL: "acl", Keyring: "keyring",
+}
+
+func (r Resource) String() string {
+	if r < numResources {
+		return resourceNames[r]
+	}
+	return "unknown"
+}
+
+// named reports whether rules for r name things (key "x" { ... }).
+func (r Resource) named() bool { return r <= Query }
+
+// Policy names of the agent's settings.
+const (
+	PolicyAllow = "allow"
+	PolicyDeny  = "deny"
+	// Down policies: what a client agent does with a token it cannot
+	// resolve because no server answers.
+	DownExtendCache = "extend-cache"
+	DownAsyncCache  = "async-cache"
+	DownDeny        = "deny"
+	DownAllow       = "allow"
+)
+
+// ValidDefaultPolicy reports whether p is a default_policy value.
+func ValidDefaultPolicy(p string) bool { return p == PolicyAllow || p == PolicyDeny }
+
+// ValidDownPolicy reports whether p is a down_policy value.
+func ValidDownPolicy(p string) bool {
+	switch p {
+	case DownExtendCache, DownAsyncCache, DownDeny, DownAllow:
+		return true
+	}
+	return false
+}
+
+// PermissionDeniedError says which permission a token lacked. Its text
+// starts with "Permission denied", as clients match on it.
+type PermissionDeniedError struct {
+	Accessor string
+	Resource Resource
+	Need     Access
+	Name     string
+}
+
+func (e *PermissionDeniedError) Error() string {
+	who := "anonymous token"
+	if e.Accessor != "" {
+		who = fmt.Sprintf("token with AccessorID '%s'", e.Accessor)
+	}
+	if e.Resource.named() {
+		return fmt.Sprintf("%s: %s lacks permission '%s:%s' on %q", structs.ErrPermissionDenied, who, e.Resource, e.Need, e.Name)
+	}
+	return fmt.Sprintf("%s: %s lacks permission '%s:%s'", structs.ErrPermissionDenied, who, e.Resource, e.Need)
+}
+
+// Unwrap makes the error match structs.ErrPermissionDenied.
+func (e *PermissionDeniedError) Unwrap() error { return structs.ErrPermissionDenied }

@@ -1,0 +1,118 @@
+package acl
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// fakeServers answers for one token and can be taken down.
+type fakeServers struct {
+	down  atomic.Bool
+	calls atomic.Int64
+}
+
+var errUnreachable = errors.New("no servers")
+
+func (f *fakeServers) source(ctx context.Context, secret string) (*structs.ACLIdentity, error) {
+	f.calls.Add(1)
+	if f.down.Load() {
+		return nil, errUnreachable
+	}
+	if secret != "good" {
+		return nil, structs.ErrACLNotFound
+	}
+	return &structs.ACLIdentity{
+		Token:    &structs.ACLToken{AccessorID: "acc", SecretID: "good", Policies: []structs.ACLLink{{ID: "p"}}},
+		Policies: []*structs.ACLPolicy{{ID: "p", Rules: `key_prefix "app/" { policy = "write" }`, RaftIndex: structs.RaftIndex{ModifyIndex: 3}}},
+	}, nil
+}
+
+func TestResolverDownPolicies(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		policy         string
+		cachedWrites   bool // a token resolved before the outage keeps its rights
+		uncachedAllows bool // a token never seen gets allow-all
+	}{
+		{DownExtendCache, true, false},
+		{DownAsyncCache, true, false},
+		{DownDeny, false, false},
+		{DownAllow, false, true},
+	} {
+		t.Run(c.policy, func(t *testing.T) {
+			f := &fakeServers{}
+			r := NewResolver(Config{Enabled: true, DefaultPolicy: PolicyDeny, DownPolicy: c.policy, TokenTTL: time.Minute}, f.source)
+			now := time.Now()
+			r.now = func() time.Time { return now }
+			a, err := r.Resolve(ctx, "good")
+			if err != nil || !a.Allowed(Key, "app/x", Write) {
+				t.Fatalf("resolve: %v", err)
+			}
+			if _, err := r.Resolve(ctx, "bad"); !errors.Is(err, structs.ErrACLNotFound) {
+				t.Fatalf("unknown secret: %v", err)
+			}
+			calls := f.calls.Load()
+			r.Resolve(ctx, "good")
+			if f.calls.Load() != calls {
+				t.Fatal("a fresh cached token was fetched again")
+			}
+			f.down.Store(true)
+			now = now.Add(2 * time.Minute)
+			a, err = r.Resolve(ctx, "good")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := a.Allowed(Key, "app/x", Write); got != c.cachedWrites && c.policy != DownAllow {
+				t.Errorf("cached token while down: write=%v, want %v", got, c.cachedWrites)
+			}
+			a, err = r.Resolve(ctx, "never-seen")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := a.Allowed(Key, "x", Read); got != c.uncachedAllows {
+				t.Errorf("uncached token while down: read=%v, want %v", got, c.uncachedAllows)
+			}
+		})
+	}
+}
+
+func TestResolverDisabledAllowsEverything(t *testing.T) {
+	r := NewResolver(Config{}, nil)
+	a, err := r.Resolve(context.Background(), "whatever")
+	if err != nil || a != nil || !a.Allowed(ACL, "", Write) {
+		t.Fatal("disabled ACLs must resolve to nil")
+	}
+}
+
+func TestResolverExpiredToken(t *testing.T) {
+	past := time.Now().Add(-time.Second)
+	r := NewResolver(Config{Enabled: true}, func(context.Context, string) (*structs.ACLIdentity, error) {
+		return &structs.ACLIdentity{Token: &structs.ACLToken{AccessorID: "a", ExpirationTime: &past}}, nil
+	})
+	if _, err := r.Resolve(context.Background(), "x"); !errors.Is(err, structs.ErrACLNotFound) {
+		t.Fatalf("expired token: %v", err)
+	}
+}
+
+func TestManagementPolicy(t *testing.T) {
+	var c PolicyCache
+	a, err := c.Compile(&structs.ACLIdentity{
+		Token:    &structs.ACLToken{AccessorID: "m"},
+		Policies: []*structs.ACLPolicy{{ID: structs.ACLPolicyGlobalManagementID}},
+	}, "dc1", PolicyDeny)
+	if err != nil || !a.IsManagement() || !a.Allowed(ACL, "", Write) {
+		t.Fatal("global-management must grant everything")
+	}
+	a, _ = c.Compile(&structs.ACLIdentity{
+		Token:    &structs.ACLToken{AccessorID: "o"},
+		Policies: []*structs.ACLPolicy{{ID: "x", Rules: `key "k" { policy = "write" }`, Datacenters: []string{"dc2"}}},
+	}, "dc1", PolicyDeny)
+	if a.Allowed(Key, "k", Read) {
+		t.Fatal("a policy for another datacenter applied")
+	}
+}

@@ -1,0 +1,95 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/beacon-sd/beacon/core/testagent"
+)
+
+// TestACLCommands runs the secured-cluster walkthrough from the command
+// line: bootstrap once, CONSUL_HTTP_TOKEN and -token, policies from a
+// rules file, tokens linking them by name.
+func TestACLCommands(t *testing.T) {
+	a := testagent.Start(t, testagent.WithHCL(`acl { enabled = true  default_policy = "deny" }`))
+	t.Setenv(api.HTTPAddrEnvName, a.HTTPAddr)
+	t.Setenv(api.HTTPTokenEnvName, "")
+	t.Setenv(api.HTTPTokenFileEnvName, "")
+	e := &env{t: t, addr: a.HTTPAddr, client: a.Client}
+
+	r := e.beacon("acl", "bootstrap")
+	if r.code != 0 || !strings.Contains(r.stdout, "Description:      Bootstrap Token (Global Management)") ||
+		!strings.Contains(r.stdout, "00000000-0000-0000-0000-000000000001 - global-management") {
+		t.Fatalf("bootstrap: %+v", r)
+	}
+	secret := field(r.stdout, "SecretID:")
+	if r := e.beacon("acl", "bootstrap"); r.code != 1 || !strings.Contains(r.stderr, "ACL bootstrap no longer allowed") {
+		t.Fatalf("second bootstrap: %+v", r)
+	}
+	if r := e.beacon("members"); r.code == 0 {
+		t.Fatalf("members without a token under deny: %+v", r)
+	}
+	if r := e.beacon("members", "-token="+secret); r.code != 0 || !strings.Contains(r.stdout, "alive") {
+		t.Fatalf("members -token: %+v", r)
+	}
+	t.Setenv(api.HTTPTokenEnvName, secret)
+	if r := e.beacon("kv", "put", "app/x", "1"); r.code != 0 {
+		t.Fatalf("kv put with CONSUL_HTTP_TOKEN: %+v", r)
+	}
+
+	rules := filepath.Join(t.TempDir(), "rules.hcl")
+	os.WriteFile(rules, []byte(`key_prefix "app/" { policy = "read" }`), 0o644)
+	r = e.beacon("acl", "policy", "create", "-name", "app-read", "-description", "app keys", "-rules", "@"+rules)
+	if r.code != 0 || !strings.Contains(r.stdout, "Name:         app-read") || !strings.Contains(r.stdout, `key_prefix "app/"`) {
+		t.Fatalf("policy create: %+v", r)
+	}
+	if r := e.beacon("acl", "policy", "create", "-name", "bad", "-rules", `key "a" { policy = "nope" }`); r.code != 1 || !strings.Contains(r.stderr, `invalid policy "nope"`) {
+		t.Fatalf("bad rules: %+v", r)
+	}
+	r = e.beacon("acl", "token", "create", "-description", "reader", "-policy-name", "app-read")
+	if r.code != 0 || !strings.Contains(r.stdout, " - app-read") {
+		t.Fatalf("token create: %+v", r)
+	}
+	reader, accessor := field(r.stdout, "SecretID:"), field(r.stdout, "AccessorID:")
+	if r := e.beacon("kv", "get", "-token", reader, "app/x"); r.code != 0 || r.stdout != "1\n" {
+		t.Fatalf("kv get with the reader: %+v", r)
+	}
+	if r := e.beacon("kv", "put", "-token", reader, "app/x", "2"); r.code == 0 || !strings.Contains(r.stderr, "Permission denied") {
+		t.Fatalf("kv put with the reader: %+v", r)
+	}
+	if r := e.beacon("acl", "token", "read", "-self", "-token", reader); r.code != 0 || field(r.stdout, "AccessorID:") != accessor {
+		t.Fatalf("token read -self: %+v", r)
+	}
+	if r := e.beacon("acl", "token", "update", "-id", accessor, "-description", "renamed"); r.code != 0 || !strings.Contains(r.stdout, "renamed") {
+		t.Fatalf("token update: %+v", r)
+	}
+	if r := e.beacon("acl", "token", "list"); r.code != 0 || !strings.Contains(r.stdout, accessor) {
+		t.Fatalf("token list: %+v", r)
+	}
+	if r := e.beacon("acl", "policy", "list", "-format", "json"); r.code != 0 || !strings.Contains(r.stdout, `"Name": "app-read"`) {
+		t.Fatalf("policy list: %+v", r)
+	}
+	if r := e.beacon("acl", "token", "delete", "-id", accessor); r.code != 0 || !strings.Contains(r.stdout, "deleted successfully") {
+		t.Fatalf("token delete: %+v", r)
+	}
+	if r := e.beacon("acl", "policy", "delete", "-name", "app-read"); r.code != 0 {
+		t.Fatalf("policy delete: %+v", r)
+	}
+	if r := e.beacon("acl", "bootstrap", "-format", "yaml"); r.code != 1 {
+		t.Fatalf("bad -format: %+v", r)
+	}
+}
+
+// field is the value after a "Name:" label in pretty output.
+func field(out, label string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, label); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}

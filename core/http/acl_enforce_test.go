@@ -1,0 +1,424 @@
+package http_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+	"github.com/miekg/dns"
+
+	"github.com/beacon-sd/beacon/core/testagent"
+)
+
+// aclWorld is an agent under default_policy deny with data of every kind
+// and four callers: no token, a read-only token, a token limited to the
+// app/ keys, and the management token.
+type aclWorld struct {
+	a                 *testagent.Agent
+	node              string
+	session, doomed   string
+	readOnly, kvApp   string
+	kvAppAccessor     string
+	readPolicy        string
+	callers           [4]string
+	managementAccount *api.Client
+}
+
+const readOnlyRules = `
+key_prefix "" { policy = "read" }
+node_prefix "" { policy = "read" }
+service_prefix "" { policy = "read" }
+session_prefix "" { policy = "read" }
+agent_prefix "" { policy = "read" }
+operator = "read"
+keyring = "read"
+`
+
+func newACLWorld(t *testing.T) *aclWorld {
+	w := &aclWorld{a: testagent.Start(t, testagent.WithHCL(`acl {
+  enabled = true
+  default_policy = "deny"
+  tokens { initial_management = "root"  agent = "root" }
+}`))}
+	w.node = w.a.Agent.Node().Node
+	mc := tokenClient(t, w.a, "root")
+	w.managementAccount = mc
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ro, _, err := mc.ACL().PolicyCreate(&api.ACLPolicy{Name: "read-only", Rules: readOnlyRules}, nil)
+	must(err)
+	w.readPolicy = ro.ID
+	app, _, err := mc.ACL().PolicyCreate(&api.ACLPolicy{Name: "kv-app", Rules: `key_prefix "app/" { policy = "write" }`}, nil)
+	must(err)
+	rt, _, err := mc.ACL().TokenCreate(&api.ACLToken{Description: "read only", Policies: []*api.ACLTokenPolicyLink{{ID: ro.ID}}}, nil)
+	must(err)
+	kt, _, err := mc.ACL().TokenCreate(&api.ACLToken{Description: "app keys", Policies: []*api.ACLTokenPolicyLink{{ID: app.ID}}}, nil)
+	must(err)
+	w.readOnly, w.kvApp, w.kvAppAccessor = rt.SecretID, kt.SecretID, kt.AccessorID
+	w.callers = [4]string{"", w.readOnly, w.kvApp, "root"}
+	for _, k := range []string{"app/a", "app/b", "secret/x"} {
+		_, err := mc.KV().Put(&api.KVPair{Key: k, Value: []byte(k)}, nil)
+		must(err)
+	}
+	must(mc.Agent().ServiceRegister(&api.AgentServiceRegistration{ID: "web", Name: "web", Port: 80, Address: "127.0.0.1"}))
+	must(mc.Agent().ServiceRegister(&api.AgentServiceRegistration{ID: "tmpsvc", Name: "tmpsvc", Port: 81}))
+	must(w.a.Agent.SyncNow())
+	w.session, _, err = mc.Session().Create(&api.SessionEntry{Node: w.node, Name: "s"}, nil)
+	must(err)
+	w.doomed, _, err = mc.Session().Create(&api.SessionEntry{Node: w.node, Name: "doomed"}, nil)
+	must(err)
+	return w
+}
+
+// anyButDenied marks a case where the management token may get another
+// answer than 200 (the dev agent cannot join, has no raft peers, ...)
+// but never 403.
+const anyButDenied = -1
+
+type aclCase struct {
+	method, path, body string
+	// want is the status for: no token, read-only, app/ keys, management;
+	// 0 skips that caller (the call would end the agent).
+	want [4]int
+	// check looks at a 200 body for each caller.
+	check func(t *testing.T, caller int, body string)
+}
+
+func contains(words ...string) func(*testing.T, int, string) {
+	return func(t *testing.T, caller int, body string) {
+		for _, w := range words {
+			if !strings.Contains(body, w) {
+				t.Errorf("caller %d: body lacks %q: %.300s", caller, w, body)
+			}
+		}
+	}
+}
+
+// seenBy asserts that what is readable appears exactly for the callers
+// marked true.
+func seenBy(word string, by [4]bool) func(*testing.T, int, string) {
+	return func(t *testing.T, caller int, body string) {
+		if got := strings.Contains(body, word); got != by[caller] {
+			t.Errorf("caller %d: %q shown=%v, want %v: %.300s", caller, word, got, by[caller], body)
+		}
+	}
+}
+
+func both(fs ...func(*testing.T, int, string)) func(*testing.T, int, string) {
+	return func(t *testing.T, c int, b string) {
+		for _, f := range fs {
+			f(t, c, b)
+		}
+	}
+}
+
+var (
+	denyAll   = [4]int{403, 403, 403, 200}
+	readers   = [4]int{403, 200, 403, 200}
+	everyone  = [4]int{200, 200, 200, 200}
+	readersOK = [4]bool{false, true, false, true}
+)
+
+func (w *aclWorld) cases() []aclCase {
+	n := w.node
+	return []aclCase{
+		// KV
+		{"GET", "/v1/kv/app/a", "", [4]int{403, 200, 200, 200}, nil},
+		{"GET", "/v1/kv/secret/x", "", readers, nil},
+		{"GET", "/v1/kv/?recurse", "", [4]int{404, 200, 200, 200}, both(seenBy(`"secret/x"`, readersOK), seenBy(`"app/a"`, [4]bool{false, true, true, true}))},
+		{"GET", "/v1/kv/?keys", "", [4]int{404, 200, 200, 200}, both(seenBy(`"secret/x"`, readersOK), seenBy(`"app/b"`, [4]bool{false, true, true, true}))},
+		{"PUT", "/v1/kv/app/c", "v", [4]int{403, 403, 200, 200}, nil},
+		{"PUT", "/v1/kv/secret/y", "v", denyAll, nil},
+		{"DELETE", "/v1/kv/app/c", "", [4]int{403, 403, 200, 200}, nil},
+		{"DELETE", "/v1/kv/?recurse", "", [4]int{403, 403, 403, 0}, nil},
+		// Catalog
+		{"PUT", "/v1/catalog/register", `{"Node":"ext","Address":"10.0.0.9","Service":{"Service":"ext-svc","Port":1}}`, denyAll, nil},
+		{"PUT", "/v1/catalog/deregister", `{"Node":"ext","ServiceID":"ext-svc"}`, denyAll, nil},
+		{"GET", "/v1/catalog/datacenters", "", everyone, nil},
+		{"GET", "/v1/catalog/nodes", "", everyone, seenBy(n, readersOK)},
+		{"GET", "/v1/catalog/services", "", everyone, seenBy(`"web"`, readersOK)},
+		{"GET", "/v1/catalog/service/web", "", everyone, seenBy(`"ServiceID":"web"`, readersOK)},
+		{"GET", "/v1/catalog/node/" + n, "", [4]int{404, 200, 404, 200}, contains(`"web"`)},
+		{"GET", "/v1/catalog/node-services/" + n, "", [4]int{404, 200, 404, 200}, contains(`"web"`)},
+		// Health
+		{"GET", "/v1/health/node/" + n, "", everyone, seenBy("serfHealth", readersOK)},
+		{"GET", "/v1/health/checks/web", "", everyone, nil},
+		{"GET", "/v1/health/state/any", "", everyone, seenBy("serfHealth", readersOK)},
+		{"GET", "/v1/health/service/web", "", everyone, seenBy(`"ID":"web"`, readersOK)},
+		// Agent
+		{"GET", "/v1/agent/self", "", readers, nil},
+		{"GET", "/v1/agent/members", "", everyone, seenBy(n, readersOK)},
+		{"GET", "/v1/agent/services", "", everyone, seenBy(`"web"`, readersOK)},
+		{"GET", "/v1/agent/service/web", "", readers, nil},
+		{"PUT", "/v1/agent/service/register", `{"ID":"web","Name":"web","Port":80,"Address":"127.0.0.1"}`, denyAll, nil},
+		{"PUT", "/v1/agent/service/maintenance/web?enable=false", "", denyAll, nil},
+		{"PUT", "/v1/agent/service/deregister/tmpsvc", "", denyAll, nil},
+		{"GET", "/v1/agent/checks", "", everyone, nil},
+		{"PUT", "/v1/agent/check/register", `{"Name":"nodecheck","TTL":"1m"}`, denyAll, nil},
+		{"PUT", "/v1/agent/check/pass/nodecheck", "", denyAll, nil},
+		{"PUT", "/v1/agent/check/warn/nodecheck", "", denyAll, nil},
+		{"PUT", "/v1/agent/check/fail/nodecheck", "", denyAll, nil},
+		{"PUT", "/v1/agent/check/update/nodecheck", `{"Status":"passing"}`, denyAll, nil},
+		{"GET", "/v1/agent/checks", "", everyone, seenBy("nodecheck", readersOK)},
+		{"PUT", "/v1/agent/check/deregister/nodecheck", "", denyAll, nil},
+		{"PUT", "/v1/agent/maintenance?enable=false", "", denyAll, nil},
+		{"PUT", "/v1/agent/reload", "", denyAll, nil},
+		{"PUT", "/v1/agent/join/127.0.0.1:1", "", [4]int{403, 403, 403, anyButDenied}, nil},
+		{"PUT", "/v1/agent/leave", "", [4]int{403, 403, 403, 0}, nil},
+		{"PUT", "/v1/agent/force-leave/x", "", [4]int{403, 403, 403, anyButDenied}, nil},
+		{"GET", "/v1/agent/metrics", "", readers, nil},
+		{"GET", "/v1/agent/monitor", "", [4]int{403, 0, 403, 0}, nil},
+		{"PUT", "/v1/agent/token/agent", `{"Token":"root"}`, denyAll, nil},
+		// Sessions
+		{"PUT", "/v1/session/create", `{"Node":"` + n + `"}`, denyAll, nil},
+		{"GET", "/v1/session/info/" + w.session, "", everyone, seenBy(w.session, readersOK)},
+		{"GET", "/v1/session/list", "", everyone, seenBy(w.session, readersOK)},
+		{"GET", "/v1/session/node/" + n, "", everyone, seenBy(w.session, readersOK)},
+		{"PUT", "/v1/session/renew/" + w.session, "", denyAll, nil},
+		{"PUT", "/v1/session/destroy/" + w.doomed, "", denyAll, nil},
+		// Snapshots and operator
+		{"GET", "/v1/snapshot", "", denyAll, nil},
+		{"PUT", "/v1/snapshot", "not an archive", [4]int{403, 403, 403, anyButDenied}, nil},
+		{"GET", "/v1/operator/raft/configuration", "", readers, nil},
+		{"DELETE", "/v1/operator/raft/peer?id=x", "", [4]int{403, 403, 403, anyButDenied}, nil},
+		{"GET", "/v1/operator/autopilot/health", "", [4]int{403, anyButDenied, 403, anyButDenied}, nil},
+		{"GET", "/v1/operator/keyring", "", [4]int{403, anyButDenied, 403, anyButDenied}, nil},
+		{"POST", "/v1/operator/keyring", `{"Key":"x"}`, [4]int{403, 403, 403, anyButDenied}, nil},
+		{"GET", "/v1/status/leader", "", everyone, nil},
+		{"GET", "/v1/status/peers", "", everyone, nil},
+		// ACLs
+		{"PUT", "/v1/acl/bootstrap", "", [4]int{403, 403, 403, 403}, nil},
+		{"GET", "/v1/acl/token/self", "", everyone, nil},
+		{"GET", "/v1/acl/tokens", "", denyAll, contains(w.kvAppAccessor)},
+		{"GET", "/v1/acl/token/" + w.kvAppAccessor, "", denyAll, nil},
+		{"PUT", "/v1/acl/token", `{"Description":"made"}`, denyAll, nil},
+		{"GET", "/v1/acl/policies", "", denyAll, contains("kv-app")},
+		{"GET", "/v1/acl/policy/" + w.readPolicy, "", denyAll, nil},
+		{"GET", "/v1/acl/policy/name/kv-app", "", denyAll, nil},
+		{"PUT", "/v1/acl/policy", `{"Name":"p-made"}`, [4]int{403, 403, 403, 0}, nil},
+		{"GET", "/v1/acl/list", "", denyAll, nil},
+		{"PUT", "/v1/acl/create", `{"Name":"legacy","Type":"client"}`, denyAll, nil},
+		// UI
+		{"GET", "/ui/dc1/services", "", everyone, seenBy(">web<", readersOK)},
+		{"GET", "/ui/dc1/nodes", "", everyone, seenBy("/nodes/"+n, readersOK)},
+		{"GET", "/ui/dc1/kv/secret/x", "", readers, nil},
+		{"GET", "/ui/dc1/kv/", "", everyone, seenBy("secret/", readersOK)},
+	}
+}
+
+// TestACLEnforcementOnEveryEndpoint walks the API with each caller.
+func TestACLEnforcementOnEveryEndpoint(t *testing.T) {
+	w := newACLWorld(t)
+	names := [4]string{"no token", "read-only", "app keys", "management"}
+	for _, c := range w.cases() {
+		for i, tok := range w.callers {
+			want := c.want[i]
+			if want == 0 {
+				continue
+			}
+			code, body := do(t, c.method, w.a.URL(c.path), tok, c.body)
+			switch {
+			case want == anyButDenied && code == 403:
+				t.Errorf("%s %s as %s: 403 %q", c.method, c.path, names[i], body)
+			case want != anyButDenied && code != want:
+				t.Errorf("%s %s as %s: %d %q, want %d", c.method, c.path, names[i], code, body, want)
+			case code == 403 && !strings.HasPrefix(body, "Permission denied") && !strings.HasPrefix(body, "ACL bootstrap no longer allowed"):
+				t.Errorf("%s %s as %s: 403 body %q", c.method, c.path, names[i], body)
+			case code == 200 && c.check != nil:
+				c.check(t, i, body)
+			}
+		}
+	}
+}
+
+func TestACLFilteredHeaderAndUnknownSecret(t *testing.T) {
+	w := newACLWorld(t)
+	resp, err := http.DefaultClient.Do(mustReq(t, "GET", w.a.URL("/v1/kv/?recurse&token="+w.kvApp), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("X-Consul-Results-Filtered-By-ACLs") != "true" {
+		t.Fatal("a filtered list lacks X-Consul-Results-Filtered-By-ACLs")
+	}
+	for _, how := range []func(*http.Request){
+		func(r *http.Request) { r.Header.Set("X-Consul-Token", "nope") },
+		func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") },
+		func(r *http.Request) { r.URL.RawQuery = "token=nope" },
+	} {
+		req := mustReq(t, "GET", w.a.URL("/v1/catalog/nodes"), "")
+		how(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 403 {
+			t.Fatalf("unknown secret: %d", resp.StatusCode)
+		}
+	}
+	req := mustReq(t, "GET", w.a.URL("/v1/kv/secret/x"), "")
+	req.Header.Set("Authorization", "Bearer "+w.readOnly)
+	if resp, _ := http.DefaultClient.Do(req); resp == nil || resp.StatusCode != 200 {
+		t.Fatal("bearer token not honoured")
+	}
+}
+
+// TestACLBlockingQueriesDoNotLeak checks that a blocking read shows
+// nothing of what its token cannot read: changes to hidden keys neither
+// wake it nor move its index, and a hidden service answers an index that
+// never moves.
+func TestACLBlockingQueriesDoNotLeak(t *testing.T) {
+	w := newACLWorld(t)
+	kv := tokenClient(t, w.a, w.kvApp).KV()
+	mkv := w.managementAccount.KV()
+	_, meta, err := kv.List("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan uint64, 1)
+	go func() {
+		_, m, err := kv.List("", &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: 2 * time.Second})
+		if err != nil {
+			done <- 0
+			return
+		}
+		done <- m.LastIndex
+	}()
+	time.Sleep(100 * time.Millisecond)
+	mkv.Put(&api.KVPair{Key: "secret/new", Value: []byte("1")}, nil)
+	mkv.Delete("secret/x", nil)
+	select {
+	case idx := <-done:
+		t.Fatalf("a change to hidden keys woke the query (index %d -> %d)", meta.LastIndex, idx)
+	case <-time.After(700 * time.Millisecond):
+	}
+	mkv.Put(&api.KVPair{Key: "app/new", Value: []byte("1")}, nil)
+	select {
+	case idx := <-done:
+		if idx <= meta.LastIndex {
+			t.Fatalf("visible change: index %d -> %d", meta.LastIndex, idx)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("a visible change did not wake the query")
+	}
+
+	// A service the token cannot read: an index of 1, whatever happens.
+	h := tokenClient(t, w.a, w.kvApp).Health()
+	entries, hm, err := h.Service("web", "", false, nil)
+	if err != nil || len(entries) != 0 || hm.LastIndex != 1 {
+		t.Fatalf("hidden service: %d entries, index %d, %v", len(entries), hm.LastIndex, err)
+	}
+	w.managementAccount.Agent().ServiceRegister(&api.AgentServiceRegistration{ID: "web", Name: "web", Port: 8080})
+	w.a.Agent.SyncNow()
+	if _, hm, _ = h.Service("web", "", false, nil); hm.LastIndex != 1 {
+		t.Fatalf("hidden service index moved to %d", hm.LastIndex)
+	}
+	if _, km, _ := kv.Get("secret/new", nil); km != nil {
+		t.Fatal("a hidden key answered with meta")
+	}
+}
+
+// TestACLDNSUsesDefaultToken checks that DNS answers only what the
+// agent's default token may read.
+func TestACLDNSUsesDefaultToken(t *testing.T) {
+	w := newACLWorld(t)
+	ask := func(name string) *dns.Msg {
+		t.Helper()
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeA)
+		r, err := dns.Exchange(m, w.a.DNSAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := ask("web.service.consul."); len(r.Answer) != 0 {
+		t.Fatalf("anonymous DNS answered a hidden service: %v", r.Answer)
+	}
+	if r := ask(w.node + ".node.consul."); len(r.Answer) != 0 {
+		t.Fatalf("anonymous DNS answered a hidden node: %v", r.Answer)
+	}
+	if _, err := w.managementAccount.Agent().UpdateDefaultACLToken(w.readOnly, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := ask("web.service.consul."); len(r.Answer) == 0 {
+		t.Fatalf("DNS with a readable default token: %v", r)
+	}
+	// The default token also serves HTTP requests without a token.
+	if code, _ := do(t, "GET", w.a.URL("/v1/kv/secret/x"), "", ""); code != 200 {
+		t.Fatalf("request without a token after setting the default: %d", code)
+	}
+}
+
+func TestACLUITokenCookie(t *testing.T) {
+	w := newACLWorld(t)
+	req := mustReq(t, "GET", w.a.URL("/ui/dc1/services"), "")
+	req.Header.Set("Cookie", "beacon-ui-token="+w.readOnly)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	resp.Body.Close()
+	if !strings.Contains(b.String(), ">web<") {
+		t.Fatalf("UI with a token cookie: %.300s", b.String())
+	}
+	// The cookie is for the UI only, not the API.
+	req = mustReq(t, "GET", w.a.URL("/v1/kv/secret/x"), "")
+	req.Header.Set("Cookie", "beacon-ui-token="+w.readOnly)
+	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 403 {
+		t.Fatalf("API honoured the UI cookie: %d", resp.StatusCode)
+	}
+}
+
+func TestACLTokenPersistence(t *testing.T) {
+	dir := t.TempDir()
+	hcl := fmt.Sprintf(`data_dir = %q
+acl { enabled = true  default_policy = "deny"  enable_token_persistence = true  tokens { initial_management = "root" } }`, dir)
+	a := testagent.Start(t, testagent.WithHCL(hcl))
+	if _, err := tokenClient(t, a, "root").Agent().UpdateDefaultACLToken("root", nil); err != nil {
+		t.Fatal(err)
+	}
+	a.Shutdown()
+	var saved map[string]string
+	b := readFile(t, dir+"/acl-tokens.json")
+	if err := json.Unmarshal(b, &saved); err != nil || saved["default"] != "root" {
+		t.Fatalf("persisted tokens: %s %v", b, err)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestACLHiddenListsAreEmptyArrays(t *testing.T) {
+	w := newACLWorld(t)
+	for _, p := range []string{"/v1/catalog/service/web", "/v1/health/service/web", "/v1/health/checks/web", "/v1/catalog/nodes", "/v1/session/list"} {
+		if code, body := do(t, "GET", w.a.URL(p), w.kvApp, ""); code != 200 || body != "[]" {
+			t.Errorf("%s: %d %q, want []", p, code, body)
+		}
+	}
+}
