@@ -174,7 +174,9 @@ func (c *cluster) writeConfig(a *agent, servers int) {
 
 // start launches (or relaunches) an agent from its config dir.
 func (c *cluster) start(a *agent) {
+	a.logMu.Lock()
 	a.log = &bytes.Buffer{}
+	a.logMu.Unlock()
 	a.cmd = exec.Command(beaconBin, "agent", "-config-dir", filepath.Join(a.dir, "config"))
 	a.cmd.Stdout = a
 	a.cmd.Stderr = a
@@ -182,8 +184,11 @@ func (c *cluster) start(a *agent) {
 	if err := a.cmd.Start(); err != nil {
 		c.t.Fatalf("start %s: %v", a.name, err)
 	}
-	a.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(a.cmd, a.done)
+	done := make(chan struct{})
+	a.logMu.Lock() // exited may be polling from other goroutines
+	a.done = done
+	a.logMu.Unlock()
+	go func(cmd *exec.Cmd) { cmd.Wait(); close(done) }(a.cmd)
 }
 
 func (a *agent) Write(b []byte) (int, error) {
@@ -273,8 +278,11 @@ func (c *cluster) leader(within time.Duration) *agent {
 }
 
 func (a *agent) exited() bool {
+	a.logMu.Lock()
+	done := a.done
+	a.logMu.Unlock()
 	select {
-	case <-a.done:
+	case <-done:
 		return true
 	default:
 		return false
