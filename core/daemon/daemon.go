@@ -150,6 +150,7 @@ func (d *Daemon) start() (err error) {
 	if !cfg.DevMode {
 		d.startJoins()
 	}
+	trimMappedBinary()
 	logger.Info("agent started", "node", d.node.Node, "datacenter", cfg.Datacenter,
 		"server", cfg.Server, "http", d.HTTPAddrs(), "https", d.HTTPSAddrs(), "dns", d.DNSAddrs(),
 		"tls", d.tls.Describe())
