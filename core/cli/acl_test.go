@@ -64,6 +64,15 @@ func TestACLCommands(t *testing.T) {
 	if r := e.beacon("acl", "token", "read", "-self", "-token", reader); r.code != 0 || field(r.stdout, "AccessorID:") != accessor {
 		t.Fatalf("token read -self: %+v", r)
 	}
+	if r := e.beacon("acl", "set-agent-token", "default", reader); r.code != 0 || r.stdout != "ACL token \"default\" set successfully\n" {
+		t.Fatalf("set-agent-token: %+v", r)
+	}
+	if p, _, err := a.Client.KV().Get("app/x", nil); err != nil || p == nil {
+		t.Fatalf("a request without a token after set-agent-token default: %v %v", p, err)
+	}
+	if r := e.beacon("acl", "set-agent-token", "nope", reader); r.code != 1 || !strings.Contains(r.stderr, `Unknown token type "nope"`) {
+		t.Fatalf("set-agent-token of an unknown type: %+v", r)
+	}
 	if r := e.beacon("acl", "token", "update", "-id", accessor, "-description", "renamed"); r.code != 0 || !strings.Contains(r.stdout, "renamed") {
 		t.Fatalf("token update: %+v", r)
 	}
