@@ -3,6 +3,7 @@ package cli_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -101,4 +102,70 @@ func field(out, label string) string {
 		}
 	}
 	return ""
+}
+
+// TestACLPrettyOutput pins the pretty output of the commands users script
+// around to Consul's: the labels, their padding, their order, the policy
+// lines, and the refusal of a second bootstrap.
+func TestACLPrettyOutput(t *testing.T) {
+	a := testagent.Start(t, testagent.WithHCL(`acl { enabled = true  default_policy = "deny" }`))
+	t.Setenv(api.HTTPAddrEnvName, a.HTTPAddr)
+	t.Setenv(api.HTTPTokenEnvName, "")
+	t.Setenv(api.HTTPTokenFileEnvName, "")
+	e := &env{t: t, addr: a.HTTPAddr, client: a.Client}
+	const (
+		uuid = `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`
+		when = `\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? [+-]\d{4} \S+`
+	)
+	match := func(what, out, pattern string) {
+		t.Helper()
+		if !regexp.MustCompile(`^` + pattern + `$`).MatchString(out) {
+			t.Fatalf("%s output:\n%s\nwant:\n%s", what, out, pattern)
+		}
+	}
+
+	r := e.beacon("acl", "bootstrap")
+	match("acl bootstrap", r.stdout, `AccessorID:       `+uuid+`
+SecretID:         `+uuid+`
+Description:      Bootstrap Token \(Global Management\)
+Local:            false
+Create Time:      `+when+`
+Policies:
+   00000000-0000-0000-0000-000000000001 - global-management
+`)
+	t.Setenv(api.HTTPTokenEnvName, field(r.stdout, "SecretID:"))
+	r = e.beacon("acl", "bootstrap")
+	match("second acl bootstrap", r.stderr,
+		`Failed ACL bootstrapping: Unexpected response code: 403 \(ACL bootstrap no longer allowed \(reset index: \d+\)\)
+`)
+
+	r = e.beacon("acl", "policy", "create", "-name", "acl-replication", "-description", "Token capable of replicating ACL policies", "-rules", `acl = "read"`)
+	match("acl policy create", r.stdout, `ID:           (`+uuid+`)
+Name:         acl-replication
+Description:  Token capable of replicating ACL policies
+Datacenters:  
+Rules:
+acl = "read"
+`)
+	policyID := field(r.stdout, "ID:")
+	r = e.beacon("acl", "token", "create", "-description", "Agent Policy Replication - my-agent", "-policy-name", "acl-replication")
+	match("acl token create", r.stdout, `AccessorID:       `+uuid+`
+SecretID:         `+uuid+`
+Description:      Agent Policy Replication - my-agent
+Local:            false
+Create Time:      `+when+`
+Policies:
+   `+policyID+` - acl-replication
+`)
+	r = e.beacon("acl", "token", "create", "-description", "no policies", "-local")
+	match("acl token create without policies", r.stdout, `AccessorID:       `+uuid+`
+SecretID:         `+uuid+`
+Description:      no policies
+Local:            true
+Create Time:      `+when+`
+`)
+	// The secret is the second field of its line, as `awk '/SecretID/ {print $2}'` reads it.
+	if f := strings.Fields(strings.Split(r.stdout, "\n")[1]); len(f) != 2 || f[0] != "SecretID:" {
+		t.Fatalf("SecretID line: %q", f)
+	}
 }
