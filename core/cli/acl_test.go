@@ -12,15 +12,21 @@ import (
 	"github.com/beacon-sd/beacon/core/testagent"
 )
 
-// TestACLCommands runs the secured-cluster walkthrough from the command
-// line: bootstrap once, CONSUL_HTTP_TOKEN and -token, policies from a
-// rules file, tokens linking them by name.
-func TestACLCommands(t *testing.T) {
+// startACLAgent starts an agent with ACLs on under default_policy deny
+// and points the commands at it without a token.
+func startACLAgent(t *testing.T) (*testagent.Agent, *env) {
 	a := testagent.Start(t, testagent.WithHCL(`acl { enabled = true  default_policy = "deny" }`))
 	t.Setenv(api.HTTPAddrEnvName, a.HTTPAddr)
 	t.Setenv(api.HTTPTokenEnvName, "")
 	t.Setenv(api.HTTPTokenFileEnvName, "")
-	e := &env{t: t, addr: a.HTTPAddr, client: a.Client}
+	return a, &env{t: t, addr: a.HTTPAddr, client: a.Client}
+}
+
+// TestACLCommands runs the secured-cluster walkthrough from the command
+// line: bootstrap once, CONSUL_HTTP_TOKEN and -token, policies from a
+// rules file, tokens linking them by name.
+func TestACLCommands(t *testing.T) {
+	a, e := startACLAgent(t)
 
 	r := e.beacon("acl", "bootstrap")
 	if r.code != 0 || !strings.Contains(r.stdout, "Description:      Bootstrap Token (Global Management)") ||
@@ -108,11 +114,7 @@ func field(out, label string) string {
 // around to Consul's: the labels, their padding, their order, the policy
 // lines, and the refusal of a second bootstrap.
 func TestACLPrettyOutput(t *testing.T) {
-	a := testagent.Start(t, testagent.WithHCL(`acl { enabled = true  default_policy = "deny" }`))
-	t.Setenv(api.HTTPAddrEnvName, a.HTTPAddr)
-	t.Setenv(api.HTTPTokenEnvName, "")
-	t.Setenv(api.HTTPTokenFileEnvName, "")
-	e := &env{t: t, addr: a.HTTPAddr, client: a.Client}
+	_, e := startACLAgent(t)
 	const (
 		uuid = `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`
 		when = `\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? [+-]\d{4} \S+`
