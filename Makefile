@@ -28,6 +28,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeServiceDefinition -fuzztime 30s ./core/decode
 	$(GO) test -run '^$$' -fuzz FuzzHTTPRequest -fuzztime 30s ./core/http
 	$(GO) test -run '^$$' -fuzz FuzzHandler -fuzztime 30s ./core/dns
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./core/acl
+	$(GO) test -run '^$$' -fuzz FuzzExtractToken -fuzztime 30s ./core/http
 
 deps:
 	.ci/deps

@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/beacon-sd/beacon/registrator"
-	"github.com/beacon-sd/beacon/registrator/internal/dockertest"
+	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
 
 // BenchmarkRegistrationLatency measures what a user waits for: from

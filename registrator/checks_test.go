@@ -10,7 +10,7 @@ import (
 
 	"github.com/beacon-sd/beacon/core/testagent"
 	"github.com/beacon-sd/beacon/registrator"
-	"github.com/beacon-sd/beacon/registrator/internal/dockertest"
+	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
 
 // checkOf returns the agent's check with that ID, or nil.

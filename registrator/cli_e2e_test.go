@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beacon-sd/beacon/registrator/internal/dockertest"
+	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
 
 // The binary, invoked through a link named registrator as Registrator's

@@ -17,7 +17,7 @@ import (
 
 	"github.com/beacon-sd/beacon/core/testagent"
 	"github.com/beacon-sd/beacon/registrator"
-	"github.com/beacon-sd/beacon/registrator/internal/dockertest"
+	"github.com/beacon-sd/beacon/registrator/dockertest"
 	"github.com/beacon-sd/beacon/registrator/service"
 )
 

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/beacon-sd/beacon/registrator"
-	"github.com/beacon-sd/beacon/registrator/internal/dockertest"
+	"github.com/beacon-sd/beacon/registrator/dockertest"
 	"github.com/beacon-sd/beacon/registrator/service"
 )
 

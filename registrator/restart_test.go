@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/beacon-sd/beacon/registrator"
-	"github.com/beacon-sd/beacon/registrator/internal/dockertest"
+	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
 
 // Restarting the registrator drops nothing that still runs; with -cleanup

@@ -11,9 +11,10 @@ import (
 )
 
 var aclCommands = map[string]command{
-	"bootstrap": {"Bootstrap ACLs", aclBootstrapCommand},
-	"token":     {"Manage ACL tokens", aclTokenCommand},
-	"policy":    {"Manage ACL policies", aclPolicyCommand},
+	"bootstrap":       {"Bootstrap ACLs", aclBootstrapCommand},
+	"token":           {"Manage ACL tokens", aclTokenCommand},
+	"policy":          {"Manage ACL policies", aclPolicyCommand},
+	"set-agent-token": {"Set an ACL token the agent uses", aclSetAgentTokenCommand},
 }
 
 var aclTokenCommands = map[string]command{
@@ -33,7 +34,7 @@ var aclPolicyCommands = map[string]command{
 	"list":   {"List ACL policies", aclPolicyListCommand},
 }
 
-// aclCommand is `beacon acl <bootstrap|token|policy>`.
+// aclCommand is `beacon acl <bootstrap|token|policy|set-agent-token>`.
 func aclCommand(args []string, stdout, stderr io.Writer) int {
 	return runGroup("acl", aclCommands, args, stdout, stderr)
 }

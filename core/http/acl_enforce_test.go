@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/consul/api"
 	"github.com/miekg/dns"
 
+	beaconhttp "github.com/beacon-sd/beacon/core/http"
 	"github.com/beacon-sd/beacon/core/testagent"
 )
 
@@ -25,6 +26,9 @@ type aclWorld struct {
 	readOnly, kvApp   string
 	kvAppAccessor     string
 	readPolicy        string
+	spareToken        string // AccessorID of a token the table updates, clones and deletes
+	sparePolicy       string // ID of a policy the table updates and deletes
+	legacy            string // SecretID (legacy ID) of a legacy client token
 	callers           [4]string
 	managementAccount *api.Client
 }
@@ -64,12 +68,24 @@ func newACLWorld(t *testing.T) *aclWorld {
 	kt, _, err := mc.ACL().TokenCreate(&api.ACLToken{Description: "app keys", Policies: []*api.ACLTokenPolicyLink{{ID: app.ID}}}, nil)
 	must(err)
 	w.readOnly, w.kvApp, w.kvAppAccessor = rt.SecretID, kt.SecretID, kt.AccessorID
+	sp, _, err := mc.ACL().PolicyCreate(&api.ACLPolicy{Name: "spare", Rules: `key "spare" { policy = "read" }`}, nil)
+	must(err)
+	st, _, err := mc.ACL().TokenCreate(&api.ACLToken{Description: "spare", Policies: []*api.ACLTokenPolicyLink{{ID: sp.ID}}}, nil)
+	must(err)
+	w.sparePolicy, w.spareToken = sp.ID, st.AccessorID
+	code, body := do(t, "PUT", w.a.URL("/v1/acl/create?token=root"), "", `{"Name":"legacy","Type":"client","Rules":"key \"l\" { policy = \"read\" }"}`)
+	var legacy struct{ ID string }
+	if code != 200 || json.Unmarshal([]byte(body), &legacy) != nil || legacy.ID == "" {
+		t.Fatalf("legacy create: %d %s", code, body)
+	}
+	w.legacy = legacy.ID
 	w.callers = [4]string{"", w.readOnly, w.kvApp, "root"}
 	for _, k := range []string{"app/a", "app/b", "secret/x"} {
 		_, err := mc.KV().Put(&api.KVPair{Key: k, Value: []byte(k)}, nil)
 		must(err)
 	}
-	must(mc.Agent().ServiceRegister(&api.AgentServiceRegistration{ID: "web", Name: "web", Port: 80, Address: "127.0.0.1"}))
+	must(mc.Agent().ServiceRegister(&api.AgentServiceRegistration{ID: "web", Name: "web", Port: 80, Address: "127.0.0.1",
+		Check: &api.AgentServiceCheck{CheckID: "web-alive", TTL: "10m", Status: "passing"}}))
 	must(mc.Agent().ServiceRegister(&api.AgentServiceRegistration{ID: "tmpsvc", Name: "tmpsvc", Port: 81}))
 	must(w.a.Agent.SyncNow())
 	w.session, _, err = mc.Session().Create(&api.SessionEntry{Node: w.node, Name: "s"}, nil)
@@ -151,7 +167,7 @@ func (w *aclWorld) cases() []aclCase {
 		{"GET", "/v1/catalog/node-services/" + n, "", [4]int{404, 200, 404, 200}, contains(`"web"`)},
 		// Health
 		{"GET", "/v1/health/node/" + n, "", everyone, seenBy("serfHealth", readersOK)},
-		{"GET", "/v1/health/checks/web", "", everyone, nil},
+		{"GET", "/v1/health/checks/web", "", everyone, seenBy("web-alive", readersOK)},
 		{"GET", "/v1/health/state/any", "", everyone, seenBy("serfHealth", readersOK)},
 		{"GET", "/v1/health/service/web", "", everyone, seenBy(`"ID":"web"`, readersOK)},
 		// Agent
@@ -193,6 +209,8 @@ func (w *aclWorld) cases() []aclCase {
 		{"GET", "/v1/operator/autopilot/health", "", [4]int{403, anyButDenied, 403, anyButDenied}, nil},
 		{"GET", "/v1/operator/keyring", "", [4]int{403, anyButDenied, 403, anyButDenied}, nil},
 		{"POST", "/v1/operator/keyring", `{"Key":"x"}`, [4]int{403, 403, 403, anyButDenied}, nil},
+		{"PUT", "/v1/operator/keyring", `{"Key":"x"}`, [4]int{403, 403, 403, anyButDenied}, nil},
+		{"DELETE", "/v1/operator/keyring", `{"Key":"x"}`, [4]int{403, 403, 403, anyButDenied}, nil},
 		{"GET", "/v1/status/leader", "", everyone, nil},
 		{"GET", "/v1/status/peers", "", everyone, nil},
 		// ACLs
@@ -205,11 +223,31 @@ func (w *aclWorld) cases() []aclCase {
 		{"GET", "/v1/acl/policy/" + w.readPolicy, "", denyAll, nil},
 		{"GET", "/v1/acl/policy/name/kv-app", "", denyAll, nil},
 		{"PUT", "/v1/acl/policy", `{"Name":"p-made"}`, [4]int{403, 403, 403, 0}, nil},
-		{"GET", "/v1/acl/list", "", denyAll, nil},
+		{"PUT", "/v1/acl/token/" + w.spareToken, `{"Description":"updated","Policies":[{"ID":"` + w.sparePolicy + `"}]}`, denyAll, nil},
+		{"PUT", "/v1/acl/token/" + w.spareToken + "/clone", `{"Description":"cloned"}`, denyAll, nil},
+		{"DELETE", "/v1/acl/token/" + w.spareToken, "", denyAll, nil},
+		{"PUT", "/v1/acl/policy/" + w.sparePolicy, `{"Name":"spare","Rules":"key \"spare\" { policy = \"write\" }"}`, denyAll, nil},
+		{"DELETE", "/v1/acl/policy/" + w.sparePolicy, "", denyAll, nil},
+		{"GET", "/v1/acl/replication", "", everyone, nil},
+		// The legacy API: the secret names the token, so reading it by
+		// its secret needs no other right.
+		{"GET", "/v1/acl/list", "", denyAll, contains(w.legacy)},
 		{"PUT", "/v1/acl/create", `{"Name":"legacy","Type":"client"}`, denyAll, nil},
+		{"PUT", "/v1/acl/update", `{"ID":"` + w.legacy + `","Name":"renamed","Type":"client"}`, denyAll, nil},
+		{"GET", "/v1/acl/info/" + w.legacy, "", everyone, contains(w.legacy)},
+		{"GET", "/v1/acl/info/" + w.kvAppAccessor, "", everyone, func(t *testing.T, c int, body string) {
+			if body != "[]" {
+				t.Errorf("caller %d: legacy info by AccessorID: %s", c, body)
+			}
+		}},
+		{"PUT", "/v1/acl/clone/" + w.legacy, "", denyAll, nil},
+		{"PUT", "/v1/acl/destroy/" + w.legacy, "", denyAll, nil},
 		// UI
 		{"GET", "/ui/dc1/services", "", everyone, seenBy(">web<", readersOK)},
+		{"GET", "/ui/dc1/services/web", "", everyone, seenBy("127.0.0.1:80", readersOK)},
 		{"GET", "/ui/dc1/nodes", "", everyone, seenBy("/nodes/"+n, readersOK)},
+		{"GET", "/ui/dc1/nodes/" + n, "", everyone, seenBy(">web<", readersOK)},
+		{"GET", "/ui/dc1/acls/tokens", "", everyone, nil},
 		{"GET", "/ui/dc1/kv/secret/x", "", readers, nil},
 		{"GET", "/ui/dc1/kv/", "", everyone, seenBy("secret/", readersOK)},
 	}
@@ -235,6 +273,39 @@ func TestACLEnforcementOnEveryEndpoint(t *testing.T) {
 				t.Errorf("%s %s as %s: 403 body %q", c.method, c.path, names[i], body)
 			case code == 200 && c.check != nil:
 				c.check(t, i, body)
+			}
+		}
+	}
+}
+
+// TestACLTableCoversEveryRoute keeps the table above complete: every
+// method of every route the API registers has a case (POST counts as
+// covered by PUT where a route takes both).
+func TestACLTableCoversEveryRoute(t *testing.T) {
+	routes := beaconhttp.RoutePatterns()
+	match := func(path string) string {
+		path, _, _ = strings.Cut(path, "?")
+		if _, ok := routes[path]; ok && !strings.HasSuffix(path, "/") {
+			return path
+		}
+		best := ""
+		for p := range routes {
+			if strings.HasSuffix(p, "/") && strings.HasPrefix(path, p) && len(p) > len(best) {
+				best = p
+			}
+		}
+		return best
+	}
+	covered := map[string]bool{}
+	for _, c := range (&aclWorld{node: "n", session: "s", doomed: "d", legacy: "l", spareToken: "t", sparePolicy: "p"}).cases() {
+		if strings.HasPrefix(c.path, "/v1/") {
+			covered[c.method+" "+match(c.path)] = true
+		}
+	}
+	for p, methods := range routes {
+		for _, m := range methods {
+			if !covered[m+" "+p] && !(m == "POST" && covered["PUT "+p]) {
+				t.Errorf("no ACL case for %s %s", m, p)
 			}
 		}
 	}

@@ -114,6 +114,20 @@ func (s *Server) requireAgentWrite(r *request) error {
 	return err
 }
 
+// secretPaths are the routes whose argument is a SecretID: the legacy
+// ACL API names tokens by their secrets.
+var secretPaths = []string{"/v1/acl/info/", "/v1/acl/destroy/", "/v1/acl/clone/"}
+
+// logPath is a request path fit for the log: a secret in it is hidden.
+func logPath(path string) string {
+	for _, p := range secretPaths {
+		if strings.HasPrefix(path, p) && len(path) > len(p) {
+			return p + "<hidden>"
+		}
+	}
+	return path
+}
+
 // cookie reads one cookie from a Cookie header.
 func cookie(header, name string) string {
 	for _, part := range strings.Split(header, ";") {

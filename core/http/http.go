@@ -165,7 +165,7 @@ func (s *Server) Serve(w *httpserver.Response, hr *httpserver.Request) {
 	code := http.StatusOK
 	defer func() {
 		if rec := recover(); rec != nil {
-			s.logger.Error("handler panic", "path", r.Path, "panic", rec)
+			s.logger.Error("handler panic", "path", logPath(r.Path), "panic", rec)
 			w.Error("internal error", http.StatusInternalServerError)
 			code = http.StatusInternalServerError
 		}
@@ -293,7 +293,7 @@ func (s *Server) writeJSON(w *httpserver.Response, r *request, obj interface{}) 
 		b, err = json.Marshal(obj)
 	}
 	if err != nil {
-		s.logger.Error("encode response failed", "path", r.Path, "error", err)
+		s.logger.Error("encode response failed", "path", logPath(r.Path), "error", err)
 		w.Error("failed to encode response", http.StatusInternalServerError)
 		return
 	}
@@ -343,7 +343,7 @@ func (s *Server) writeError(w *httpserver.Response, r *request, err error) int {
 		code = 499 // the client went away
 	}
 	if code >= 500 && code != 499 {
-		s.logger.Error("request failed", "method", r.Method, "path", r.Path, "error", err)
+		s.logger.Error("request failed", "method", r.Method, "path", logPath(r.Path), "error", err)
 	}
 	if msg == "" {
 		w.WriteHeader(code)

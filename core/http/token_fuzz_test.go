@@ -25,6 +25,21 @@ func TestExtractTokenOrder(t *testing.T) {
 	}
 }
 
+func TestLogPathHidesLegacySecrets(t *testing.T) {
+	for in, want := range map[string]string{
+		"/v1/acl/info/6a1253d2-1785-24fd-91c2-f8e78c745511":    "/v1/acl/info/<hidden>",
+		"/v1/acl/destroy/6a1253d2-1785-24fd-91c2-f8e78c745511": "/v1/acl/destroy/<hidden>",
+		"/v1/acl/clone/x/y":      "/v1/acl/clone/<hidden>",
+		"/v1/acl/info/":          "/v1/acl/info/",
+		"/v1/acl/token/6a1253d2": "/v1/acl/token/6a1253d2",
+		"/v1/kv/app/x":           "/v1/kv/app/x",
+	} {
+		if got := logPath(in); got != want {
+			t.Errorf("logPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func FuzzExtractToken(f *testing.F) {
 	for _, s := range [][3]string{
 		{"secret", "", ""}, {"", "Bearer abc", ""}, {"", "bearer", "token=x"},

@@ -49,11 +49,11 @@ func (r *consul) String() string { return "consul agent at " + r.addr }
 // Ping asks the agent about itself and learns its node address, which
 // checks of services published on all of the host's addresses target.
 func (r *consul) Ping(ctx context.Context) error {
-	self, err := r.client.Agent().Self()
+	addr, err := agentAddr(ctx, r.client)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r, err)
 	}
-	if addr, ok := self["Member"]["Addr"].(string); ok && addr != "" {
+	if addr != "" {
 		r.mu.Lock()
 		r.nodeAddr = addr
 		r.mu.Unlock()

@@ -51,11 +51,11 @@ func (r *consulKV) String() string { return "consul KV at " + r.addr + "/" + r.p
 // Ping asks the agent about itself and learns its node address, the
 // address written for services published on all of the host's addresses.
 func (r *consulKV) Ping(ctx context.Context) error {
-	self, err := r.client.Agent().Self()
+	addr, err := agentAddr(ctx, r.client)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r, err)
 	}
-	if addr, ok := self["Member"]["Addr"].(string); ok && addr != "" {
+	if addr != "" {
 		r.mu.Lock()
 		r.nodeAddr = addr
 		r.mu.Unlock()

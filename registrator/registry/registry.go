@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -128,6 +129,25 @@ func clientConfig(u *url.URL, getenv func(string) string, timeout time.Duration)
 	hc.Timeout = timeout
 	cfg.HttpClient = hc
 	return cfg, nil
+}
+
+// agentAddr is the agent's node address, from /v1/agent/self. A token
+// that may write services but not read the agent (all Registrator needs
+// with Consul) gets 403 there; then the agent's status answers whether it
+// is up, and the address stays unknown (""). A token the agent does not
+// know ("ACL not found") is an error here already.
+func agentAddr(ctx context.Context, c *api.Client) (string, error) {
+	self, err := c.Agent().Self()
+	var se api.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusForbidden && strings.HasPrefix(se.Body, "Permission denied") {
+		_, err = c.Status().LeaderWithQueryOptions((&api.QueryOptions{}).WithContext(ctx))
+		return "", err
+	}
+	if err != nil {
+		return "", err
+	}
+	addr, _ := self["Member"]["Addr"].(string)
+	return addr, nil
 }
 
 func hostOr(u *url.URL, def string) string {
