@@ -4,40 +4,37 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"sync"
 	"time"
-
-	"github.com/hashicorp/yamux"
 )
 
-// Pool keeps one RPC session per server address and makes calls on it.
+// Pool keeps one RPC connection per server address and makes calls on it.
 type Pool struct {
 	DialTimeout time.Duration
 	// TLS, when set before the first call, dials servers with TLS if the
 	// settings ask for it.
 	TLS TLS
 
-	mu       sync.Mutex
-	sessions map[string]*yamux.Session
-	closed   bool
+	mu     sync.Mutex
+	conns  map[string]*clientConn
+	closed bool
 }
 
 // NewPool returns an empty pool.
 func NewPool() *Pool {
-	return &Pool{DialTimeout: 5 * time.Second, sessions: map[string]*yamux.Session{}}
+	return &Pool{DialTimeout: 5 * time.Second, conns: map[string]*clientConn{}}
 }
 
-// session returns the live session to addr, dialing one if needed.
-func (p *Pool) session(addr string) (*yamux.Session, error) {
+// conn returns the live connection to addr, dialing one if needed.
+func (p *Pool) conn(addr string) (*clientConn, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil, fmt.Errorf("rpc pool is closed")
 	}
-	if s, ok := p.sessions[addr]; ok && !s.IsClosed() {
+	if cc, ok := p.conns[addr]; ok && !cc.isClosed() {
 		p.mu.Unlock()
-		return s, nil
+		return cc, nil
 	}
 	p.mu.Unlock()
 
@@ -45,73 +42,54 @@ func (p *Pool) session(addr string) (*yamux.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := yamux.DefaultConfig()
-	cfg.LogOutput = io.Discard
-	cfg.MaxStreamWindowSize = 1 << 20
-	s, err := yamux.Client(c, cfg)
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
+	cc := newClientConn(c)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if old, ok := p.sessions[addr]; ok && !old.IsClosed() {
-		s.Close() // lost a race with another dialer
+	if old, ok := p.conns[addr]; ok && !old.isClosed() {
+		cc.close(errConnClosed) // lost a race with another dialer
 		return old, nil
 	}
-	p.sessions[addr] = s
-	return s, nil
+	if p.closed {
+		cc.close(errConnClosed)
+		return nil, fmt.Errorf("rpc pool is closed")
+	}
+	p.conns[addr] = cc
+	return cc, nil
 }
 
-// Call invokes method on the server at addr. Cancelling ctx closes the
-// stream, which ends the call on the server too.
+// Call invokes method on the server at addr. Cancelling ctx ends the call
+// on the server too.
 func (p *Pool) Call(ctx context.Context, addr, method string, args, reply interface{}) error {
+	if len(method) > 255 {
+		return fmt.Errorf("rpc method name %q is too long", method)
+	}
 	body, err := json.Marshal(args)
 	if err != nil {
 		return fmt.Errorf("rpc %s: encode: %w", method, err)
 	}
-	var st *yamux.Stream
+	var f *frame
 	for attempt := 0; ; attempt++ {
-		s, err := p.session(addr)
+		cc, err := p.conn(addr)
 		if err != nil {
 			return fmt.Errorf("rpc %s to %s: %w", method, addr, err)
 		}
-		st, err = s.OpenStream()
+		var sent bool
+		f, sent, err = cc.call(ctx, method, body)
 		if err == nil {
 			break
 		}
-		s.Close() // a dead session: drop it and dial once more
-		if attempt == 1 {
-			return fmt.Errorf("rpc %s to %s: %w", method, addr, err)
+		if sent || attempt == 1 {
+			return p.streamErr(ctx, method, addr, err)
 		}
+		// The connection was dead before the request left: dial once more.
 	}
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-ctx.Done():
-			st.Close()
-		case <-done:
-		}
-	}()
-	defer st.Close()
-	if err := writeFrame(st, &request{Method: method, Body: body}); err != nil {
-		return p.streamErr(ctx, method, addr, err)
+	if f.typ == frameError {
+		return decodeError(string(f.body), f.head)
 	}
-	var resp response
-	if err := readFrame(st, &resp); err != nil {
-		return p.streamErr(ctx, method, addr, err)
-	}
-	if ctx.Err() != nil {
-		return ctx.Err() // the answer to an abandoned call
-	}
-	if resp.Error != "" {
-		return decodeError(resp.Error, resp.Code)
-	}
-	if reply == nil || len(resp.Body) == 0 {
+	if reply == nil || len(f.body) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(resp.Body, reply); err != nil {
+	if err := json.Unmarshal(f.body, reply); err != nil {
 		return fmt.Errorf("rpc %s: decode reply: %w", method, err)
 	}
 	return nil
@@ -124,13 +102,13 @@ func (p *Pool) streamErr(ctx context.Context, method, addr string, err error) er
 	return fmt.Errorf("rpc %s to %s: %w", method, addr, err)
 }
 
-// Close drops every session.
+// Close drops every connection.
 func (p *Pool) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true
-	for addr, s := range p.sessions {
-		s.Close()
-		delete(p.sessions, addr)
+	for addr, cc := range p.conns {
+		cc.close(errConnClosed)
+		delete(p.conns, addr)
 	}
 }

@@ -1,17 +1,14 @@
 // Package rpc carries agent-to-server and server-to-server calls. One TCP
 // port (ports.server) serves both raft and RPC: the first byte of a
-// connection says which. RPC connections are yamux sessions, one per pair
-// of agents, each call on its own stream, so a blocking query holds a stream
-// and not a connection, and closing the stream cancels the call on the
-// server. Frames are length-prefixed JSON.
+// connection says which. An RPC connection, one per pair of agents, carries
+// any number of concurrent calls as tagged frames (see mux.go), so a
+// blocking query holds a call ID and not a connection, and a caller that
+// gives up tells the server to cancel the call. Arguments and replies are
+// JSON.
 package rpc
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 
 	"github.com/beacon-sd/beacon/core/structs"
 )
@@ -25,44 +22,6 @@ const (
 // maxFrame bounds one frame (a KV value is at most 512 KiB; snapshots do
 // not travel over RPC).
 const maxFrame = 512 << 20
-
-type request struct {
-	Method string          `json:"M"`
-	Body   json.RawMessage `json:"B,omitempty"`
-}
-
-type response struct {
-	Error string          `json:"E,omitempty"`
-	Code  string          `json:"C,omitempty"`
-	Body  json.RawMessage `json:"B,omitempty"`
-}
-
-func writeFrame(w io.Writer, v interface{}) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	hdr := make([]byte, 4, 4+len(b))
-	binary.BigEndian.PutUint32(hdr, uint32(len(b)))
-	_, err = w.Write(append(hdr, b...))
-	return err
-}
-
-func readFrame(r io.Reader, v interface{}) error {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return err
-	}
-	n := binary.BigEndian.Uint32(hdr[:])
-	if n > maxFrame {
-		return fmt.Errorf("rpc frame of %d bytes exceeds the limit", n)
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}
 
 // Errors keep their meaning across the wire: each known kind travels as a
 // code and comes back as an error that matches the same sentinel.

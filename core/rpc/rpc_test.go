@@ -3,8 +3,11 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,14 +82,101 @@ func TestCallsErrorsAndCancellation(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the server kept running a call its caller abandoned")
 	}
-	// Many calls share one session.
-	for i := 0; i < 50; i++ {
-		if err := p.Call(context.Background(), addr, "Echo", &echoArgs{"x"}, &r); err != nil {
+	// Many concurrent calls, small and large, share one connection and
+	// each gets its own answer.
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			text := strings.Repeat(string(rune('a'+i%26)), 1+(i%8)*(i%8)*4000)
+			var r echoReply
+			for j := 0; j < 5; j++ {
+				if err := p.Call(context.Background(), addr, "Echo", &echoArgs{text}, &r); err != nil || r.Text != text {
+					errs <- fmt.Errorf("call %d/%d: %d bytes back, %v", i, j, len(r.Text), err)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := len(p.conns); n != 1 {
+		t.Fatalf("%d connections for one server", n)
+	}
+}
+
+// A call in flight when the server goes away fails instead of hanging, and
+// the pool dials afresh for the next call.
+func TestServerGoneMidCall(t *testing.T) {
+	started := make(chan struct{})
+	s := startServer(t, map[string]Endpoint{
+		"Block": Do(func(ctx context.Context, a *echoArgs) error { close(started); <-ctx.Done(); return ctx.Err() }),
+	})
+	p := NewPool()
+	defer p.Close()
+	done := make(chan error, 1)
+	go func() { done <- p.Call(context.Background(), s.Addr().String(), "Block", &echoArgs{}, nil) }()
+	<-started
+	s.Shutdown()
+	select {
+	case err := <-done:
+		if err == nil || IsRemote(err) && !strings.Contains(err.Error(), "context canceled") {
+			t.Fatalf("call to a server that shut down: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a call outlived its server")
+	}
+
+	s2 := startServer(t, map[string]Endpoint{
+		"Echo": Read(func(ctx context.Context, a *echoArgs, r *echoReply) error { r.Text = a.Text; return nil }),
+	})
+	var r echoReply
+	if err := p.Call(context.Background(), s2.Addr().String(), "Echo", &echoArgs{"again"}, &r); err != nil || r.Text != "again" {
+		t.Fatalf("%q %v", r.Text, err)
+	}
+	// The same pool reconnects when its connection breaks under it.
+	p.mu.Lock()
+	for _, cc := range p.conns {
+		cc.c.Close()
+	}
+	p.mu.Unlock()
+	time.Sleep(50 * time.Millisecond)
+	if err := p.Call(context.Background(), s2.Addr().String(), "Echo", &echoArgs{"after"}, &r); err != nil || r.Text != "after" {
+		t.Fatalf("after a broken connection: %q %v", r.Text, err)
+	}
+}
+
+// Frames that lie about their size or shape close that connection only.
+func TestMalformedFrames(t *testing.T) {
+	s := startServer(t, map[string]Endpoint{
+		"Echo": Read(func(ctx context.Context, a *echoArgs, r *echoReply) error { r.Text = a.Text; return nil }),
+	})
+	for _, raw := range []string{
+		"B\xff\xff\xff\xff",   // a frame beyond the limit
+		"B\x00\x00\x00\x02xx", // shorter than a header
+		"B\x00\x00\x00\x0b\x00\x00\x00\x00\x00\x00\x00\x01\x01\x09x", // method length past the end
+		"B\x00\x00\x00\x09\x00\x00\x00\x00\x00\x00\x00\x07\x04",      // cancel of an unknown call
+		"B\x00\x00\x00\x09\x00\x00\x00\x00\x00\x00\x00\x07\x09",      // an unknown frame type
+	} {
+		c, err := net.Dial("tcp", s.Addr().String())
+		if err != nil {
 			t.Fatal(err)
 		}
+		c.Write([]byte(raw))
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		io.Copy(io.Discard, c)
+		c.Close()
 	}
-	if n := len(p.sessions); n != 1 {
-		t.Fatalf("%d sessions for one server", n)
+	p := NewPool()
+	defer p.Close()
+	var r echoReply
+	if err := p.Call(context.Background(), s.Addr().String(), "Echo", &echoArgs{"ok"}, &r); err != nil || r.Text != "ok" {
+		t.Fatalf("server after malformed frames: %q %v", r.Text, err)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	"github.com/hashicorp/yamux"
 )
 
 // Handler serves one call: method and JSON arguments in, JSON reply out.
@@ -30,12 +29,12 @@ type Server struct {
 	logger  hclog.Logger
 	raft    *raftLayer
 
-	mu       sync.Mutex
-	sessions map[*yamux.Session]struct{}
-	closed   bool
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	mu     sync.Mutex
+	conns  map[*frameConn]struct{}
+	closed bool
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // NewServer serves ln. Handle calls once the handler is set with SetHandler.
@@ -44,7 +43,7 @@ func NewServer(ln net.Listener, advertise net.Addr, logger hclog.Logger) *Server
 		logger = hclog.NewNullLogger()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{ln: ln, logger: logger.Named("rpc"), sessions: map[*yamux.Session]struct{}{}, ctx: ctx, cancel: cancel}
+	s := &Server{ln: ln, logger: logger.Named("rpc"), conns: map[*frameConn]struct{}{}, ctx: ctx, cancel: cancel}
 	s.raft = &raftLayer{srv: s, addr: advertise, conns: make(chan net.Conn), closed: make(chan struct{})}
 	return s
 }
@@ -116,87 +115,18 @@ func (s *Server) sort(c net.Conn) {
 			c.Close()
 		}
 	case kindRPC:
-		s.serveSession(c)
+		s.serveConn(c)
 	}
 }
 
-func (s *Server) serveSession(c net.Conn) {
-	cfg := yamux.DefaultConfig()
-	cfg.LogOutput = io.Discard
-	cfg.MaxStreamWindowSize = 1 << 20
-	sess, err := yamux.Server(c, cfg)
-	if err != nil {
-		c.Close()
-		return
-	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		sess.Close()
-		return
-	}
-	s.sessions[sess] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.sessions, sess)
-		s.mu.Unlock()
-		sess.Close()
-	}()
-	for {
-		st, err := sess.AcceptStream()
-		if err != nil {
-			return
-		}
-		s.wg.Add(1)
-		go s.serveStream(st)
-	}
-}
-
-// serveStream answers one call. A second goroutine waits on the stream:
-// the caller closing it (cancelled, or gone) cancels the call.
-func (s *Server) serveStream(st *yamux.Stream) {
-	defer s.wg.Done()
-	defer st.Close()
-	var req request
-	if err := readFrame(st, &req); err != nil {
-		return
-	}
-	ctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
-	go func() {
-		var b [1]byte
-		st.Read(b[:]) // returns when the caller closes the stream
-		cancel()
-	}()
-	s.mu.Lock()
-	h := s.handler
-	s.mu.Unlock()
-	var resp response
-	if h == nil {
-		resp.Error = "server is starting"
-	} else {
-		body, err := s.call(ctx, h, req)
-		if err != nil {
-			resp.Error, resp.Code = encodeError(err)
-		} else {
-			resp.Body = body
-		}
-	}
-	st.SetWriteDeadline(time.Now().Add(30 * time.Second))
-	if err := writeFrame(st, &resp); err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
-		s.logger.Debug("writing a reply failed", "method", req.Method, "error", err)
-	}
-}
-
-func (s *Server) call(ctx context.Context, h Handler, req request) (body []byte, err error) {
+func (s *Server) call(ctx context.Context, h Handler, method string, args []byte) (body []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.logger.Error("rpc handler panic", "method", req.Method, "panic", p)
+			s.logger.Error("rpc handler panic", "method", method, "panic", p)
 			err = errors.New("internal error")
 		}
 	}()
-	return h(ctx, req.Method, req.Body)
+	return h(ctx, method, args)
 }
 
 // Shutdown stops accepting and ends running calls.
@@ -207,16 +137,16 @@ func (s *Server) Shutdown() {
 		return
 	}
 	s.closed = true
-	sessions := make([]*yamux.Session, 0, len(s.sessions))
-	for sess := range s.sessions {
-		sessions = append(sessions, sess)
+	conns := make([]*frameConn, 0, len(s.conns))
+	for fc := range s.conns {
+		conns = append(conns, fc)
 	}
 	s.mu.Unlock()
 	s.ln.Close()
 	s.cancel()
 	s.raft.Close()
-	for _, sess := range sessions {
-		sess.Close()
+	for _, fc := range conns {
+		fc.close(errConnClosed)
 	}
 	s.wg.Wait()
 }

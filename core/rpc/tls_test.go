@@ -178,7 +178,7 @@ func FuzzServerPort(f *testing.F) {
 }
 
 // Garbage after a good handshake: a nested TLS byte, an unknown kind, or
-// bytes that are no yamux session.
+// bytes that are no RPC frames.
 func TestGarbageInsideTLS(t *testing.T) {
 	f := certstest.Write(t, "server-dc1", "client-dc1")
 	s := startTLSServer(t, tlsSettings(t, f, "server-dc1", `,"server":true,"verify_incoming_rpc":true`))
