@@ -95,6 +95,14 @@ func BenchmarkClusterKVPut(b *testing.B) {
 			}
 		})
 	})
+	b.Run("server-seq", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			args := structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "bench/seq", Value: value}}
+			if _, err := leader.Server.KVApply(context.Background(), &args); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	for _, target := range []struct {
 		name string
 		d    *Daemon
