@@ -31,21 +31,44 @@ type fsm struct {
 }
 
 func (f *fsm) Apply(l *raft.Log) interface{} {
-	if l.Type != raft.LogCommand {
-		return nil
+	return f.ApplyBatch([]*raft.Log{l})[0]
+}
+
+// ApplyBatch applies committed entries in order; runs of KV writes share
+// one store transaction (see state.Store.ApplyBatch).
+func (f *fsm) ApplyBatch(logs []*raft.Log) []interface{} {
+	out := make([]interface{}, len(logs))
+	entries := make([]state.BatchEntry, 0, len(logs))
+	pos := make([]int, 0, len(logs))
+	var lastKV uint64
+	for i, l := range logs {
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		c, err := structs.DecodeCommand(l.Data)
+		if err != nil {
+			// A log entry nobody can read would stop every server alike;
+			// skip it loudly instead.
+			f.logger.Error("skipping an unreadable log entry", "index", l.Index, "error", err)
+			out[i] = applyResult{err: fmt.Errorf("unreadable command: %w", err)}
+			continue
+		}
+		if c.Type == structs.KVSRequestType {
+			lastKV = l.Index
+		}
+		entries = append(entries, state.BatchEntry{Index: l.Index, Cmd: c})
+		pos = append(pos, i)
 	}
-	c, err := structs.DecodeCommand(l.Data)
-	if err != nil {
-		// A log entry nobody can read would stop every server alike;
-		// skip it loudly instead.
-		f.logger.Error("skipping an unreadable log entry", "index", l.Index, "error", err)
-		return applyResult{err: fmt.Errorf("unreadable command: %w", err)}
+	if len(entries) == 0 {
+		return out
 	}
-	ok, err := f.s.Store().Apply(l.Index, c)
-	if err == nil && c.Type == structs.KVSRequestType {
-		f.s.tombstones.hint(l.Index)
+	for k, r := range f.s.Store().ApplyBatch(entries) {
+		out[pos[k]] = applyResult{ok: r.OK, err: r.Err}
 	}
-	return applyResult{ok: ok, err: err}
+	if lastKV != 0 {
+		f.s.tombstones.hint(lastKV)
+	}
+	return out
 }
 
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {

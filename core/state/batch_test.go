@@ -1,0 +1,117 @@
+package state
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// randomCommands is a mixed workload: sets, CAS (some stale), deletes,
+// tree deletes, locks and unlocks with live and unknown sessions, catalog
+// writes between them, and retried request IDs.
+func randomCommands(rng *rand.Rand, n int) []*structs.Command {
+	var cmds []*structs.Command
+	kv := func(op structs.KVOp, e structs.DirEntry, reqID string) *structs.Command {
+		return &structs.Command{Type: structs.KVSRequestType, KVS: &structs.KVSRequest{Op: op, DirEnt: e,
+			WriteRequest: structs.WriteRequest{RequestID: reqID}}}
+	}
+	var ids []string
+	for i := 0; i < n; i++ {
+		key := fmt.Sprintf("k/%d", rng.IntN(12))
+		reqID := ""
+		if rng.IntN(3) == 0 {
+			if len(ids) > 0 && rng.IntN(4) == 0 {
+				reqID = ids[rng.IntN(len(ids))] // a retry
+			} else {
+				reqID = fmt.Sprintf("req-%d", i)
+				ids = append(ids, reqID)
+			}
+		}
+		switch r := rng.IntN(20); {
+		case r < 7:
+			cmds = append(cmds, kv(structs.KVSet, structs.DirEntry{Key: key, Value: []byte(fmt.Sprint(i)), Flags: uint64(i)}, reqID))
+		case r < 10:
+			cmds = append(cmds, kv(structs.KVCAS, structs.DirEntry{Key: key, Value: []byte("cas"), RaftIndex: structs.RaftIndex{ModifyIndex: uint64(rng.IntN(n + 2))}}, reqID))
+		case r < 12:
+			cmds = append(cmds, kv(structs.KVDelete, structs.DirEntry{Key: key}, reqID))
+		case r < 13:
+			cmds = append(cmds, kv(structs.KVDeleteCAS, structs.DirEntry{Key: key, RaftIndex: structs.RaftIndex{ModifyIndex: uint64(rng.IntN(n + 2))}}, reqID))
+		case r < 14:
+			cmds = append(cmds, kv(structs.KVDeleteTree, structs.DirEntry{Key: "k/1"}, reqID))
+		case r < 17:
+			sess := []string{"s1", "s2", "nosuch"}[rng.IntN(3)]
+			cmds = append(cmds, kv(structs.KVLock, structs.DirEntry{Key: key, Session: sess, Value: []byte(sess)}, reqID))
+		case r < 19:
+			sess := []string{"s1", "s2"}[rng.IntN(2)]
+			cmds = append(cmds, kv(structs.KVUnlock, structs.DirEntry{Key: key, Session: sess}, reqID))
+		default:
+			cmds = append(cmds, &structs.Command{Type: structs.RegisterRequestType, Register: &structs.RegisterRequest{
+				Node: fmt.Sprintf("n%d", rng.IntN(3)), Address: "10.0.0.1",
+				Service: &structs.NodeService{ID: "web", Service: "web", Port: i}}})
+		}
+	}
+	return cmds
+}
+
+// Applying in batches gives the same results, the same indexes and the
+// same state as applying one command at a time.
+func TestApplyBatchMatchesApply(t *testing.T) {
+	for seed := uint64(1); seed <= 40; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 3))
+		one, batched := newTestStore(t), newTestStore(t)
+		clock := time.Unix(1000, 0)
+		for _, s := range []*testStore{one, batched} {
+			s.now = func() time.Time { return clock }
+			s.register("n1", "10.0.0.1", "", "")
+			s.session("s1", "n1", structs.SessionRelease, 0)
+			s.session("s2", "n1", structs.SessionRelease, 0)
+		}
+		base := one.idx
+		cmds := randomCommands(rng, 200)
+		var want []BatchResult
+		for i, c := range cmds {
+			ok, err := one.Apply(base+uint64(i)+1, c)
+			want = append(want, BatchResult{ok, err})
+		}
+		var got []BatchResult
+		for i := 0; i < len(cmds); {
+			n := 1 + rng.IntN(40)
+			var entries []BatchEntry
+			for k := i; k < len(cmds) && k < i+n; k++ {
+				entries = append(entries, BatchEntry{Index: base + uint64(k) + 1, Cmd: cmds[k]})
+			}
+			got = append(got, batched.ApplyBatch(entries)...)
+			i += len(entries)
+		}
+		for i := range want {
+			if want[i].OK != got[i].OK || fmt.Sprint(want[i].Err) != fmt.Sprint(got[i].Err) {
+				t.Fatalf("seed %d, command %d (%s %+v): one at a time %+v, batched %+v", seed, i, cmds[i].Type, cmds[i].KVS, want[i], got[i])
+			}
+		}
+		var a, b bytes.Buffer
+		one.Snapshot(&a)
+		batched.Snapshot(&b)
+		if a.String() != b.String() {
+			t.Fatalf("seed %d: the states differ:\none at a time:\n%s\nbatched:\n%s", seed, a.String(), b.String())
+		}
+		if one.LatestIndex() != batched.LatestIndex() || !reflect.DeepEqual(one.scopes.snapshotForTest(), batched.scopes.snapshotForTest()) {
+			t.Fatalf("seed %d: indexes differ: %d vs %d", seed, one.LatestIndex(), batched.LatestIndex())
+		}
+	}
+}
+
+// snapshotForTest lists every scope's index.
+func (s *scopes) snapshotForTest() map[string]uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[string]uint64, len(s.m))
+	for k, e := range s.m {
+		out[k] = e.idx
+	}
+	return out
+}
