@@ -285,10 +285,16 @@ func (s *Server) writeJSON(w *httpserver.Response, r *request, obj interface{}) 
 		w.SetBody(ap.appendJSON(w.Body()[:0]))
 		return
 	}
+	if v, ok := obj.(bool); ok {
+		// Every KV write answers true or false.
+		w.SetBody(strconv.AppendBool(w.Body()[:0], v))
+		return
+	}
 	var b []byte
 	var err error
 	if pretty {
 		b, err = json.MarshalIndent(obj, "", "    ")
+		b = append(b, '\n') // as Consul ends pretty output
 	} else {
 		b, err = json.Marshal(obj)
 	}

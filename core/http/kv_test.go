@@ -97,6 +97,9 @@ func TestKVRawAndErrors(t *testing.T) {
 	if body != "hello\x00bytes" {
 		t.Fatalf("raw get: %q", body)
 	}
+	if _, body = do("GET", "/v1/kv/raw/key?pretty", nil); !strings.HasPrefix(body, "[\n    {") || !strings.HasSuffix(body, "}\n]\n") {
+		t.Fatalf("pretty get: %q", body)
+	}
 
 	cases := []struct {
 		name, method, path string
