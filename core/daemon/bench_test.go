@@ -106,7 +106,8 @@ func BenchmarkClusterKVPut(b *testing.B) {
 	for _, target := range []struct {
 		name string
 		d    *Daemon
-	}{{"http-leader", leader}, {"http-follower", follower}} {
+		seq  bool
+	}{{"http-leader", leader, false}, {"http-follower", follower, false}, {"http-leader-seq", leader, true}} {
 		b.Run(target.name, func(b *testing.B) {
 			ac := api.DefaultConfig()
 			ac.Address = target.d.HTTPAddrs()[0].String()
@@ -114,6 +115,15 @@ func BenchmarkClusterKVPut(b *testing.B) {
 			c, err := api.NewClient(ac)
 			if err != nil {
 				b.Fatal(err)
+			}
+			if target.seq {
+				kv := c.KV()
+				for i := 0; i < b.N; i++ {
+					if _, err := kv.Put(&api.KVPair{Key: "bench/seq", Value: value}, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return
 			}
 			b.SetParallelism(32)
 			defer reportCPU(b, cpuTime())
