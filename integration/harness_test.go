@@ -131,12 +131,33 @@ func newTunedCluster(t *testing.T, servers, clients int, extra map[string]interf
 		c.start(a)
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			// Agents still running print their goroutines on SIGQUIT:
+			// what a stuck agent was doing is then in its log.
+			for _, a := range c.agents {
+				if a.cmd != nil && a.cmd.Process != nil && !a.exited() {
+					a.cmd.Process.Signal(syscall.SIGQUIT)
+				}
+			}
+			for _, a := range c.agents {
+				if a.cmd == nil {
+					continue
+				}
+				select {
+				case <-a.done:
+				case <-time.After(3 * time.Second):
+				}
+			}
+		}
 		for _, a := range c.agents {
 			a.kill()
 		}
 		if t.Failed() {
 			for _, a := range c.agents {
 				t.Logf("---- log of %s ----\n%s", a.name, a.logTail(60))
+				if dump := a.goroutineDump(); dump != "" {
+					t.Logf("---- goroutines of %s ----\n%s", a.name, dump)
+				}
 			}
 		}
 	})
@@ -211,6 +232,18 @@ func (a *agent) logContains(s string) bool {
 	a.logMu.Lock()
 	defer a.logMu.Unlock()
 	return strings.Contains(a.log.String(), s)
+}
+
+// goroutineDump is the goroutine listing the agent printed on SIGQUIT, if
+// it did.
+func (a *agent) goroutineDump() string {
+	a.logMu.Lock()
+	defer a.logMu.Unlock()
+	all := a.log.String()
+	if i := strings.Index(all, "SIGQUIT: quit"); i >= 0 {
+		return all[i:]
+	}
+	return ""
 }
 
 // logLine is the first line of the agent's log containing s.
