@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -63,7 +64,13 @@ func (p *Pool) Call(ctx context.Context, addr, method string, args, reply interf
 	if len(method) > 255 {
 		return fmt.Errorf("rpc method name %q is too long", method)
 	}
-	body, err := json.Marshal(args)
+	var body []byte
+	var err error
+	if m, ok := args.(encoding.BinaryMarshaler); ok {
+		body, err = m.MarshalBinary() // a hot write path's compact form
+	} else {
+		body, err = json.Marshal(args)
+	}
 	if err != nil {
 		return fmt.Errorf("rpc %s: encode: %w", method, err)
 	}

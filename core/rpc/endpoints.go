@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"encoding"
 	"encoding/json"
 	"fmt"
 )
@@ -74,6 +75,13 @@ func Get[R any](fn func(context.Context) (R, error)) Endpoint {
 
 func decodeArgs(raw []byte, v interface{}) error {
 	if len(raw) == 0 {
+		return nil
+	}
+	if u, ok := v.(encoding.BinaryUnmarshaler); ok {
+		// Types with a binary form travel in it (see Pool.Call).
+		if err := u.UnmarshalBinary(raw); err != nil {
+			return fmt.Errorf("decode rpc arguments: %w", err)
+		}
 		return nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {

@@ -127,3 +127,22 @@ func readKVS(b []byte) (*KVSRequest, error) {
 	}
 	return r, nil
 }
+
+// MarshalBinary is the KV write's compact form, also used on the wire
+// between agents and servers.
+func (r *KVSRequest) MarshalBinary() ([]byte, error) {
+	return appendKVS(make([]byte, 0, 64+len(r.DirEnt.Key)+len(r.DirEnt.Value)), r), nil
+}
+
+// UnmarshalBinary reads what MarshalBinary wrote.
+func (r *KVSRequest) UnmarshalBinary(b []byte) error {
+	if len(b) == 0 || b[0] != binaryKVS {
+		return errors.New("not a binary KV write")
+	}
+	got, err := readKVS(b[1:])
+	if err != nil {
+		return err
+	}
+	*r = *got
+	return nil
+}

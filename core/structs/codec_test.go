@@ -57,6 +57,11 @@ func TestKVSCommandRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(in, out) {
 				t.Fatalf("round trip changed the command:\n in  %+v\n out %+v", in.KVS, out.KVS)
 			}
+			wire, _ := tc.kvs.MarshalBinary()
+			var back KVSRequest
+			if err := back.UnmarshalBinary(wire); err != nil || !reflect.DeepEqual(&back, tc.kvs) {
+				t.Fatalf("wire form changed the request: %+v, %v", back, err)
+			}
 			// Every truncation is an error, never a panic or a short read.
 			for i := 1; i < len(b); i++ {
 				if _, err := DecodeCommand(b[:i]); err == nil {
