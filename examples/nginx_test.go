@@ -21,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // for an nginx of the test's own.
 type nginxPrefix struct {
 	dir, conf, pid, site string
-	port               int
+	port                 int
 }
 
 // newNginxPrefix prepares a prefix directory holding the example's main
