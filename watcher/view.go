@@ -47,6 +47,9 @@ type view struct {
 	// came while a query was out.
 	parked   bool
 	followed bool
+	// edge is the index at which an instance list went to or from
+	// empty, until ListsBehind reports it; 0 for none.
+	edge uint64
 }
 
 func (v *view) status() Status {
@@ -207,14 +210,36 @@ func (v *view) hasData() bool {
 // the view had.
 func (v *view) deliver(data any) {
 	v.mu.Lock()
-	same := v.received && reflect.DeepEqual(v.data, data)
-	v.data, v.received = data, true
-	v.lastErr, v.since = nil, time.Now()
+	changed := v.storeLocked(data)
 	v.mu.Unlock()
-	if !same {
+	if changed {
 		v.w.log.Trace("data changed", "dependency", v.key, "index", v.index)
 		v.w.mark(v.key)
 	}
+}
+
+// refreshed stores data read outside the view's loop at index idx, unless
+// the view has meanwhile answered from a later index.
+func (v *view) refreshed(data any, idx uint64) {
+	v.mu.Lock()
+	changed := idx >= v.index && v.storeLocked(data)
+	v.mu.Unlock()
+	if changed {
+		v.w.log.Debug("data changed on a second look", "dependency", v.key, "index", idx)
+		v.w.mark(v.key)
+	}
+}
+
+// storeLocked keeps data as the view's value and reports whether it
+// differs from the last; it notes an instance list going to or from empty.
+func (v *view) storeLocked(data any) bool {
+	same := v.received && reflect.DeepEqual(v.data, data)
+	if il, ok := v.dep.(dep.InstanceList); ok && v.received && !same && il.Empty(v.data) != il.Empty(data) {
+		v.edge = v.index
+	}
+	v.data, v.received = data, true
+	v.lastErr, v.since = nil, time.Now()
+	return !same
 }
 
 func (v *view) setError(err error) {
