@@ -3,6 +3,7 @@ package watcher
 import (
 	"context"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/beacon-sd/beacon/watcher/consul"
@@ -15,7 +16,7 @@ import (
 // answered from yet, so the list may still name a service that just lost
 // its last instance, or miss one that got its first. Each such change is
 // reported once.
-func (w *Watcher) ListsBehind(changed map[string]struct{}) []string {
+func (w *Watcher) ListsBehind(changed map[string]struct{}) []Behind {
 	type edge struct {
 		dc string
 		at uint64
@@ -43,7 +44,7 @@ func (w *Watcher) ListsBehind(changed map[string]struct{}) []string {
 	if len(edges) == 0 {
 		return nil
 	}
-	var out []string
+	var out []Behind
 	for k, v := range w.views {
 		sl, ok := v.dep.(dep.ServiceList)
 		if !ok {
@@ -52,30 +53,44 @@ func (w *Watcher) ListsBehind(changed map[string]struct{}) []string {
 		v.mu.Lock()
 		index, received := v.index, v.received
 		v.mu.Unlock()
+		b := Behind{Key: k}
 		for _, e := range edges {
 			if received && sl.Datacenter() == e.dc && index < e.at {
-				out = append(out, k)
-				break
+				b.Index = max(b.Index, e.at)
 			}
 		}
+		if b.Index > 0 {
+			out = append(out, b)
+		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
 }
 
-// Refresh reads key's dependency once, without blocking, and keeps the
-// answer as the view's value unless the view has meanwhile answered from a
-// later index; a changed value is reported as any change is. The view's
-// own blocking query goes on. done is called, on another goroutine, when
-// the read is over (at the latest after timeout).
-func (w *Watcher) Refresh(key string, timeout time.Duration, done func(error)) {
+// Behind is a view that has not answered from an index yet.
+type Behind struct {
+	Key   string
+	Index uint64
+}
+
+// Refresh brings a view that is behind up to b.Index: it reads the view's
+// dependency once, without blocking, and keeps the answer as the view's
+// value unless the view has meanwhile answered from a later index; a
+// changed value is reported as any change is. The view's own blocking
+// query goes on. done is called once, on another goroutine, when the view
+// has data from b.Index or later, by its own query or this read, or the
+// read failed or ran out of time.
+func (w *Watcher) Refresh(b Behind, timeout time.Duration, done func()) {
 	w.mu.Lock()
-	v := w.views[key]
+	v := w.views[b.Key]
 	w.mu.Unlock()
-	if v == nil || !w.begin(v.ctx) {
-		go done(nil)
+	var once sync.Once
+	finish := func() { once.Do(func() { go done() }) }
+	if v == nil || v.status().LastIndex >= b.Index || !w.begin(v.ctx) {
+		finish()
 		return
 	}
+	v.whenAt(b.Index, finish)
 	ctx, cancel := context.WithTimeout(v.ctx, timeout)
 	go func() {
 		defer w.end()
@@ -84,6 +99,6 @@ func (w *Watcher) Refresh(key string, timeout time.Duration, done func(error)) {
 		if err == nil {
 			v.refreshed(data, meta.LastIndex)
 		}
-		done(err)
+		finish()
 	}()
 }

@@ -69,18 +69,16 @@ func TestListsBehindAnInstanceListThatWentEmpty(t *testing.T) {
 	close(gone)
 	changed := nextWith(t, w, web.String())
 	behind := w.ListsBehind(changed)
-	if len(behind) != 1 || behind[0] != list.String() {
-		t.Fatalf("lists behind %v, want [%s]", behind, list)
+	if len(behind) != 1 || behind[0] != (Behind{Key: list.String(), Index: 6}) {
+		t.Fatalf("lists behind %v, want [{%s 6}]", behind, list)
 	}
 	if again := w.ListsBehind(changed); len(again) != 0 {
 		t.Errorf("the same change reported twice: %v", again)
 	}
 
-	done := make(chan error, 1)
-	w.Refresh(list.String(), 5*time.Second, func(err error) { done <- err })
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	done := make(chan struct{})
+	w.Refresh(behind[0], 5*time.Second, func() { close(done) })
+	<-done
 	nextWith(t, w, list.String())
 	v, _ := w.Recall(list)
 	if names := v.([]*dep.CatalogSnippet); len(names) != 1 || names[0].Name != "consul" {

@@ -50,6 +50,45 @@ type view struct {
 	// edge is the index at which an instance list went to or from
 	// empty, until ListsBehind reports it; 0 for none.
 	edge uint64
+	// atIndex are called once the view answered from their index.
+	atIndex []indexWaiter
+}
+
+type indexWaiter struct {
+	index uint64
+	fire  func()
+}
+
+// whenAt calls fire once the view has answered from index or later, at
+// once if it has.
+func (v *view) whenAt(index uint64, fire func()) {
+	v.mu.Lock()
+	if v.index >= index {
+		v.mu.Unlock()
+		fire()
+		return
+	}
+	v.atIndex = append(v.atIndex, indexWaiter{index: index, fire: fire})
+	v.mu.Unlock()
+}
+
+// reached fires the waiters of indexes up to the view's.
+func (v *view) reached() {
+	v.mu.Lock()
+	var due []func()
+	keep := v.atIndex[:0]
+	for _, wt := range v.atIndex {
+		if v.index >= wt.index {
+			due = append(due, wt.fire)
+		} else {
+			keep = append(keep, wt)
+		}
+	}
+	v.atIndex = keep
+	v.mu.Unlock()
+	for _, f := range due {
+		f()
+	}
 }
 
 func (v *view) status() Status {
@@ -136,6 +175,7 @@ func (v *view) handle(data any, meta consul.Meta, err error, took time.Duration)
 	if !unchanged {
 		v.deliver(data)
 	}
+	v.reached()
 	if v.w.opts.Once && !v.park() {
 		return
 	}

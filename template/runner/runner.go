@@ -311,10 +311,10 @@ func (r *Runner) relist(changed map[string]struct{}) {
 	if r.once {
 		return
 	}
-	for _, key := range r.w.ListsBehind(changed) {
-		r.log.Debug("a service's instances went to or from none; reading the service list again", "dependency", key)
+	for _, b := range r.w.ListsBehind(changed) {
+		r.log.Debug("a service's instances went to or from none; reading the service list again", "dependency", b.Key, "index", b.Index)
 		r.relisting++
-		r.w.Refresh(key, relistTimeout, func(error) {
+		r.w.Refresh(b, relistTimeout, func() {
 			select {
 			case r.relisted <- struct{}{}:
 			case <-r.done:
