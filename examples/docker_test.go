@@ -171,43 +171,7 @@ func TestDockerfile(t *testing.T) {
 		t.Fatalf("%d stages, want a build stage and a runtime stage", len(df.stages))
 	}
 	build, final := df.stages[0], df.stages[1]
-
-	if build.name == "" || !strings.HasPrefix(build.from, "golang:") {
-		t.Errorf("first stage FROM %s AS %q: want a named golang stage", build.from, build.name)
-	}
-	gomod, err := os.ReadFile(filepath.Join(repoRoot(), "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	goVersion := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindSubmatch(gomod)
-	if goVersion == nil {
-		t.Fatal("go.mod has no go directive")
-	}
-	if got := df.args["GO_VERSION"]; got != string(goVersion[1]) || !strings.Contains(build.from, "${GO_VERSION}") {
-		t.Errorf("the build stage uses Go %q (FROM %s); go.mod needs %s", got, build.from, goVersion[1])
-	}
-	static := false
-	for _, run := range build.all("RUN") {
-		if strings.Contains(run, "CGO_ENABLED=0 go build") && strings.Contains(run, "./cmd/beacon") {
-			static = true
-		}
-	}
-	if !static {
-		t.Error("no RUN CGO_ENABLED=0 go build ... ./cmd/beacon in the build stage")
-	}
-
-	if strings.HasPrefix(final.from, "golang:") {
-		t.Errorf("the runtime stage is FROM %s: the toolchain does not belong in the image", final.from)
-	}
-	copied := false
-	for _, c := range final.all("COPY") {
-		if strings.Contains(c, "--from="+build.name) {
-			copied = true
-		}
-	}
-	if !copied {
-		t.Errorf("the runtime stage copies nothing --from=%s", build.name)
-	}
+	checkBuildStage(t, df, build, final)
 	im := df.image(t)
 	if im.user == "" || im.user == "root" || strings.HasPrefix(im.user, "0") {
 		t.Errorf("USER %q: the image must not run as root", im.user)
@@ -245,6 +209,50 @@ func TestDockerfile(t *testing.T) {
 	}
 }
 
+// checkBuildStage checks the two stages of an image built from source: a
+// named golang stage with go.mod's Go version that builds a static
+// ./cmd/beacon, and a runtime stage without the toolchain that copies the
+// binary from it.
+func checkBuildStage(t *testing.T, df dockerfile, build, final stage) {
+	t.Helper()
+	if build.name == "" || !strings.HasPrefix(build.from, "golang:") {
+		t.Errorf("first stage FROM %s AS %q: want a named golang stage", build.from, build.name)
+	}
+	gomod, err := os.ReadFile(filepath.Join(repoRoot(), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goVersion := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindSubmatch(gomod)
+	if goVersion == nil {
+		t.Fatal("go.mod has no go directive")
+	}
+	if got := df.args["GO_VERSION"]; got != string(goVersion[1]) || !strings.Contains(build.from, "${GO_VERSION}") {
+		t.Errorf("the build stage uses Go %q (FROM %s); go.mod needs %s", got, build.from, goVersion[1])
+	}
+	static := false
+	for _, run := range build.all("RUN") {
+		if strings.Contains(run, "CGO_ENABLED=0 go build") && strings.Contains(run, "./cmd/beacon") {
+			static = true
+		}
+	}
+	if !static {
+		t.Error("no RUN CGO_ENABLED=0 go build ... ./cmd/beacon in the build stage")
+	}
+
+	if strings.HasPrefix(final.from, "golang:") {
+		t.Errorf("the runtime stage is FROM %s: the toolchain does not belong in the image", final.from)
+	}
+	copied := false
+	for _, c := range final.all("COPY") {
+		if strings.Contains(c, "--from="+build.name) {
+			copied = true
+		}
+	}
+	if !copied {
+		t.Errorf("the runtime stage copies nothing --from=%s", build.name)
+	}
+}
+
 // has reports whether the image holds an absolute path.
 func (im image) has(path string) bool {
 	for _, p := range im.paths {
@@ -263,33 +271,7 @@ func TestDockerImageBuilds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds an image; skipped with -short")
 	}
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("no docker client")
-	}
-	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
-		t.Skipf("no Docker engine to build with (DOCKER_HOST or /var/run/docker.sock): %s", strings.TrimSpace(string(out)))
-	}
-	df := readDockerfile(t, filepath.Join(repoRoot(), "Dockerfile"))
-	var bases []string
-	for _, st := range df.stages {
-		from := st.from
-		for k, v := range df.args {
-			from = strings.ReplaceAll(from, "${"+k+"}", v)
-		}
-		bases = append(bases, from)
-	}
-	for _, b := range bases {
-		if err := exec.Command("docker", "image", "inspect", b).Run(); err != nil {
-			t.Skipf("the engine does not hold the base image %s, and images cannot be pulled here", b)
-		}
-	}
-	tag := fmt.Sprintf("beacon-examples-test:%d", time.Now().UnixNano())
-	build := exec.Command("docker", "build", "--pull=false", "-t", tag, ".")
-	build.Dir = repoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("docker", "image", "rm", "-f", tag).Run() })
+	tag := buildImage(t, "Dockerfile")
 	for _, args := range [][]string{
 		{"run", "--rm", tag, "version"},
 		{"run", "--rm", tag, "registrator", "-h"},
@@ -304,6 +286,42 @@ func TestDockerImageBuilds(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(out)) == "0" {
 		t.Errorf("the image runs as uid %s (%v), want a user other than root", strings.TrimSpace(string(out)), err)
 	}
+}
+
+// buildImage builds an image from a Dockerfile at the repository root with
+// the Docker engine of this machine, or skips the test when there is none
+// or it lacks a base image (the build pulls nothing). The image is removed
+// when the test ends.
+func buildImage(t *testing.T, name string) string {
+	t.Helper()
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("no docker client")
+	}
+	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
+		t.Skipf("no Docker engine to build with (DOCKER_HOST or /var/run/docker.sock): %s", strings.TrimSpace(string(out)))
+	}
+	df := readDockerfile(t, filepath.Join(repoRoot(), name))
+	var bases []string
+	for _, st := range df.stages {
+		from := st.from
+		for k, v := range df.args {
+			from = strings.ReplaceAll(from, "${"+k+"}", v)
+		}
+		bases = append(bases, from)
+	}
+	for _, b := range bases {
+		if err := exec.Command("docker", "image", "inspect", b).Run(); err != nil {
+			t.Skipf("the engine does not hold the base image %s, and images cannot be pulled here", b)
+		}
+	}
+	tag := fmt.Sprintf("beacon-examples-test:%d", time.Now().UnixNano())
+	build := exec.Command("docker", "build", "--pull=false", "-f", name, "-t", tag, ".")
+	build.Dir = repoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "image", "rm", "-f", tag).Run() })
+	return tag
 }
 
 // TestDockerConfigs validates the seed's server and client configs with

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
 
 // The example READMEs are followed literally: every fenced block whose info
@@ -22,9 +24,11 @@ import (
 // ports from variables with defaults (${HTTP_PORT:-8500}); here DEMO is a
 // temporary directory and every such port variable a free port. A block
 // tagged "sh needs:a,b" runs only when each need is met: "template" is
-// `beacon template` in the built binary, any other name a program on PATH;
-// otherwise it is skipped and the test log says so. Processes a README
-// leaves running are killed with its shell's process group.
+// `beacon template` in the built binary, "docker" a Docker engine (a
+// private one that the test starts, with DOCKER_HOST pointing at it), any
+// other name a program on PATH; otherwise it is skipped and the test log
+// says so. Processes a README leaves running are killed with its shell's
+// process group.
 
 // block is one fenced code block of a README.
 type block struct {
@@ -66,9 +70,29 @@ func readBlocks(path string) ([]block, error) {
 
 var portVar = regexp.MustCompile(`\$\{([A-Z0-9_]*PORT):-[0-9]+\}`)
 
+// needs lists what the runnable blocks of a README need, each once.
+func needs(blocks []block) map[string]bool {
+	out := map[string]bool{}
+	for _, bl := range blocks {
+		fields := strings.Fields(bl.info)
+		if len(fields) == 0 || fields[0] != "sh" {
+			continue
+		}
+		for _, f := range fields[1:] {
+			if list, ok := strings.CutPrefix(f, "needs:"); ok {
+				for _, n := range strings.Split(list, ",") {
+					out[n] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
 // unmet returns what a block needs that is missing here; ok is false for
-// blocks that are not to be run at all.
-func unmet(info string) (missing []string, ok bool) {
+// blocks that are not to be run at all. provided holds the needs the test
+// settled itself (true: met).
+func unmet(info string, provided map[string]bool) (missing []string, ok bool) {
 	fields := strings.Fields(info)
 	if len(fields) == 0 || fields[0] != "sh" {
 		return nil, false
@@ -79,7 +103,7 @@ func unmet(info string) (missing []string, ok bool) {
 			continue
 		}
 		for _, n := range strings.Split(needs, ",") {
-			if !have(n) {
+			if met, settled := provided[n]; settled && !met || !settled && !have(n) {
 				missing = append(missing, n)
 			}
 		}
@@ -98,12 +122,12 @@ func have(need string) bool {
 
 // script joins the runnable blocks of a README into one bash script, and
 // lists the port variables it reads and the blocks it leaves out.
-func script(path string, blocks []block) (src string, ports, skipped []string, ran int) {
+func script(path string, blocks []block, provided map[string]bool) (src string, ports, skipped []string, ran int) {
 	var b strings.Builder
 	b.WriteString("set -euo pipefail\n")
 	portSet := map[string]bool{}
 	for _, bl := range blocks {
-		missing, ok := unmet(bl.info)
+		missing, ok := unmet(bl.info, provided)
 		if !ok {
 			continue
 		}
@@ -142,23 +166,35 @@ func TestREADMEsAreFollowed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			src, ports, skipped, n := script(readme, blocks)
+			provided, env := map[string]bool{}, []string(nil)
+			if needs(blocks)["docker"] {
+				eng, err := dockertest.Open(t)
+				provided["docker"] = err == nil
+				if err != nil {
+					t.Logf("no Docker engine: %v", err)
+				} else {
+					env = append(env, "DOCKER_HOST="+eng.Host)
+				}
+			}
+			src, ports, skipped, n := script(readme, blocks, provided)
 			for _, s := range skipped {
 				t.Logf("skipped %s", s)
 			}
 			if n == 0 {
 				t.Skipf("%s has no block to run here", readme)
 			}
-			runScript(t, src, ports)
+			runScript(t, src, ports, env...)
 		})
 	}
 }
 
-// runScript runs a README's script in bash from the repository root.
-func runScript(t *testing.T, src string, ports []string) {
+// runScript runs a README's script in bash from the repository root, with
+// extra added to the environment.
+func runScript(t *testing.T, src string, ports []string, extra ...string) {
 	t.Helper()
 	demo := t.TempDir()
 	env := append(os.Environ(), "DEMO="+demo)
+	env = append(env, extra...)
 	for i, p := range freePorts(t, len(ports)) {
 		env = append(env, fmt.Sprintf("%s=%d", ports[i], p))
 	}

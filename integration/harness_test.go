@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func skipShort(t *testing.T) {
+func skipShort(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration tests start real processes; skipped with -short")
@@ -58,7 +58,7 @@ func skipShort(t *testing.T) {
 
 // freePorts returns n distinct free TCP ports on loopback (UDP is assumed
 // free alongside, which holds on a quiet test machine).
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ls []net.Listener
 	var ports []int
@@ -78,7 +78,7 @@ func freePorts(t *testing.T, n int) []int {
 
 // agent is one beacon agent process.
 type agent struct {
-	t      *testing.T
+	t      testing.TB
 	name   string
 	server bool
 	dir    string
@@ -94,7 +94,7 @@ type agent struct {
 
 // cluster is a set of agents sharing join addresses.
 type cluster struct {
-	t      *testing.T
+	t      testing.TB
 	agents []*agent
 	extra  map[string]interface{}
 	// tune, when set, changes each agent's config before it is written.
@@ -102,13 +102,13 @@ type cluster struct {
 }
 
 // newCluster starts servers (bootstrap_expect = servers) and clients.
-func newCluster(t *testing.T, servers, clients int, extra map[string]interface{}) *cluster {
+func newCluster(t testing.TB, servers, clients int, extra map[string]interface{}) *cluster {
 	t.Helper()
 	return newTunedCluster(t, servers, clients, extra, nil)
 }
 
 // newTunedCluster is newCluster with a per-agent config hook.
-func newTunedCluster(t *testing.T, servers, clients int, extra map[string]interface{}, tune func(*agent, map[string]interface{})) *cluster {
+func newTunedCluster(t testing.TB, servers, clients int, extra map[string]interface{}, tune func(*agent, map[string]interface{})) *cluster {
 	t.Helper()
 	skipShort(t)
 	c := &cluster{t: t, extra: extra, tune: tune}
@@ -322,7 +322,7 @@ func (a *agent) exited() bool {
 	}
 }
 
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {

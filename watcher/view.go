@@ -47,6 +47,48 @@ type view struct {
 	// came while a query was out.
 	parked   bool
 	followed bool
+	// edge is the index at which an instance list went to or from
+	// empty, until ListsBehind reports it; 0 for none.
+	edge uint64
+	// atIndex are called once the view answered from their index.
+	atIndex []indexWaiter
+}
+
+type indexWaiter struct {
+	index uint64
+	fire  func()
+}
+
+// whenAt calls fire once the view has answered from index or later, at
+// once if it has.
+func (v *view) whenAt(index uint64, fire func()) {
+	v.mu.Lock()
+	if v.index >= index {
+		v.mu.Unlock()
+		fire()
+		return
+	}
+	v.atIndex = append(v.atIndex, indexWaiter{index: index, fire: fire})
+	v.mu.Unlock()
+}
+
+// reached fires the waiters of indexes up to the view's.
+func (v *view) reached() {
+	v.mu.Lock()
+	var due []func()
+	keep := v.atIndex[:0]
+	for _, wt := range v.atIndex {
+		if v.index >= wt.index {
+			due = append(due, wt.fire)
+		} else {
+			keep = append(keep, wt)
+		}
+	}
+	v.atIndex = keep
+	v.mu.Unlock()
+	for _, f := range due {
+		f()
+	}
 }
 
 func (v *view) status() Status {
@@ -133,6 +175,7 @@ func (v *view) handle(data any, meta consul.Meta, err error, took time.Duration)
 	if !unchanged {
 		v.deliver(data)
 	}
+	v.reached()
 	if v.w.opts.Once && !v.park() {
 		return
 	}
@@ -207,14 +250,36 @@ func (v *view) hasData() bool {
 // the view had.
 func (v *view) deliver(data any) {
 	v.mu.Lock()
-	same := v.received && reflect.DeepEqual(v.data, data)
-	v.data, v.received = data, true
-	v.lastErr, v.since = nil, time.Now()
+	changed := v.storeLocked(data)
 	v.mu.Unlock()
-	if !same {
+	if changed {
 		v.w.log.Trace("data changed", "dependency", v.key, "index", v.index)
 		v.w.mark(v.key)
 	}
+}
+
+// refreshed stores data read outside the view's loop at index idx, unless
+// the view has meanwhile answered from a later index.
+func (v *view) refreshed(data any, idx uint64) {
+	v.mu.Lock()
+	changed := idx >= v.index && v.storeLocked(data)
+	v.mu.Unlock()
+	if changed {
+		v.w.log.Debug("data changed on a second look", "dependency", v.key, "index", idx)
+		v.w.mark(v.key)
+	}
+}
+
+// storeLocked keeps data as the view's value and reports whether it
+// differs from the last; it notes an instance list going to or from empty.
+func (v *view) storeLocked(data any) bool {
+	same := v.received && reflect.DeepEqual(v.data, data)
+	if il, ok := v.dep.(dep.InstanceList); ok && v.received && !same && il.Empty(v.data) != il.Empty(data) {
+		v.edge = v.index
+	}
+	v.data, v.received = data, true
+	v.lastErr, v.since = nil, time.Now()
+	return !same
 }
 
 func (v *view) setError(err error) {

@@ -63,6 +63,14 @@ type Agent struct {
 	// syncMu makes pushes to the catalog one at a time.
 	syncMu sync.Mutex
 
+	// The registrations to save (under mu): the encoded file and its
+	// generation. persistMu orders the writes; saved is the generation
+	// last written.
+	toSave    []byte
+	saveGen   uint64
+	persistMu sync.Mutex
+	saved     uint64
+
 	now        func() time.Time
 	syncCh     chan struct{}
 	shutdownCh chan struct{}
@@ -144,6 +152,7 @@ func (a *Agent) Shutdown() {
 		a.mu.Unlock()
 	})
 	a.wg.Wait()
+	a.Persisted()
 }
 
 // Backend is the catalog the agent talks to.

@@ -37,11 +37,12 @@ func (a *Agent) statePath() string {
 	return filepath.Join(a.cfg.DataDir, stateFile)
 }
 
-// persistLocked writes API registrations to the data dir. Failing to write
-// is logged, not fatal: the registration still works until a restart.
+// persistLocked records the API registrations to save and saves them in
+// the background, so that a registration goes to the catalog without
+// waiting for the disk; Persisted waits for the write. Failing to write is
+// logged, not fatal: the registration still works until a restart.
 func (a *Agent) persistLocked() {
-	path := a.statePath()
-	if path == "" {
+	if a.statePath() == "" {
 		return
 	}
 	var p persisted
@@ -55,16 +56,36 @@ func (a *Agent) persistLocked() {
 			p.Checks = append(p.Checks, persistedCheck{Check: lc.check, Definition: lc.def, Token: lc.token})
 		}
 	}
-	if err := writeFileAtomic(path, p); err != nil {
-		a.logger.Error("saving local registrations failed", "path", path, "error", err)
+	// Encoded here, under the lock, as the entries may change after it.
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		a.logger.Error("saving local registrations failed", "error", err)
+		return
 	}
+	a.toSave = b
+	a.saveGen++
+	go a.Persisted()
 }
 
-func writeFileAtomic(path string, v interface{}) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
+// Persisted returns once the registrations recorded so far are on disk,
+// writing them unless a write of them (or of later ones) already did.
+func (a *Agent) Persisted() {
+	a.persistMu.Lock()
+	defer a.persistMu.Unlock()
+	a.mu.Lock()
+	b, gen := a.toSave, a.saveGen
+	a.mu.Unlock()
+	if gen <= a.saved {
+		return
 	}
+	path := a.statePath()
+	if err := writeFileAtomic(path, b); err != nil {
+		a.logger.Error("saving local registrations failed", "path", path, "error", err)
+	}
+	a.saved = gen
+}
+
+func writeFileAtomic(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}

@@ -46,10 +46,13 @@ func (a *Agent) syncLoop() {
 // SyncNow runs a full anti-entropy pass at once (tests and reload use it).
 func (a *Agent) SyncNow() error { return a.fullSync() }
 
-// SyncChanges pushes pending local changes now. The HTTP API calls it after
-// a registration so that the catalog has it when the call returns; if the
+// SyncChanges pushes pending local changes now, and returns once the
+// registrations are also saved in the data dir (a write that runs beside
+// the push). The HTTP API calls it after a registration so that the
+// catalog has it, and a restart keeps it, when the call returns; if the
 // servers cannot be reached, the background loop keeps retrying.
 func (a *Agent) SyncChanges() error {
+	defer a.Persisted()
 	err := a.syncChanges()
 	if err != nil {
 		a.logger.Debug("pushing a change to the catalog failed; it will be retried", "error", err)

@@ -52,19 +52,30 @@ var seq atomic.Int64
 // cannot run.
 func Start(t testing.TB) *Engine {
 	t.Helper()
+	e, err := Open(t)
+	if err != nil {
+		skip(t, err.Error())
+	}
+	return e
+}
+
+// Open runs a private engine for the test, like Start, but returns why
+// none can run here instead of skipping, for tests that go on without one.
+func Open(t testing.TB) (*Engine, error) {
+	t.Helper()
 	if testing.Short() {
-		skip(t, "-short")
+		return nil, fmt.Errorf("-short")
 	}
 	if os.Geteuid() != 0 {
-		skip(t, "dockerd needs root")
+		return nil, fmt.Errorf("dockerd needs root")
 	}
 	for _, bin := range []string{"dockerd", "ip"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			skip(t, bin+" not installed (.ci/deps installs docker.io)")
+			return nil, fmt.Errorf("%s not installed (.ci/deps installs docker.io)", bin)
 		}
 	}
 	if _, err := busybox(); err != nil {
-		skip(t, err.Error())
+		return nil, err
 	}
 	removeStale()
 
@@ -84,11 +95,11 @@ func Start(t testing.TB) *Engine {
 	t.Cleanup(e.cleanup)
 	subnet, gw, err := freeSubnet()
 	if err != nil {
-		skip(t, err.Error())
+		return nil, err
 	}
 	e.Subnet = subnet
 	if out, err := run("ip", "link", "add", "name", e.Bridge, "type", "bridge"); err != nil {
-		skip(t, "cannot create a bridge: "+out)
+		return nil, fmt.Errorf("cannot create a bridge: %s", out)
 	}
 	if out, err := run("ip", "addr", "add", gw+"/24", "dev", e.Bridge); err != nil {
 		t.Fatalf("dockertest: %s", out)
@@ -97,7 +108,7 @@ func Start(t testing.TB) *Engine {
 		t.Fatalf("dockertest: %s", out)
 	}
 	if err := e.startDaemon(); err != nil {
-		skip(t, err.Error())
+		return nil, err
 	}
 	e.Client, err = client.NewClientWithOpts(client.WithHost(e.Host), client.WithAPIVersionNegotiation())
 	if err != nil {
@@ -106,7 +117,7 @@ func Start(t testing.TB) *Engine {
 	if err := e.importBusybox(); err != nil {
 		t.Fatalf("dockertest: import busybox: %v", err)
 	}
-	return e
+	return e, nil
 }
 
 // skip skips the test, loudly, or fails it when BEACON_REQUIRE_DOCKER is set.

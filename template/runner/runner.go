@@ -60,11 +60,15 @@ type Runner struct {
 	once   bool
 	dry    bool
 
-	quiet    chan quietFire
-	dumpReq  chan dumpRequest
-	done     chan struct{}
-	started  time.Time
-	lastWarn time.Time
+	quiet   chan quietFire
+	dumpReq chan dumpRequest
+	// relisted is signalled when a second look at a service list is
+	// over; relisting counts those still out, during which no pass runs.
+	relisted  chan struct{}
+	relisting int
+	done      chan struct{}
+	started   time.Time
+	lastWarn  time.Time
 }
 
 // New checks that every template can be read and parsed and prepares the
@@ -83,7 +87,7 @@ func New(cfg *config.Config, o Options) (*Runner, error) {
 		cfg: cfg, log: o.Logger, stdout: o.Stdout,
 		once: *cfg.Once, dry: *cfg.Dry,
 		quiet: make(chan quietFire, 2*len(cfg.Templates)), dumpReq: make(chan dumpRequest),
-		done: make(chan struct{}),
+		relisted: make(chan struct{}), done: make(chan struct{}),
 	}
 	for i, tc := range cfg.Templates {
 		t, err := newTmpl(i, tc, r)
@@ -192,22 +196,14 @@ func (r *Runner) Run(ctx context.Context) error {
 	settleTimer.Stop()
 	defer settleTimer.Stop()
 	for {
-		if err := r.pass(ctx); err != nil {
-			return err
-		}
-		if r.allRendered() {
-			if r.once {
-				return r.finishOnce(ctx)
-			}
-			if err := r.ensureChild(); err != nil {
+		// While a service list is read again, the pass waits for it.
+		if r.relisting == 0 {
+			onceDone, err := r.step(ctx, &settled)
+			if err != nil {
 				return err
 			}
-			if !settled {
-				// The first renders fetched and decoded everything at
-				// once; give that memory back before settling down to
-				// watch.
-				settled = true
-				debug.FreeOSMemory()
+			if onceDone {
+				return r.finishOnce(ctx)
 			}
 		}
 		select {
@@ -217,6 +213,11 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 			return nil
 		case <-r.w.Changed():
+			changed := r.w.TakeChanged()
+			r.markChanged(changed)
+			r.relist(changed)
+		case <-r.relisted:
+			r.relisting--
 			r.markChanged(r.w.TakeChanged())
 		case err := <-r.w.Errors():
 			return err
@@ -272,6 +273,54 @@ func (r *Runner) allRendered() bool {
 		}
 	}
 	return true
+}
+
+// step runs a pass and what follows a complete one: the -exec child
+// starts, the memory of the first renders goes back; onceDone reports a
+// -once run that has rendered everything.
+func (r *Runner) step(ctx context.Context, settled *bool) (onceDone bool, err error) {
+	if err := r.pass(ctx); err != nil {
+		return false, err
+	}
+	if !r.allRendered() {
+		return false, nil
+	}
+	if r.once {
+		return true, nil
+	}
+	if err := r.ensureChild(); err != nil {
+		return false, err
+	}
+	if !*settled {
+		// The first renders fetched and decoded everything at once;
+		// give that memory back before settling down to watch.
+		*settled = true
+		debug.FreeOSMemory()
+	}
+	return false, nil
+}
+
+// relistTimeout bounds a second look at a service list.
+const relistTimeout = 2 * time.Second
+
+// relist reads a service list again, before the next pass, when a
+// service's instances went to or from none and the list's view has not yet
+// answered from that change: the pass then sees both sides of the one
+// catalog write, and renders once.
+func (r *Runner) relist(changed map[string]struct{}) {
+	if r.once {
+		return
+	}
+	for _, b := range r.w.ListsBehind(changed) {
+		r.log.Debug("a service's instances went to or from none; reading the service list again", "dependency", b.Key, "index", b.Index)
+		r.relisting++
+		r.w.Refresh(b, relistTimeout, func() {
+			select {
+			case r.relisted <- struct{}{}:
+			case <-r.done:
+			}
+		})
+	}
 }
 
 // markChanged flags the templates that read any of the changed keys.
