@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	osexec "os/exec"
 	"strings"
 	"sync"
@@ -101,9 +102,71 @@ func Run(ctx context.Context, c Command, log hclog.Logger) error {
 
 func build(args []string, shell bool) *osexec.Cmd {
 	if shell {
+		if words, ok := plainWords(args[0]); ok && directlyRunnable(words[0]) {
+			// The shell would only split it on spaces: start the program
+			// itself, a fork and exec of sh sooner.
+			return osexec.Command(words[0], words[1:]...)
+		}
 		return osexec.Command("/bin/sh", "-c", args[0])
 	}
 	return osexec.Command(args[0], args[1:]...)
+}
+
+// plainWords splits a command line on spaces when nothing in it means
+// anything to a shell beyond that: no quotes, escapes, variables, globs,
+// redirections, pipes, lists, comments or assignments. The first word must
+// be a program name or path, not a shell keyword or builtin.
+func plainWords(line string) ([]string, bool) {
+	for _, r := range line {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune(" _-./,:+@%", r):
+		default:
+			return nil, false
+		}
+	}
+	words := strings.Fields(line)
+	if len(words) == 0 || strings.Contains(words[0], "=") || strings.ContainsAny(words[0], ",:+@%") {
+		return nil, false
+	}
+	if shellWords[words[0]] {
+		return nil, false
+	}
+	return words, true
+}
+
+// directlyRunnable reports whether the kernel can run the program itself:
+// found on PATH (or by its path) and an executable format or a script with
+// a #! line. sh also runs a script without one, so those stay with sh, as
+// does a missing program, so that its error reads as the shell's.
+func directlyRunnable(name string) bool {
+	path, err := osexec.LookPath(name)
+	if err != nil {
+		return false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [4]byte
+	if _, err := io.ReadFull(f, magic[:]); err != nil {
+		return false
+	}
+	return string(magic[:2]) == "#!" || string(magic[:]) == "\x7fELF"
+}
+
+// shellWords are names sh resolves itself rather than through PATH.
+var shellWords = map[string]bool{
+	"alias": true, "bg": true, "break": true, "cd": true, "command": true, "continue": true,
+	"eval": true, "exec": true, "exit": true, "export": true, "false": true, "fc": true,
+	"fg": true, "getopts": true, "hash": true, "jobs": true, "kill": true, "pwd": true,
+	"read": true, "readonly": true, "return": true, "set": true, "shift": true, "times": true,
+	"trap": true, "true": true, "type": true, "ulimit": true, "umask": true, "unalias": true,
+	"unset": true, "wait": true, "echo": true, "printf": true, "test": true, "local": true,
+	"if": true, "then": true, "else": true, "elif": true, "fi": true, "case": true,
+	"esac": true, "for": true, "while": true, "until": true, "do": true, "done": true,
+	"in": true, "function": true, "select": true, "time": true, "source": true,
 }
 
 // killGroup ends the command's process group: SIGTERM, then SIGKILL after

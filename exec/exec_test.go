@@ -211,3 +211,63 @@ func TestChildKilledAfterTimeout(t *testing.T) {
 		t.Errorf("exit code %d, want SIGKILL's", code)
 	}
 }
+
+func TestPlainWords(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want []string
+	}{
+		{"nginx -s reload", []string{"nginx", "-s", "reload"}},
+		{"/usr/local/bin/nginx-reload.sh", []string{"/usr/local/bin/nginx-reload.sh"}},
+		{"  service redis   restart ", []string{"service", "redis", "restart"}},
+		{"systemctl reload nginx.service", []string{"systemctl", "reload", "nginx.service"}},
+		{"nginx -t && nginx -s reload", nil},
+		{"echo done", nil},
+		{"kill -HUP 1", nil},
+		{"FOO=1 reload", nil},
+		{"reload $PID", nil},
+		{"reload 'a b'", nil},
+		{"reload > /tmp/out", nil},
+		{"reload *.conf", nil},
+		{"reload # comment", nil},
+		{"", nil},
+	} {
+		got, ok := plainWords(tc.line)
+		if ok != (tc.want != nil) || (ok && strings.Join(got, "|") != strings.Join(tc.want, "|")) {
+			t.Errorf("plainWords(%q) = %q, %v; want %q", tc.line, got, ok, tc.want)
+		}
+	}
+}
+
+// A simple command line runs the program without a shell, and what only the
+// shell can run (a script without #!, a missing program) still goes to sh.
+func TestSimpleCommandsSkipTheShell(t *testing.T) {
+	dir := t.TempDir()
+	withShebang := filepath.Join(dir, "with.sh")
+	os.WriteFile(withShebang, []byte("#!/bin/sh\necho $PPID > "+filepath.Join(dir, "with.ppid")+"\n"), 0o755)
+	without := filepath.Join(dir, "without.sh")
+	os.WriteFile(without, []byte("echo ran > "+filepath.Join(dir, "without.out")+"\n"), 0o755)
+
+	if cmd := build([]string{withShebang + " arg"}, true); cmd.Path != withShebang || len(cmd.Args) != 2 {
+		t.Errorf("a #! script went through %s %q", cmd.Path, cmd.Args)
+	}
+	if cmd := build([]string{without}, true); cmd.Path != "/bin/sh" {
+		t.Errorf("a script without #! ran as %s %q", cmd.Path, cmd.Args)
+	}
+	if cmd := build([]string{"no-such-program-here"}, true); cmd.Path != "/bin/sh" {
+		t.Errorf("a missing program ran as %s %q", cmd.Path, cmd.Args)
+	}
+	var out captured
+	if err := Run(context.Background(), Command{Name: "t", Args: []string{without}, Shell: true}, logger(&out)); err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(context.Background(), Command{Name: "t", Args: []string{withShebang}, Shell: true}, logger(&out)); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "with.ppid")); strings.TrimSpace(string(b)) != strconv.Itoa(os.Getpid()) {
+		t.Errorf("the #! script's parent is %q, not this process", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "without.out")); string(b) != "ran\n" {
+		t.Errorf("the script without #! did not run: %q", b)
+	}
+}
