@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/beacon-sd/beacon/core/structs"
 )
@@ -12,14 +13,36 @@ import (
 var ErrNoServers = errors.New("No known Consul servers")
 
 // Remote is a client agent's catalog: every call goes to a server, the one
-// that answered last if it still can, else the next known one.
+// that answered last if it still can, else the next known one. Writes and
+// reads that must see the leader's state go straight to the leader when
+// the agent knows it (any server would forward them there, one hop later);
+// stale reads stay with the server in use, spreading the load.
 type Remote struct {
 	Pool *Pool
 	// Servers lists the RPC addresses of the servers believed alive.
 	Servers func() []string
 
-	mu   sync.Mutex
-	last string
+	mu       sync.Mutex
+	last     string
+	leader   string    // the leader's RPC address as last learned, "" if unknown
+	leaderAt time.Time // when it was learned
+	asking   bool      // a leader lookup is under way
+}
+
+// leaderRefresh is how often the leader's address is looked up again
+// while calls are made; a leader change is also noticed sooner, as calls
+// to a former leader fail or are forwarded.
+const leaderRefresh = 2 * time.Second
+
+// wantsLeader reports whether a call is answered by the leader anyway.
+func wantsLeader(args interface{}) bool {
+	if _, ok := args.(interface{ EnsureRequestID() }); ok {
+		return true
+	}
+	if q, ok := args.(interface{ Options() *structs.QueryOptions }); ok {
+		return !q.Options().AllowStale
+	}
+	return false
 }
 
 func (r *Remote) call(ctx context.Context, method string, args, reply interface{}) error {
@@ -31,12 +54,19 @@ func (r *Remote) call(ctx context.Context, method string, args, reply interface{
 		w.EnsureRequestID() // a write retried on another server applies once
 	}
 	r.mu.Lock()
-	last := r.last
+	last, leader := r.last, r.leader
 	r.mu.Unlock()
 	start := 0
 	for i, s := range servers {
 		if s == last {
 			start = i
+		}
+	}
+	if leader != "" && wantsLeader(args) {
+		for i, s := range servers {
+			if s == leader {
+				start = i
+			}
 		}
 	}
 	var err error
@@ -46,13 +76,46 @@ func (r *Remote) call(ctx context.Context, method string, args, reply interface{
 		if err == nil || IsRemote(err) || ctx.Err() != nil {
 			if err == nil {
 				r.mu.Lock()
-				r.last = addr
+				if addr != leader || r.last == "" {
+					r.last = addr
+				}
 				r.mu.Unlock()
+				r.maybeLearnLeader(addr)
 			}
 			return err
 		}
+		if addr == leader {
+			r.mu.Lock()
+			r.leader = "" // unreachable: ask again
+			r.mu.Unlock()
+		}
 	}
 	return err
+}
+
+// maybeLearnLeader asks a server that just answered for the leader's
+// address, at most every leaderRefresh, without holding up the caller.
+func (r *Remote) maybeLearnLeader(from string) {
+	r.mu.Lock()
+	if r.asking || time.Since(r.leaderAt) < leaderRefresh {
+		r.mu.Unlock()
+		return
+	}
+	r.asking = true
+	r.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), leaderRefresh)
+		defer cancel()
+		var leader string
+		err := r.Pool.Call(ctx, from, "StatusLeader", nil, &leader)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.asking = false
+		r.leaderAt = time.Now()
+		if err == nil {
+			r.leader = leader
+		}
+	}()
 }
 
 func (r *Remote) KVApply(ctx context.Context, args *structs.KVSRequest) (bool, error) {

@@ -229,3 +229,56 @@ func portOf(a net.Addr) string {
 	_, p, _ := net.SplitHostPort(a.String())
 	return p
 }
+
+type writeArgs struct{ structs.WriteRequest }
+type readArgs struct{ structs.QueryOptions }
+
+// A client agent's calls that the leader answers anyway go to the leader
+// once it is known; stale reads stay with the server in use.
+func TestRemotePrefersTheLeader(t *testing.T) {
+	var leaderAddr string
+	counts := map[string]*int{}
+	serve := func(name string) *Server {
+		n := new(int)
+		counts[name] = n
+		return startServer(t, map[string]Endpoint{
+			"StatusLeader": Get(func(ctx context.Context) (string, error) { return leaderAddr, nil }),
+			"Write":        Do(func(ctx context.Context, a *writeArgs) error { *n++; return nil }),
+			"Read":         Do(func(ctx context.Context, a *readArgs) error { *n++; return nil }),
+		})
+	}
+	follower, leader := serve("follower"), serve("leader")
+	leaderAddr = leader.Addr().String()
+	p := NewPool()
+	defer p.Close()
+	r := &Remote{Pool: p, Servers: func() []string { return []string{follower.Addr().String(), leaderAddr} }}
+	ctx := context.Background()
+	if err := r.call(ctx, "Write", &writeArgs{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		r.mu.Lock()
+		known := r.leader
+		r.mu.Unlock()
+		if known == leaderAddr {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the leader was never learned (%q)", known)
+		}
+	}
+	*counts["follower"], *counts["leader"] = 0, 0
+	for i := 0; i < 5; i++ {
+		r.call(ctx, "Write", &writeArgs{}, nil)
+		r.call(ctx, "Read", &readArgs{}, nil)
+		r.call(ctx, "Read", &readArgs{QueryOptions: structs.QueryOptions{AllowStale: true}}, nil)
+	}
+	if *counts["leader"] != 10 || *counts["follower"] != 5 {
+		t.Fatalf("leader answered %d calls, follower %d; want 10 and 5", *counts["leader"], *counts["follower"])
+	}
+	// A leader that went away is forgotten and calls go on elsewhere.
+	leader.Shutdown()
+	if err := r.call(ctx, "Write", &writeArgs{}, nil); err != nil {
+		t.Fatalf("write after the leader went away: %v", err)
+	}
+}
