@@ -19,6 +19,8 @@ type BatchResult struct {
 // transaction: the tree paths they change are copied once per run instead
 // of once per write, which under load is most of a write's cost.
 func (s *Store) ApplyBatch(entries []BatchEntry) []BatchResult {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
 	out := make([]BatchResult, len(entries))
 	for i := 0; i < len(entries); {
 		j := i
@@ -30,7 +32,7 @@ func (s *Store) ApplyBatch(entries []BatchEntry) []BatchResult {
 				j = i + 1
 			}
 			for k := i; k < j; k++ {
-				out[k].OK, out[k].Err = s.Apply(entries[k].Index, entries[k].Cmd)
+				out[k].OK, out[k].Err = s.applyLocked(entries[k].Index, entries[k].Cmd)
 			}
 		}
 		i = j
@@ -56,7 +58,8 @@ func (s *Store) applyKVRun(run []BatchEntry, out []BatchResult) bool {
 	for k, e := range run {
 		id := e.Cmd.RequestID()
 		if id != "" {
-			prev, seen := s.appliedRequest(id)
+			// As it would be found after this run's earlier adds.
+			prev, seen := s.requests.getAfter(id, len(reqs))
 			if p, ok := inRun[id]; ok {
 				prev, seen = reqs[p], true
 			}
@@ -84,6 +87,9 @@ func (s *Store) applyKVRun(run []BatchEntry, out []BatchResult) bool {
 		}
 	}
 	t.Commit()
+	if last := run[len(run)-1].Index; last > s.applied {
+		s.applied = last
+	}
 	for _, c := range changes {
 		s.scopes.set(c.idx, c.touched)
 		if c.idx > s.latest.Load() {

@@ -115,3 +115,36 @@ func (s *scopes) snapshotForTest() map[string]uint64 {
 	}
 	return out
 }
+
+// At the edge of the request window a batch forgets the oldest ID exactly
+// when one-at-a-time application would.
+func TestApplyBatchAtTheWindowEdge(t *testing.T) {
+	put := func(id, val string) *structs.Command {
+		return &structs.Command{Type: structs.KVSRequestType, KVS: &structs.KVSRequest{Op: structs.KVSet,
+			DirEnt: structs.DirEntry{Key: "k", Value: []byte(val)}, WriteRequest: structs.WriteRequest{RequestID: id}}}
+	}
+	one, batched := newTestStore(t), newTestStore(t)
+	idx := uint64(0)
+	for i := 0; i < requestWindow; i++ {
+		idx++
+		c := put(fmt.Sprintf("r%d", i), "x")
+		one.Apply(idx, c)
+		batched.Apply(idx, c)
+	}
+	// A new ID evicts r0; the retry of r0 that follows applies again.
+	run := []BatchEntry{{idx + 1, put("new", "new")}, {idx + 2, put("r0", "retried")}}
+	want := []BatchResult{}
+	for _, e := range run {
+		ok, err := one.Apply(e.Index, e.Cmd)
+		want = append(want, BatchResult{ok, err})
+	}
+	got := batched.ApplyBatch(run)
+	if !reflect.DeepEqual(want, got) {
+		t.Fatalf("one at a time %+v, batched %+v", want, got)
+	}
+	_, a, _ := one.KVGet(nil, "k")
+	_, b, _ := batched.KVGet(nil, "k")
+	if string(a.Value) != "retried" || string(b.Value) != "retried" || a.ModifyIndex != b.ModifyIndex {
+		t.Fatalf("one at a time %q@%d, batched %q@%d", a.Value, a.ModifyIndex, b.Value, b.ModifyIndex)
+	}
+}

@@ -13,37 +13,57 @@ const requestWindow = 65536
 // it, in log order, so every server holds the same entries.
 type requestLog struct {
 	mu   sync.Mutex
-	byID map[string]appliedRequest
-	ring []string // IDs in apply order, oldest at next once full
+	pos  map[string]int   // ID → its slot in ring
+	ring []appliedRequest // in apply order; once full, the oldest is at next
 	next int
 }
 
 func newRequestLog() *requestLog {
-	return &requestLog{byID: make(map[string]appliedRequest)}
+	return &requestLog{pos: make(map[string]int)}
 }
 
 func (l *requestLog) get(id string) (appliedRequest, bool) {
+	return l.getAfter(id, 0)
+}
+
+// getAfter looks id up as it would be found after pending more adds of new
+// IDs, which evict the oldest entries once the window is full.
+func (l *requestLog) getAfter(id string, pending int) (appliedRequest, bool) {
 	l.mu.Lock()
-	r, ok := l.byID[id]
-	l.mu.Unlock()
-	return r, ok
+	defer l.mu.Unlock()
+	i, ok := l.pos[id]
+	if !ok {
+		return appliedRequest{}, false
+	}
+	evicted := len(l.ring) + pending - requestWindow
+	if evicted > 0 {
+		age := i // oldest first while the ring fills, then counted from next
+		if len(l.ring) == requestWindow {
+			age = (i - l.next + requestWindow) % requestWindow
+		}
+		if age < evicted {
+			return appliedRequest{}, false
+		}
+	}
+	return l.ring[i], true
 }
 
 // add remembers r, forgetting the oldest entry once the window is full.
 func (l *requestLog) add(r appliedRequest) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, dup := l.byID[r.ID]; dup {
+	if _, dup := l.pos[r.ID]; dup {
 		return
 	}
 	if len(l.ring) < requestWindow {
-		l.ring = append(l.ring, r.ID)
-	} else {
-		delete(l.byID, l.ring[l.next])
-		l.ring[l.next] = r.ID
-		l.next = (l.next + 1) % requestWindow
+		l.pos[r.ID] = len(l.ring)
+		l.ring = append(l.ring, r)
+		return
 	}
-	l.byID[r.ID] = r
+	delete(l.pos, l.ring[l.next].ID)
+	l.ring[l.next] = r
+	l.pos[r.ID] = l.next
+	l.next = (l.next + 1) % requestWindow
 }
 
 // entries lists what the log holds, oldest first, as of the call.
@@ -51,8 +71,6 @@ func (l *requestLog) entries() []appliedRequest {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make([]appliedRequest, 0, len(l.ring))
-	for i := range l.ring {
-		out = append(out, l.byID[l.ring[(l.next+i)%len(l.ring)]])
-	}
-	return out
+	out = append(out, l.ring[l.next:]...)
+	return append(out, l.ring[:l.next]...)
 }

@@ -48,12 +48,15 @@ var snapTables = []struct {
 type View struct {
 	tx       *memdb.Txn
 	index    uint64
+	applied  uint64
 	requests []appliedRequest
 }
 
-// View captures the store as it is now.
+// View captures the store as it is now, between two applies.
 func (s *Store) View() *View {
-	return &View{tx: s.readTxn(), index: s.LatestIndex(), requests: s.requests.entries()}
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	return &View{tx: s.readTxn(), index: s.LatestIndex(), applied: s.applied, requests: s.requests.entries()}
 }
 
 // Snapshot writes the store as it is now.
@@ -83,8 +86,8 @@ func (v *View) Write(w io.Writer) error {
 		}
 	}
 	for _, r := range v.requests {
-		if r.Index > v.index {
-			continue // applied after the view when it was taken mid-apply
+		if r.Index > v.applied {
+			continue // cannot happen: the view is taken between applies
 		}
 		b, _ := json.Marshal(r)
 		if err := enc.Encode(snapRow{T: tableRequests, V: b}); err != nil {
@@ -129,6 +132,7 @@ func Restore(r io.Reader) (*Store, error) {
 				return nil, fmt.Errorf("snapshot row %d (%s): %w", n, row.T, err)
 			}
 			s.requests.add(r)
+			s.applied = max(s.applied, r.Index)
 			continue
 		}
 		mk, ok := ctor[row.T]
@@ -145,6 +149,7 @@ func Restore(r io.Reader) (*Store, error) {
 	}
 	tx.Commit()
 	s.latest.Store(hdr.Index)
+	s.applied = max(s.applied, hdr.Index)
 	s.scopes.floor = hdr.Index
 	return s, nil
 }

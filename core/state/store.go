@@ -52,6 +52,11 @@ type Store struct {
 	latest   atomic.Uint64
 	requests *requestLog
 
+	// applyMu makes each apply (or batch) atomic to View; applied is the
+	// highest index applied, whether or not it changed anything.
+	applyMu sync.Mutex
+	applied uint64
+
 	// lockDelay holds, per key, the time until which a lock on it may not be
 	// acquired after its session was invalidated. It is local, not
 	// replicated state, as in Consul.
@@ -116,6 +121,15 @@ func (t *txn) commit() error {
 // bookkeeping, which is local by design. A command whose request ID was
 // applied before returns that outcome again and changes nothing.
 func (s *Store) Apply(idx uint64, c *structs.Command) (bool, error) {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	return s.applyLocked(idx, c)
+}
+
+func (s *Store) applyLocked(idx uint64, c *structs.Command) (bool, error) {
+	if idx > s.applied {
+		s.applied = idx
+	}
 	reqID := c.RequestID()
 	if reqID != "" {
 		if prev, ok := s.appliedRequest(reqID); ok {

@@ -329,3 +329,33 @@ func TestRequestWindowEvictsOldest(t *testing.T) {
 		t.Error("the restored store dropped r11")
 	}
 }
+
+// A write that changed nothing (a delete of a missing key) still leaves its
+// request ID in a snapshot, so a restored server skips its retry as the
+// others do.
+func TestSnapshotKeepsIDsOfWritesThatChangedNothing(t *testing.T) {
+	s := newTestStore(t)
+	s.kv(structs.KVSet, "a", "1", 0)
+	del := &structs.Command{Type: structs.KVSRequestType, KVS: &structs.KVSRequest{Op: structs.KVDelete,
+		DirEnt: structs.DirEntry{Key: "c"}, WriteRequest: structs.WriteRequest{RequestID: "del-c"}}}
+	s.idx++
+	if _, err := s.Apply(s.idx, del); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := s.Snapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Restore(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []*Store{s.Store, r} {
+		st.Apply(s.idx+1, &structs.Command{Type: structs.KVSRequestType, KVS: &structs.KVSRequest{Op: structs.KVSet,
+			DirEnt: structs.DirEntry{Key: "c", Value: []byte("v")}}})
+		st.Apply(s.idx+2, del) // the retry
+		if _, e, _ := st.KVGet(nil, "c"); e == nil {
+			t.Fatal("a retried delete applied again")
+		}
+	}
+}
