@@ -331,7 +331,12 @@ func (c *conn) serve() {
 func (c *conn) handshake(tc *tls.Conn) bool {
 	tc.SetDeadline(time.Now().Add(c.srv.HandshakeTimeout))
 	if err := tc.HandshakeContext(c.srv.base); err != nil {
-		c.srv.Logger.Debug("TLS handshake failed", "from", c.raw.RemoteAddr(), "error", err)
+		if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
+			// A port probe or a client that gave up; nothing to act on.
+			c.srv.Logger.Debug("TLS handshake failed", "from", c.raw.RemoteAddr(), "error", err)
+		} else {
+			c.srv.Logger.Warn("TLS handshake refused", "from", c.raw.RemoteAddr(), "error", err)
+		}
 		// With TLS 1.3 the client has sent its request by now: take it
 		// in before closing, or the close resets the connection and the
 		// client never reads the alert saying what was wrong.

@@ -77,8 +77,9 @@ func decodeArgs(raw []byte, v interface{}) error {
 	if len(raw) == 0 {
 		return nil
 	}
-	if u, ok := v.(encoding.BinaryUnmarshaler); ok {
-		// Types with a binary form travel in it (see Pool.Call).
+	if u, ok := v.(encoding.BinaryUnmarshaler); ok && raw[0] != '{' {
+		// Types with a binary form travel in it (see Pool.Call); an agent
+		// that sent JSON is still understood.
 		if err := u.UnmarshalBinary(raw); err != nil {
 			return fmt.Errorf("decode rpc arguments: %w", err)
 		}

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,7 +21,7 @@ import (
 // A request's payload is the method name (one length byte, then the name)
 // and the JSON arguments; a reply's is the JSON result; an error reply's is
 // the error code (one length byte, then the code) and the message; a cancel
-// has none. Each side writes through one buffered writer that flushes when
+// has none; a ping and its pong have none either. Each side writes through one buffered writer that flushes when
 // nothing else is waiting, so calls under load share write system calls and
 // the reader takes many frames per read.
 const (
@@ -27,12 +29,23 @@ const (
 	frameReply   byte = 2
 	frameError   byte = 3
 	frameCancel  byte = 4
+	framePing    byte = 5
+	framePong    byte = 6
 )
 
 const frameHeader = 4 + 8 + 1
 
-// writeTimeout bounds one flush to a peer that stopped reading.
+// writeTimeout bounds one write to a peer that stopped reading.
 const writeTimeout = 30 * time.Second
+
+// While calls wait on a connection that has been silent for pingInterval,
+// the caller pings the server; a server that answers nothing for
+// pingTimeout after a ping is taken for gone (a host that vanished without
+// closing its connections), and the calls fail so they can be retried.
+var (
+	pingInterval = 10 * time.Second
+	pingTimeout  = 20 * time.Second
+)
 
 // errConnClosed reports a call whose connection went away under it.
 var errConnClosed = errors.New("connection closed")
@@ -55,11 +68,12 @@ func (f *frame) size() int {
 // frameConn is one multiplexed connection: a writer goroutine draining a
 // queue of frames, and a reader delivering frames to a callback.
 type frameConn struct {
-	c      net.Conn
-	queue  chan *frame
-	closed chan struct{}
-	once   sync.Once
-	err    error // why it closed; set before closed is closed
+	c        net.Conn
+	queue    chan *frame
+	closed   chan struct{}
+	once     sync.Once
+	err      error        // why it closed; set before closed is closed
+	lastRecv atomic.Int64 // unix nanoseconds of the last frame read
 }
 
 func newFrameConn(c net.Conn) *frameConn {
@@ -68,8 +82,8 @@ func newFrameConn(c net.Conn) *frameConn {
 	return fc
 }
 
-// send queues f; it fails only once the connection is closed.
-func (fc *frameConn) send(f *frame) error {
+// send queues f; it fails once the connection is closed or ctx ends.
+func (fc *frameConn) send(ctx context.Context, f *frame) error {
 	select {
 	case <-fc.closed:
 		return fc.err
@@ -80,7 +94,29 @@ func (fc *frameConn) send(f *frame) error {
 		return nil
 	case <-fc.closed:
 		return fc.err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
+}
+
+// post queues f without waiting for room: if the queue is full, a
+// goroutine waits for it (or for the connection to close).
+func (fc *frameConn) post(f *frame) {
+	select {
+	case fc.queue <- f:
+	default:
+		go fc.send(context.Background(), f)
+	}
+}
+
+// deadlineWriter gives every write to the connection its own deadline, so
+// a long stream of writes to a peer that keeps reading never times out,
+// and one to a peer that stopped does.
+type deadlineWriter struct{ c net.Conn }
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	d.c.SetWriteDeadline(time.Now().Add(writeTimeout))
+	return d.c.Write(p)
 }
 
 func (fc *frameConn) close(err error) {
@@ -92,7 +128,7 @@ func (fc *frameConn) close(err error) {
 }
 
 func (fc *frameConn) writeLoop() {
-	w := bufio.NewWriterSize(fc.c, 64<<10)
+	w := bufio.NewWriterSize(deadlineWriter{fc.c}, 64<<10)
 	var hdr [frameHeader + 1]byte
 	for {
 		var f *frame
@@ -101,7 +137,6 @@ func (fc *frameConn) writeLoop() {
 		case <-fc.closed:
 			return
 		}
-		fc.c.SetWriteDeadline(time.Now().Add(writeTimeout))
 		for f != nil {
 			binary.BigEndian.PutUint32(hdr[0:4], uint32(f.size()))
 			binary.BigEndian.PutUint64(hdr[4:12], f.id)
@@ -140,16 +175,17 @@ func (fc *frameConn) readLoop(deliver func(*frame)) {
 			return
 		}
 		n := binary.BigEndian.Uint32(hdr[0:4])
-		if n < 9 || n > maxFrame {
+		if n < 9 || int64(n) > int64(maxFrame) {
 			fc.close(fmt.Errorf("rpc frame of %d bytes is out of bounds", n))
 			return
 		}
 		f := &frame{id: binary.BigEndian.Uint64(hdr[4:12]), typ: hdr[12]}
-		body := make([]byte, n-9)
-		if _, err := io.ReadFull(r, body); err != nil {
+		body, err := readBody(r, int(n-9))
+		if err != nil {
 			fc.close(errConnClosed)
 			return
 		}
+		fc.lastRecv.Store(time.Now().UnixNano())
 		if f.typ == frameRequest || f.typ == frameError {
 			if len(body) < 1 || int(body[0]) > len(body)-1 {
 				fc.close(fmt.Errorf("malformed rpc frame"))
@@ -162,6 +198,24 @@ func (fc *frameConn) readLoop(deliver func(*frame)) {
 	}
 }
 
+// readBody reads n bytes, growing the buffer as they arrive rather than
+// trusting the announced length with one allocation up front.
+func readBody(r io.Reader, n int) ([]byte, error) {
+	const step = 64 << 10
+	body := make([]byte, 0, min(n, step))
+	for len(body) < n {
+		if len(body) == cap(body) {
+			body = slices.Grow(body, min(n-len(body), cap(body)))
+		}
+		end := min(cap(body), n)
+		if _, err := io.ReadFull(r, body[len(body):end]); err != nil {
+			return nil, err
+		}
+		body = body[:end]
+	}
+	return body, nil
+}
+
 // clientConn is the calling side of a connection.
 type clientConn struct {
 	*frameConn
@@ -172,6 +226,8 @@ type clientConn struct {
 
 func newClientConn(c net.Conn) *clientConn {
 	cc := &clientConn{frameConn: newFrameConn(c), pending: map[uint64]chan *frame{}}
+	cc.lastRecv.Store(time.Now().UnixNano())
+	go cc.keepalive(pingInterval, pingTimeout)
 	go func() {
 		cc.readLoop(cc.deliver)
 		cc.mu.Lock()
@@ -185,12 +241,50 @@ func newClientConn(c net.Conn) *clientConn {
 }
 
 func (cc *clientConn) deliver(f *frame) {
+	if f.typ == framePong {
+		return // its arrival is all it says
+	}
 	cc.mu.Lock()
 	ch := cc.pending[f.id]
 	delete(cc.pending, f.id)
 	cc.mu.Unlock()
 	if ch != nil {
 		ch <- f
+	}
+}
+
+// keepalive pings a silent server while calls wait on it, and closes the
+// connection when a ping goes unanswered.
+func (cc *clientConn) keepalive(pingInterval, pingTimeout time.Duration) {
+	t := time.NewTicker(pingInterval / 2)
+	defer t.Stop()
+	var pingedAt int64 // of the ping not yet answered, or 0
+	for {
+		select {
+		case <-cc.closed:
+			return
+		case <-t.C:
+		}
+		cc.mu.Lock()
+		waiting := len(cc.pending)
+		cc.mu.Unlock()
+		now := time.Now().UnixNano()
+		last := cc.lastRecv.Load()
+		if pingedAt != 0 && last >= pingedAt {
+			pingedAt = 0 // answered
+		}
+		switch {
+		case waiting == 0:
+			pingedAt = 0
+		case pingedAt != 0:
+			if time.Duration(now-pingedAt) >= pingTimeout {
+				cc.close(fmt.Errorf("server %s answered nothing for %s", cc.c.RemoteAddr(), time.Duration(now-last).Round(time.Second)))
+				return
+			}
+		case time.Duration(now-last) >= pingInterval:
+			pingedAt = now
+			cc.post(&frame{typ: framePing})
+		}
 	}
 }
 
@@ -217,7 +311,10 @@ func (cc *clientConn) call(ctx context.Context, method string, args []byte) (rep
 	id := cc.next
 	cc.pending[id] = ch
 	cc.mu.Unlock()
-	if err := cc.send(&frame{id: id, typ: frameRequest, head: method, body: args}); err != nil {
+	if err := cc.send(ctx, &frame{id: id, typ: frameRequest, head: method, body: args}); err != nil {
+		cc.mu.Lock()
+		delete(cc.pending, id)
+		cc.mu.Unlock()
 		return nil, false, err
 	}
 	select {
@@ -230,7 +327,7 @@ func (cc *clientConn) call(ctx context.Context, method string, args []byte) (rep
 		cc.mu.Lock()
 		delete(cc.pending, id)
 		cc.mu.Unlock()
-		cc.send(&frame{id: id, typ: frameCancel})
+		cc.post(&frame{id: id, typ: frameCancel})
 		return nil, true, ctx.Err()
 	}
 }
@@ -258,12 +355,20 @@ func (s *Server) serveConn(c net.Conn) {
 			if cancel != nil {
 				cancel()
 			}
+		case framePing:
+			fc.post(&frame{id: f.id, typ: framePong})
 		case frameRequest:
+			s.mu.Lock()
+			if s.closed {
+				s.mu.Unlock()
+				return
+			}
+			s.wg.Add(1) // under s.mu, so never after Shutdown's Wait began
+			s.mu.Unlock()
 			ctx, cancel := context.WithCancel(s.ctx)
 			mu.Lock()
 			running[f.id] = cancel
 			mu.Unlock()
-			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
 				reply := s.answer(ctx, f)
@@ -271,7 +376,7 @@ func (s *Server) serveConn(c net.Conn) {
 				delete(running, f.id)
 				mu.Unlock()
 				cancel()
-				fc.send(reply)
+				fc.send(context.Background(), reply)
 			}()
 		}
 	})
@@ -300,6 +405,9 @@ func (s *Server) answer(ctx context.Context, f *frame) *frame {
 			code = ""
 		}
 		return &frame{id: f.id, typ: frameError, head: code, body: []byte(msg)}
+	}
+	if 8+1+len(body) > maxFrame {
+		return &frame{id: f.id, typ: frameError, body: []byte(fmt.Sprintf("rpc %s: reply of %d bytes exceeds the %d-byte frame limit", f.head, len(body), maxFrame))}
 	}
 	return &frame{id: f.id, typ: frameReply, body: body}
 }

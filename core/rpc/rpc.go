@@ -19,9 +19,11 @@ const (
 	kindRaft byte = 'R'
 )
 
-// maxFrame bounds one frame (a KV value is at most 512 KiB; snapshots do
-// not travel over RPC).
-const maxFrame = 512 << 20
+// maxFrame bounds one frame. A KV value is at most 512 KiB, but a reply
+// listing a large catalog can run to many megabytes; snapshots do not
+// travel over RPC. Frames are read as their bytes arrive, so the bound is
+// not allocated up front.
+var maxFrame = 512 << 20
 
 // Errors keep their meaning across the wire: each known kind travels as a
 // code and comes back as an error that matches the same sentinel.

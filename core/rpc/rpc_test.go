@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -280,5 +281,176 @@ func TestRemotePrefersTheLeader(t *testing.T) {
 	leader.Shutdown()
 	if err := r.call(ctx, "Write", &writeArgs{}, nil); err != nil {
 		t.Fatalf("write after the leader went away: %v", err)
+	}
+}
+
+// blackhole forwards a TCP connection until told to swallow everything in
+// both directions without closing, as a host that vanished does.
+type blackhole struct {
+	ln   net.Listener
+	mu   sync.Mutex
+	dead bool
+}
+
+func newBlackhole(t *testing.T, to string) *blackhole {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &blackhole{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", to)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			t.Cleanup(func() { c.Close(); up.Close() })
+			go b.pipe(up, c)
+			go b.pipe(c, up)
+		}
+	}()
+	return b
+}
+
+func (b *blackhole) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			return
+		}
+		b.mu.Lock()
+		dead := b.dead
+		b.mu.Unlock()
+		if !dead {
+			dst.Write(buf[:n])
+		}
+	}
+}
+
+func (b *blackhole) swallow() {
+	b.mu.Lock()
+	b.dead = true
+	b.mu.Unlock()
+}
+
+func shortPings(t *testing.T) {
+	oldI, oldT := pingInterval, pingTimeout
+	pingInterval, pingTimeout = 100*time.Millisecond, 200*time.Millisecond
+	t.Cleanup(func() { pingInterval, pingTimeout = oldI, oldT })
+}
+
+// A call waiting on a server that went silent without closing the
+// connection fails after the ping timeout instead of hanging for the rest
+// of its wait, while a long call to a server that answers pings completes.
+func TestSilentServerIsDropped(t *testing.T) {
+	shortPings(t)
+	s := startServer(t, map[string]Endpoint{
+		"Slow": Read(func(ctx context.Context, a *echoArgs, r *echoReply) error {
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			r.Text = a.Text
+			return nil
+		}),
+	})
+	p := NewPool()
+	defer p.Close()
+	var r echoReply
+	if err := p.Call(context.Background(), s.Addr().String(), "Slow", &echoArgs{"patient"}, &r); err != nil || r.Text != "patient" {
+		t.Fatalf("a call ten ping intervals long: %q %v", r.Text, err)
+	}
+
+	b := newBlackhole(t, s.Addr().String())
+	addr := b.ln.Addr().String()
+	if err := p.Call(context.Background(), addr, "Slow", &echoArgs{"warm"}, &r); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Call(context.Background(), addr, "Slow", &echoArgs{"lost"}, &r) }()
+	time.Sleep(20 * time.Millisecond)
+	b.swallow()
+	select {
+	case err := <-done:
+		if err == nil || IsRemote(err) || !strings.Contains(err.Error(), "answered nothing") {
+			t.Fatalf("call to a silent server: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a call to a silent server hung")
+	}
+}
+
+// Arguments or replies beyond the frame limit are refused with an error
+// that says so, and the connection goes on serving.
+func TestFrameLimit(t *testing.T) {
+	old := maxFrame
+	maxFrame = 1 << 20
+	t.Cleanup(func() { maxFrame = old })
+	s := startServer(t, map[string]Endpoint{
+		"Echo": Read(func(ctx context.Context, a *echoArgs, r *echoReply) error { r.Text = a.Text; return nil }),
+		"Big":  Get(func(ctx context.Context) (string, error) { return strings.Repeat("x", 2<<20), nil }),
+	})
+	p := NewPool()
+	defer p.Close()
+	addr := s.Addr().String()
+	err := p.Call(context.Background(), addr, "Echo", &echoArgs{strings.Repeat("y", 2<<20)}, nil)
+	if err == nil || IsRemote(err) || !strings.Contains(err.Error(), "exceed the 1048576-byte frame limit") {
+		t.Fatalf("oversize arguments: %v", err)
+	}
+	err = p.Call(context.Background(), addr, "Big", nil, nil)
+	if err == nil || !IsRemote(err) || !strings.Contains(err.Error(), "exceeds the 1048576-byte frame limit") {
+		t.Fatalf("oversize reply: %v", err)
+	}
+	var r echoReply
+	if err := p.Call(context.Background(), addr, "Echo", &echoArgs{"still"}, &r); err != nil || r.Text != "still" {
+		t.Fatalf("after oversize frames: %q %v", r.Text, err)
+	}
+}
+
+// A frame header announcing hundreds of megabytes costs nothing until the
+// bytes arrive.
+func TestAnnouncedSizeIsNotAllocated(t *testing.T) {
+	s := startServer(t, map[string]Endpoint{})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < 4; i++ {
+		c, err := net.Dial("tcp", s.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("B\x1f\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x01\x04Echo{}"))
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		c.Read(make([]byte, 1))
+		c.Close()
+	}
+	time.Sleep(100 * time.Millisecond)
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+		t.Fatalf("four 496 MiB announcements allocated %d MiB", grew>>20)
+	}
+}
+
+// A KV write sent as JSON (by an agent without the binary form) is read
+// as JSON.
+func TestBinaryArgumentsAcceptJSON(t *testing.T) {
+	var got structs.KVSRequest
+	if err := decodeArgs([]byte(`{"Datacenter":"dc1","Op":"set","DirEnt":{"Key":"a","Value":"Yg=="}}`), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Datacenter != "dc1" || got.DirEnt.Key != "a" || string(got.DirEnt.Value) != "b" {
+		t.Fatalf("decoded %+v", got)
+	}
+	bin, _ := (&structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "c"}}).MarshalBinary()
+	got = structs.KVSRequest{}
+	if err := decodeArgs(bin, &got); err != nil || got.DirEnt.Key != "c" {
+		t.Fatalf("binary form: %+v %v", got, err)
 	}
 }
