@@ -262,7 +262,11 @@ func (c *Client) prepare(ctx context.Context, path string, params url.Values, q 
 // finish reads a response into out.
 func (c *Client) finish(rt http.RoundTripper, path string, resp *http.Response, err error, out any) (meta Meta, found bool, _ error) {
 	if err != nil {
-		c.forget(rt)
+		// A request its caller gave up on (a view no longer needed, a
+		// shutdown) says nothing about the server; only a failure does.
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			c.forget(rt)
+		}
 		return Meta{}, false, fmt.Errorf("GET %s: %w", path, err)
 	}
 	defer resp.Body.Close()

@@ -58,6 +58,14 @@ func TestH2CSharesOneConnection(t *testing.T) {
 	if st.Dialed != 1 || st.Open != 1 || st.Requests != 102 {
 		t.Errorf("%+v: want 1 connection for the probe and 101 queries", st)
 	}
+	// Queries given up on say nothing about the server: the next query
+	// goes out at once, without probing the protocol again.
+	if _, _, err := c.Get(context.Background(), "/v1/kv/k", nil, consul.QueryOptions{}, &pairs); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Requests != 103 || st.Dialed != 1 {
+		t.Errorf("%+v after cancelled queries: want 103 requests on 1 connection (no new probe)", st)
+	}
 }
 
 // A 404 is an answer, not an error: a key that does not exist yet can be
