@@ -111,26 +111,38 @@ func Stage(dest string, content []byte, o Options) (*Staged, error) {
 // Path is the temporary file, for a check command to read.
 func (s *Staged) Path() string { return s.tmp }
 
-// Commit replaces the destination with the staged content.
+// Commit replaces the destination with the staged content, durably.
 func (s *Staged) Commit() error {
+	dir, err := s.CommitVisible()
+	if dir != "" {
+		SyncDir(dir)
+	}
+	return err
+}
+
+// CommitVisible replaces the destination with the staged content, which
+// readers see at once, and returns the directory whose sync makes the
+// replacement survive a crash ("" when nothing is left to sync). The
+// caller syncs it with SyncDir once more urgent work (a reload) is under
+// way.
+func (s *Staged) CommitVisible() (dir string, err error) {
 	if s.done {
-		return errors.New("output: staged file already committed or discarded")
+		return "", errors.New("output: staged file already committed or discarded")
 	}
 	defer s.Discard()
 	if s.opts.Backup {
 		if err := backup(s.dest); err != nil {
-			return err
+			return "", err
 		}
 	}
 	if s.opts.Mode == ModeInPlace {
-		return s.writeInPlace()
+		return "", s.writeInPlace()
 	}
 	if err := os.Rename(s.tmp, s.dest); err != nil {
-		return fmt.Errorf("replacing %s: %w", s.dest, err)
+		return "", fmt.Errorf("replacing %s: %w", s.dest, err)
 	}
 	s.done = true
-	syncDir(filepath.Dir(s.dest))
-	return nil
+	return filepath.Dir(s.dest), nil
 }
 
 // Discard removes the staged file; it is safe to call more than once.
@@ -265,9 +277,9 @@ func backup(dest string) error {
 	return dst.Close()
 }
 
-// syncDir makes a rename in dir durable; failures are not fatal (some
+// SyncDir makes a rename in dir durable; failures are not fatal (some
 // file systems do not support syncing directories).
-func syncDir(dir string) {
+func SyncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()

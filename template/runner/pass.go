@@ -17,20 +17,22 @@ import (
 // commands until every template has rendered and runs them all then.
 func (r *Runner) pass(ctx context.Context) error {
 	wrote := false
+	pd := newPassData(r.w)
 	for _, t := range r.tmpls {
 		if !t.dirty && !t.due {
 			continue
 		}
-		if !t.due && t.pendingFirstAnswer(r.w) {
+		if !t.due && t.pendingFirstAnswer(r.w, pd) {
 			continue
 		}
 		due := t.due
 		t.dirty, t.due = false, false
 		r.log.Trace("executing", "template", t.name(), "due", due)
-		changed, err := r.render(t, due)
+		changed, err := r.render(t, pd, due)
 		if err != nil {
 			t.lastErr = err
 			if r.once {
+				r.syncDirs()
 				return err
 			}
 			r.log.Error("render failed; the last good file stays", "template", t.name(), "error", err)
@@ -45,6 +47,7 @@ func (r *Runner) pass(ctx context.Context) error {
 	}
 	r.retain()
 	if r.once && !r.allRendered() {
+		r.syncDirs()
 		return nil
 	}
 	var cmds []exec.Command
@@ -73,6 +76,7 @@ func (r *Runner) pass(ctx context.Context) error {
 			r.log.Error("reloading the child failed", "error", err)
 		}
 	}
+	r.syncDirs()
 	if r.once && len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -81,8 +85,8 @@ func (r *Runner) pass(ctx context.Context) error {
 
 // render executes t and, when its output is complete and due, writes it.
 // changed reports whether the destination (or -dry output) changed.
-func (r *Runner) render(t *tmpl, due bool) (changed bool, err error) {
-	res, err := t.t.Execute(r.w)
+func (r *Runner) render(t *tmpl, pd *passData, due bool) (changed bool, err error) {
+	res, err := t.t.Execute(pd)
 	if err != nil {
 		return false, err
 	}
@@ -160,11 +164,25 @@ func (r *Runner) write(t *tmpl, out []byte) (bool, error) {
 			return false, fmt.Errorf("check rejected the new %s, which was not written: %w", t.dest(), err)
 		}
 	}
-	if err := staged.Commit(); err != nil {
+	dir, err := staged.CommitVisible()
+	if err != nil {
 		return false, err
+	}
+	if dir != "" {
+		r.unsynced[dir] = true // synced once this pass's commands started
 	}
 	r.log.Info("rendered", "template", t.name(), "destination", t.dest())
 	return true, nil
+}
+
+// syncDirs makes this pass's replacements durable. The renames were
+// visible at once; syncing their directories waits until the commands
+// that act on them are under way, as nothing reads a file faster for it.
+func (r *Runner) syncDirs() {
+	for dir := range r.unsynced {
+		output.SyncDir(dir)
+		delete(r.unsynced, dir)
+	}
 }
 
 // retain keeps the views that some template used in its last execution.

@@ -69,6 +69,9 @@ type Runner struct {
 	done      chan struct{}
 	started   time.Time
 	lastWarn  time.Time
+	// unsynced are directories with a replaced file whose rename is not
+	// yet durable.
+	unsynced map[string]bool
 }
 
 // New checks that every template can be read and parsed and prepares the
@@ -88,6 +91,7 @@ func New(cfg *config.Config, o Options) (*Runner, error) {
 		once: *cfg.Once, dry: *cfg.Dry,
 		quiet: make(chan quietFire, 2*len(cfg.Templates)), dumpReq: make(chan dumpRequest),
 		relisted: make(chan struct{}), done: make(chan struct{}),
+		unsynced: map[string]bool{},
 	}
 	for i, tc := range cfg.Templates {
 		t, err := newTmpl(i, tc, r)

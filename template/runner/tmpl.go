@@ -90,13 +90,44 @@ func (t *tmpl) parse(src string) error {
 // pendingFirstAnswer reports whether the template waits for a dependency
 // that has not answered yet: running it again before then would only
 // find it still missing.
-func (t *tmpl) pendingFirstAnswer(w *watcher.Watcher) bool {
+func (t *tmpl) pendingFirstAnswer(w *watcher.Watcher, pd *passData) bool {
 	for _, m := range t.waits {
-		if st, ok := w.StatusOf(m.Dep.String()); ok && !st.Received {
+		key := m.Dep.String()
+		if _, ok := pd.RecallKey(key); ok {
+			continue
+		}
+		if _, watched := w.StatusOf(key); watched {
 			return true
 		}
 	}
 	return false
+}
+
+// passData is what the templates of one pass read: each dependency's data
+// as of its first read in the pass. Data landing mid-pass then reaches
+// every template in the next pass, instead of the templates after it in
+// this one (whose commands would run a pass before the others').
+type passData struct {
+	w    *watcher.Watcher
+	seen map[string]recalled
+}
+
+type recalled struct {
+	data any
+	ok   bool
+}
+
+func newPassData(w *watcher.Watcher) *passData {
+	return &passData{w: w, seen: map[string]recalled{}}
+}
+
+func (p *passData) RecallKey(key string) (any, bool) {
+	if r, ok := p.seen[key]; ok {
+		return r.data, r.ok
+	}
+	data, ok := p.w.RecallKey(key)
+	p.seen[key] = recalled{data, ok}
+	return data, ok
 }
 
 // watchSources starts watching the template files for changes.
