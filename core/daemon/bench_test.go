@@ -18,7 +18,7 @@ import (
 
 // startThreeServers runs a three-server cluster in this process and returns
 // its members once one of them leads.
-func startThreeServers(b *testing.B) []*Daemon {
+func startThreeServers(b testing.TB) []*Daemon {
 	b.Helper()
 	var ds []*Daemon
 	for i := 0; i < 3; i++ {

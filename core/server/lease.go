@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/beacon-sd/beacon/core/structs"
@@ -19,6 +20,7 @@ const leaseTime = 500 * time.Millisecond
 // newer leader may have moved past. Confirmations are shared: one quorum
 // round serves every read that waits on it.
 type lease struct {
+	rounds  atomic.Uint64 // quorum rounds run for leader reads
 	mu      sync.Mutex
 	until   time.Time
 	pending chan struct{}
@@ -50,13 +52,14 @@ func (s *Server) leaderReads(consistent bool) error {
 	l.mu.Unlock()
 
 	start := time.Now()
+	l.rounds.Add(1)
 	err := s.raft.VerifyLeader().Error()
 	if err != nil {
 		err = fmt.Errorf("%w: %v", structs.ErrNoLeader, err)
 	}
 	l.mu.Lock()
-	if err == nil && start.Add(leaseTime).After(l.until) {
-		l.until = start.Add(leaseTime)
+	if err == nil {
+		l.extendLocked(start)
 	}
 	if !consistent {
 		l.err, l.pending = err, nil
@@ -65,3 +68,24 @@ func (s *Server) leaderReads(consistent bool) error {
 	l.mu.Unlock()
 	return err
 }
+
+// confirmedAt extends the lease from start: a write this leader began at
+// start has committed, so a quorum heard from it since then just as a
+// VerifyLeader round begun then would show. A read that follows a write,
+// as a renderer's does after a registration, then needs no round of its
+// own.
+func (s *Server) confirmedAt(start time.Time) {
+	s.lease.mu.Lock()
+	s.lease.extendLocked(start)
+	s.lease.mu.Unlock()
+}
+
+func (l *lease) extendLocked(start time.Time) {
+	if until := start.Add(leaseTime); until.After(l.until) {
+		l.until = until
+	}
+}
+
+// LeaseRounds is the number of quorum rounds this server ran to confirm
+// its leadership for reads.
+func (s *Server) LeaseRounds() uint64 { return s.lease.rounds.Load() }

@@ -237,6 +237,7 @@ func (s *Server) applyRaft(c *structs.Command) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	start := time.Now()
 	f := s.raft.Apply(b, 30*time.Second)
 	if err := f.Error(); err != nil {
 		if err == raft.ErrNotLeader || err == raft.ErrLeadershipLost {
@@ -244,6 +245,7 @@ func (s *Server) applyRaft(c *structs.Command) (bool, error) {
 		}
 		return false, err
 	}
+	s.confirmedAt(start)
 	res, _ := f.Response().(applyResult)
 	return res.ok, res.err
 }
