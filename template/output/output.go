@@ -46,6 +46,10 @@ type Options struct {
 	User, Group string
 	// Mode is ModeRename (default) or ModeInPlace.
 	Mode string
+	// LateSync leaves syncing the new content to disk to the caller
+	// (Pending.Sync after CommitVisible), so that whatever acts on the
+	// file need not wait for the disk.
+	LateSync bool
 }
 
 // Staged is new content waiting in a temporary file to replace the
@@ -97,7 +101,7 @@ func Stage(dest string, content []byte, o Options) (*Staged, error) {
 		return nil, fmt.Errorf("staging %s: %w", dest, err)
 	}
 	s := &Staged{dest: dest, tmp: f.Name(), content: content, opts: o, perms: perms}
-	if err := writeSync(f, content); err != nil {
+	if err := write(f, content, !o.LateSync); err != nil {
 		s.Discard()
 		return nil, fmt.Errorf("staging %s: %w", dest, err)
 	}
@@ -113,36 +117,59 @@ func (s *Staged) Path() string { return s.tmp }
 
 // Commit replaces the destination with the staged content, durably.
 func (s *Staged) Commit() error {
-	dir, err := s.CommitVisible()
-	if dir != "" {
-		SyncDir(dir)
-	}
+	p, err := s.CommitVisible()
+	p.Sync()
 	return err
 }
 
+// Pending is what makes a replacement survive a crash once readers
+// already see it: the file's content (with LateSync) and the directory
+// entry of a rename.
+type Pending struct {
+	file, dir string
+}
+
+// Sync writes what is pending to disk; failures are not fatal (some file
+// systems do not support syncing directories).
+func (p Pending) Sync() {
+	if p.file != "" {
+		if f, err := os.Open(p.file); err == nil {
+			f.Sync()
+			f.Close()
+		}
+	}
+	if p.dir != "" {
+		SyncDir(p.dir)
+	}
+}
+
 // CommitVisible replaces the destination with the staged content, which
-// readers see at once, and returns the directory whose sync makes the
-// replacement survive a crash ("" when nothing is left to sync). The
-// caller syncs it with SyncDir once more urgent work (a reload) is under
-// way.
-func (s *Staged) CommitVisible() (dir string, err error) {
+// readers see at once, and returns what is left to sync for the
+// replacement to survive a crash. The caller syncs it once more urgent
+// work (a reload) is under way: if the machine fails before, the file is
+// rendered again when the renderer starts.
+func (s *Staged) CommitVisible() (Pending, error) {
 	if s.done {
-		return "", errors.New("output: staged file already committed or discarded")
+		return Pending{}, errors.New("output: staged file already committed or discarded")
 	}
 	defer s.Discard()
 	if s.opts.Backup {
 		if err := backup(s.dest); err != nil {
-			return "", err
+			return Pending{}, err
 		}
 	}
 	if s.opts.Mode == ModeInPlace {
-		return "", s.writeInPlace()
+		return Pending{}, s.writeInPlace()
 	}
 	if err := os.Rename(s.tmp, s.dest); err != nil {
-		return "", fmt.Errorf("replacing %s: %w", s.dest, err)
+		return Pending{}, fmt.Errorf("replacing %s: %w", s.dest, err)
 	}
 	s.done = true
-	return filepath.Dir(s.dest), nil
+	p := Pending{dir: filepath.Dir(s.dest)}
+	if s.opts.LateSync {
+		p.file = s.dest
+	}
+	return p, nil
 }
 
 // Discard removes the staged file; it is safe to call more than once.
@@ -162,7 +189,7 @@ func (s *Staged) writeInPlace() error {
 		f.Close()
 		return fmt.Errorf("writing %s: %w", s.dest, err)
 	}
-	if err := writeSync(f, s.content); err != nil {
+	if err := write(f, s.content, true); err != nil {
 		return fmt.Errorf("writing %s: %w", s.dest, err)
 	}
 	return s.setOwnerAndMode(s.dest)
@@ -178,14 +205,16 @@ func Write(dest string, content []byte, o Options) (bool, error) {
 	return true, s.Commit()
 }
 
-func writeSync(f *os.File, content []byte) error {
+func write(f *os.File, content []byte, sync bool) error {
 	if _, err := f.Write(content); err != nil {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	return f.Close()
 }

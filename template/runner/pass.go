@@ -144,7 +144,7 @@ func (r *Runner) write(t *tmpl, out []byte) (bool, error) {
 		return true, err
 	}
 	o := output.Options{
-		Backup: *t.cfg.Backup, CreateDestDirs: *t.cfg.CreateDestDirs,
+		Backup: *t.cfg.Backup, CreateDestDirs: *t.cfg.CreateDestDirs, LateSync: true,
 		User: *t.cfg.User, Group: *t.cfg.Group, Mode: *t.cfg.WriteMode,
 	}
 	if t.cfg.Perms != nil {
@@ -164,25 +164,24 @@ func (r *Runner) write(t *tmpl, out []byte) (bool, error) {
 			return false, fmt.Errorf("check rejected the new %s, which was not written: %w", t.dest(), err)
 		}
 	}
-	dir, err := staged.CommitVisible()
+	pending, err := staged.CommitVisible()
 	if err != nil {
 		return false, err
 	}
-	if dir != "" {
-		r.unsynced[dir] = true // synced once this pass's commands started
-	}
+	r.unsynced = append(r.unsynced, pending) // synced once this pass's commands ran
 	r.log.Info("rendered", "template", t.name(), "destination", t.dest())
 	return true, nil
 }
 
-// syncDirs makes this pass's replacements durable. The renames were
-// visible at once; syncing their directories waits until the commands
-// that act on them are under way, as nothing reads a file faster for it.
+// syncDirs makes this pass's replacements durable. They were visible at
+// once; writing them to disk waits until the commands that act on them
+// ran, as nothing reads a file sooner for it (on a busy disk a sync takes
+// milliseconds).
 func (r *Runner) syncDirs() {
-	for dir := range r.unsynced {
-		output.SyncDir(dir)
-		delete(r.unsynced, dir)
+	for _, p := range r.unsynced {
+		p.Sync()
 	}
+	r.unsynced = r.unsynced[:0]
 }
 
 // retain keeps the views that some template used in its last execution.

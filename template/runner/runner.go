@@ -20,6 +20,7 @@ import (
 
 	"github.com/beacon-sd/beacon/exec"
 	"github.com/beacon-sd/beacon/template/config"
+	"github.com/beacon-sd/beacon/template/output"
 	"github.com/beacon-sd/beacon/watcher"
 	"github.com/beacon-sd/beacon/watcher/consul"
 	"github.com/beacon-sd/beacon/watcher/fixture"
@@ -69,9 +70,8 @@ type Runner struct {
 	done      chan struct{}
 	started   time.Time
 	lastWarn  time.Time
-	// unsynced are directories with a replaced file whose rename is not
-	// yet durable.
-	unsynced map[string]bool
+	// unsynced are the replacements of this pass not yet on disk.
+	unsynced []output.Pending
 }
 
 // New checks that every template can be read and parsed and prepares the
@@ -91,7 +91,6 @@ func New(cfg *config.Config, o Options) (*Runner, error) {
 		once: *cfg.Once, dry: *cfg.Dry,
 		quiet: make(chan quietFire, 2*len(cfg.Templates)), dumpReq: make(chan dumpRequest),
 		relisted: make(chan struct{}), done: make(chan struct{}),
-		unsynced: map[string]bool{},
 	}
 	for i, tc := range cfg.Templates {
 		t, err := newTmpl(i, tc, r)
