@@ -1,7 +1,6 @@
 package state
 
 import (
-	"bytes"
 	"errors"
 	"testing"
 
@@ -73,10 +72,7 @@ func TestACLTokensAndPolicies(t *testing.T) {
 		t.Fatalf("link after delete: %+v", tok.Policies)
 	}
 	// ACL rows travel in snapshots.
-	var buf bytes.Buffer
-	must(s.Snapshot(&buf))
-	r, err := Restore(&buf)
-	must(err)
+	r := roundTrip(t, s.Store)
 	if id, _ := r.ACLIdentity("sec1"); id == nil || id.Token.AccessorID != "t1" {
 		t.Fatal("token lost in a snapshot")
 	}

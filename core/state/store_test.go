@@ -199,14 +199,7 @@ func TestSnapshotRestore(t *testing.T) {
 	s.session("s1", "n1", structs.SessionRelease, 0, structs.SerfCheckID)
 	s.lock(structs.KVLock, "cfg/lock", "s1")
 
-	var buf bytes.Buffer
-	if err := s.Snapshot(&buf); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Restore(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := roundTrip(t, s.Store)
 	if r.LatestIndex() != s.LatestIndex() {
 		t.Fatalf("latest index %d, want %d", r.LatestIndex(), s.LatestIndex())
 	}
@@ -274,12 +267,7 @@ func TestRequestIDsApplyOnce(t *testing.T) {
 		t.Fatal("retry of a failed CAS succeeded the second time")
 	}
 	// Request outcomes survive a snapshot.
-	var buf bytes.Buffer
-	s.Snapshot(&buf)
-	r, err := Restore(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := roundTrip(t, s.Store)
 	if prev, ok := r.appliedRequest("r1"); !ok || !prev.OK {
 		t.Fatal("request IDs lost in a snapshot")
 	}
@@ -306,14 +294,7 @@ func TestRequestWindowEvictsOldest(t *testing.T) {
 	if _, ok := s.appliedRequest("r10"); !ok {
 		t.Error("r10 was forgotten inside the window")
 	}
-	var buf bytes.Buffer
-	if err := s.Snapshot(&buf); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Restore(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := roundTrip(t, s.Store)
 	got := r.requests.entries()
 	if len(got) != requestWindow || got[0].ID != "r10" || got[len(got)-1].ID != fmt.Sprintf("r%d", requestWindow+9) {
 		t.Fatalf("restored window: %d entries, first %+v", len(got), got[0])
@@ -342,14 +323,7 @@ func TestSnapshotKeepsIDsOfWritesThatChangedNothing(t *testing.T) {
 	if _, err := s.Apply(s.idx, del); err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if err := s.Snapshot(&buf); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Restore(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := roundTrip(t, s.Store)
 	for _, st := range []*Store{s.Store, r} {
 		st.Apply(s.idx+1, &structs.Command{Type: structs.KVSRequestType, KVS: &structs.KVSRequest{Op: structs.KVSet,
 			DirEnt: structs.DirEntry{Key: "c", Value: []byte("v")}}})
@@ -358,4 +332,18 @@ func TestSnapshotKeepsIDsOfWritesThatChangedNothing(t *testing.T) {
 			t.Fatal("a retried delete applied again")
 		}
 	}
+}
+
+// roundTrip is s written to a snapshot and restored from it.
+func roundTrip(t testing.TB, s *Store) *Store {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := s.Snapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Restore(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
