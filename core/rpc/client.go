@@ -74,7 +74,7 @@ func (p *Pool) Call(ctx context.Context, addr, method string, args, reply interf
 	if err != nil {
 		return fmt.Errorf("rpc %s: encode: %w", method, err)
 	}
-	if n := 8 + 1 + 1 + len(method) + len(body); n > maxFrame {
+	if (&frame{typ: frameRequest, head: method, body: body}).size() > maxFrame {
 		return fmt.Errorf("rpc %s: arguments of %d bytes exceed the %d-byte frame limit", method, len(body), maxFrame)
 	}
 	var f *frame

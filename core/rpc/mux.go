@@ -21,9 +21,9 @@ import (
 // A request's payload is the method name (one length byte, then the name)
 // and the JSON arguments; a reply's is the JSON result; an error reply's is
 // the error code (one length byte, then the code) and the message; a cancel
-// has none; a ping and its pong have none either. Each side writes through one buffered writer that flushes when
-// nothing else is waiting, so calls under load share write system calls and
-// the reader takes many frames per read.
+// has none, nor have a ping and its pong. Each side writes through one
+// buffered writer that flushes when nothing else is waiting, so calls under
+// load share write system calls and the reader takes many frames per read.
 const (
 	frameRequest byte = 1
 	frameReply   byte = 2
@@ -68,12 +68,11 @@ func (f *frame) size() int {
 // frameConn is one multiplexed connection: a writer goroutine draining a
 // queue of frames, and a reader delivering frames to a callback.
 type frameConn struct {
-	c        net.Conn
-	queue    chan *frame
-	closed   chan struct{}
-	once     sync.Once
-	err      error        // why it closed; set before closed is closed
-	lastRecv atomic.Int64 // unix nanoseconds of the last frame read
+	c      net.Conn
+	queue  chan *frame
+	closed chan struct{}
+	once   sync.Once
+	err    error // why it closed; set before closed is closed
 }
 
 func newFrameConn(c net.Conn) *frameConn {
@@ -185,7 +184,6 @@ func (fc *frameConn) readLoop(deliver func(*frame)) {
 			fc.close(errConnClosed)
 			return
 		}
-		fc.lastRecv.Store(time.Now().UnixNano())
 		if f.typ == frameRequest || f.typ == frameError {
 			if len(body) < 1 || int(body[0]) > len(body)-1 {
 				fc.close(fmt.Errorf("malformed rpc frame"))
@@ -219,9 +217,10 @@ func readBody(r io.Reader, n int) ([]byte, error) {
 // clientConn is the calling side of a connection.
 type clientConn struct {
 	*frameConn
-	mu      sync.Mutex
-	next    uint64
-	pending map[uint64]chan *frame
+	mu       sync.Mutex
+	next     uint64
+	pending  map[uint64]chan *frame
+	lastRecv atomic.Int64 // unix nanoseconds of the last frame read
 }
 
 func newClientConn(c net.Conn) *clientConn {
@@ -241,6 +240,7 @@ func newClientConn(c net.Conn) *clientConn {
 }
 
 func (cc *clientConn) deliver(f *frame) {
+	cc.lastRecv.Store(time.Now().UnixNano())
 	if f.typ == framePong {
 		return // its arrival is all it says
 	}
@@ -406,8 +406,9 @@ func (s *Server) answer(ctx context.Context, f *frame) *frame {
 		}
 		return &frame{id: f.id, typ: frameError, head: code, body: []byte(msg)}
 	}
-	if 8+1+len(body) > maxFrame {
+	reply := &frame{id: f.id, typ: frameReply, body: body}
+	if reply.size() > maxFrame {
 		return &frame{id: f.id, typ: frameError, body: []byte(fmt.Sprintf("rpc %s: reply of %d bytes exceeds the %d-byte frame limit", f.head, len(body), maxFrame))}
 	}
-	return &frame{id: f.id, typ: frameReply, body: body}
+	return reply
 }
