@@ -139,7 +139,7 @@ func (p Pending) Sync() {
 		}
 	}
 	if p.dir != "" {
-		SyncDir(p.dir)
+		syncDir(p.dir)
 	}
 }
 
@@ -306,9 +306,9 @@ func backup(dest string) error {
 	return dst.Close()
 }
 
-// SyncDir makes a rename in dir durable; failures are not fatal (some
+// syncDir makes a rename in dir durable; failures are not fatal (some
 // file systems do not support syncing directories).
-func SyncDir(dir string) {
+func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()

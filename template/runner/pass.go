@@ -16,6 +16,9 @@ import (
 // template order, each distinct command once. A -once run keeps the
 // commands until every template has rendered and runs them all then.
 func (r *Runner) pass(ctx context.Context) error {
+	// The pass's replacements go to disk once its commands ran, however
+	// it ends.
+	defer r.syncPending()
 	wrote := false
 	pd := newPassData(r.w)
 	for _, t := range r.tmpls {
@@ -32,7 +35,6 @@ func (r *Runner) pass(ctx context.Context) error {
 		if err != nil {
 			t.lastErr = err
 			if r.once {
-				r.syncDirs()
 				return err
 			}
 			r.log.Error("render failed; the last good file stays", "template", t.name(), "error", err)
@@ -47,7 +49,6 @@ func (r *Runner) pass(ctx context.Context) error {
 	}
 	r.retain()
 	if r.once && !r.allRendered() {
-		r.syncDirs()
 		return nil
 	}
 	var cmds []exec.Command
@@ -76,7 +77,6 @@ func (r *Runner) pass(ctx context.Context) error {
 			r.log.Error("reloading the child failed", "error", err)
 		}
 	}
-	r.syncDirs()
 	if r.once && len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -173,11 +173,11 @@ func (r *Runner) write(t *tmpl, out []byte) (bool, error) {
 	return true, nil
 }
 
-// syncDirs makes this pass's replacements durable. They were visible at
+// syncPending makes this pass's replacements durable. They were visible at
 // once; writing them to disk waits until the commands that act on them
 // ran, as nothing reads a file sooner for it (on a busy disk a sync takes
 // milliseconds).
-func (r *Runner) syncDirs() {
+func (r *Runner) syncPending() {
 	for _, p := range r.unsynced {
 		p.Sync()
 	}
