@@ -87,9 +87,6 @@ func (s *Store) applyKVRun(run []BatchEntry, out []BatchResult) bool {
 		}
 	}
 	t.Commit()
-	if last := run[len(run)-1].Index; last > s.applied {
-		s.applied = last
-	}
 	for _, c := range changes {
 		s.scopes.set(c.idx, c.touched)
 		if c.idx > s.latest.Load() {

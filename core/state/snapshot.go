@@ -48,7 +48,6 @@ var snapTables = []struct {
 type View struct {
 	tx       *memdb.Txn
 	index    uint64
-	applied  uint64
 	requests []appliedRequest
 }
 
@@ -56,7 +55,7 @@ type View struct {
 func (s *Store) View() *View {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
-	return &View{tx: s.readTxn(), index: s.LatestIndex(), applied: s.applied, requests: s.requests.entries()}
+	return &View{tx: s.readTxn(), index: s.LatestIndex(), requests: s.requests.entries()}
 }
 
 // Snapshot writes the store as it is now.
@@ -86,9 +85,6 @@ func (v *View) Write(w io.Writer) error {
 		}
 	}
 	for _, r := range v.requests {
-		if r.Index > v.applied {
-			continue // cannot happen: the view is taken between applies
-		}
 		b, _ := json.Marshal(r)
 		if err := enc.Encode(snapRow{T: tableRequests, V: b}); err != nil {
 			return err
@@ -132,7 +128,6 @@ func Restore(r io.Reader) (*Store, error) {
 				return nil, fmt.Errorf("snapshot row %d (%s): %w", n, row.T, err)
 			}
 			s.requests.add(r)
-			s.applied = max(s.applied, r.Index)
 			continue
 		}
 		mk, ok := ctor[row.T]
@@ -149,7 +144,6 @@ func Restore(r io.Reader) (*Store, error) {
 	}
 	tx.Commit()
 	s.latest.Store(hdr.Index)
-	s.applied = max(s.applied, hdr.Index)
 	s.scopes.floor = hdr.Index
 	return s, nil
 }

@@ -52,10 +52,9 @@ type Store struct {
 	latest   atomic.Uint64
 	requests *requestLog
 
-	// applyMu makes each apply (or batch) atomic to View; applied is the
-	// highest index applied, whether or not it changed anything.
+	// applyMu makes each apply (or batch) atomic to View: a snapshot holds
+	// the request IDs of exactly the writes its tables reflect.
 	applyMu sync.Mutex
-	applied uint64
 
 	// lockDelay holds, per key, the time until which a lock on it may not be
 	// acquired after its session was invalidated. It is local, not
@@ -127,9 +126,6 @@ func (s *Store) Apply(idx uint64, c *structs.Command) (bool, error) {
 }
 
 func (s *Store) applyLocked(idx uint64, c *structs.Command) (bool, error) {
-	if idx > s.applied {
-		s.applied = idx
-	}
 	reqID := c.RequestID()
 	if reqID != "" {
 		if prev, ok := s.appliedRequest(reqID); ok {
