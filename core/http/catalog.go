@@ -39,15 +39,10 @@ func (s *Server) catalogDatacenters(w *httpserver.Response, r *request) (interfa
 }
 
 func (s *Server) catalogNodes(w *httpserver.Response, r *request) (interface{}, error) {
-	var args structs.DCSpecificRequest
-	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
-		return nil, err
-	}
-	meta, err := nodeMeta(r)
+	args, err := listArgs(r)
 	if err != nil {
 		return nil, err
 	}
-	args.NodeMetaFilters = meta
 	var out structs.IndexedNodes
 	if err := read(s, w, r, &args, &out, s.backend.CatalogNodes); err != nil {
 		return nil, err
@@ -59,20 +54,27 @@ func (s *Server) catalogNodes(w *httpserver.Response, r *request) (interface{}, 
 }
 
 func (s *Server) catalogServices(w *httpserver.Response, r *request) (interface{}, error) {
-	var args structs.DCSpecificRequest
-	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
-		return nil, err
-	}
-	meta, err := nodeMeta(r)
+	args, err := listArgs(r)
 	if err != nil {
 		return nil, err
 	}
-	args.NodeMetaFilters = meta
 	var out structs.IndexedServices
 	if err := read(s, w, r, &args, &out, s.backend.CatalogServices); err != nil {
 		return nil, err
 	}
 	return out.Services, nil
+}
+
+// listArgs reads the ?dc, query options and ?node-meta of a catalog-wide
+// list.
+func listArgs(r *request) (structs.DCSpecificRequest, error) {
+	var args structs.DCSpecificRequest
+	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+		return args, err
+	}
+	var err error
+	args.NodeMetaFilters, err = nodeMeta(r)
+	return args, err
 }
 
 // serviceArgs reads the name, ?tag and ?node-meta of a per-service query.
@@ -192,11 +194,10 @@ func (s *Server) healthState(w *httpserver.Response, r *request) (interface{}, e
 	default:
 		return nil, badRequest("Invalid check state %q: want any, passing, warning or critical", args.State)
 	}
-	meta, err := nodeMeta(r)
-	if err != nil {
+	var err error
+	if args.NodeMetaFilters, err = nodeMeta(r); err != nil {
 		return nil, err
 	}
-	args.NodeMetaFilters = meta
 	var out structs.IndexedHealthChecks
 	if err := read(s, w, r, &args, &out, s.backend.HealthChecksInState); err != nil {
 		return nil, err
