@@ -1,7 +1,6 @@
 package registrator_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/beacon-sd/beacon/core/testagent"
+	"github.com/beacon-sd/beacon/internal/syncbuf"
 	"github.com/beacon-sd/beacon/registrator"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 	"github.com/beacon-sd/beacon/registrator/service"
@@ -46,7 +46,7 @@ func newHarness(t testing.TB, agentOpts ...testagent.Option) *harness {
 type running struct {
 	cancel context.CancelFunc
 	done   chan error
-	log    *syncBuffer
+	log    *syncbuf.Buffer
 	once   sync.Once
 }
 
@@ -74,7 +74,7 @@ func (h *harness) start(cfg registrator.Config) *running {
 		cfg.RegistryURI = "consul://" + h.agent.HTTPAddr
 	}
 	cfg.DockerHost = h.eng.Host
-	buf := &syncBuffer{}
+	buf := &syncbuf.Buffer{}
 	level := hclog.Info
 	if os.Getenv("BEACON_TEST_LOG") != "" {
 		level = hclog.Debug
@@ -191,24 +191,6 @@ func describe(svcs []*api.CatalogService) string {
 	}
 	sort.Strings(parts)
 	return "[" + strings.Join(parts, " ") + "]"
-}
-
-// syncBuffer collects a registrator's log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -29,10 +29,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/beacon-sd/beacon/internal/syncbuf"
 )
 
 // beaconBin is the binary under test, built by TestMain.
@@ -112,24 +113,6 @@ func cleanEnv(extra ...string) []string {
 // ---------------------------------------------------------------------------
 // Agent processes
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // agentProc is one `beacon agent` child process.
 type agentProc struct {
 	t    *testing.T
@@ -138,7 +121,7 @@ type agentProc struct {
 	addr string // 127.0.0.1:PORT of the HTTP API
 	port int
 
-	stdout, stderr syncBuffer
+	stdout, stderr syncbuf.Buffer
 	done           chan struct{} // closed once the process has been reaped
 	waitErr        error         // valid after done
 }

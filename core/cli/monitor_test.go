@@ -1,37 +1,18 @@
 package cli
 
 import (
-	"bytes"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/beacon-sd/beacon/core/testagent"
+	"github.com/beacon-sd/beacon/internal/syncbuf"
 )
-
-// syncBuffer collects a running command's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // monitorRun is a `beacon monitor` running in the background.
 type monitorRun struct {
-	out, errOut syncBuffer
+	out, errOut syncbuf.Buffer
 	stop        chan os.Signal
 	code        chan int
 }

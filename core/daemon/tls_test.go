@@ -1,43 +1,24 @@
 package daemon
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/beacon-sd/beacon/core/certs/certstest"
 	"github.com/beacon-sd/beacon/core/config"
+	"github.com/beacon-sd/beacon/internal/syncbuf"
 )
-
-// logBuffer collects an agent's log.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // startDev starts a -dev agent from a JSON snippet (re-read on Reload)
 // and returns it with its log.
-func startDev(t *testing.T, js string) (*Daemon, *logBuffer) {
+func startDev(t *testing.T, js string) (*Daemon, *syncbuf.Buffer) {
 	t.Helper()
 	load := func() (*config.Config, error) {
 		return config.Build(true, []config.Source{{Name: "test", Format: "json", Data: []byte(js)}})
@@ -46,7 +27,7 @@ func startDev(t *testing.T, js string) (*Daemon, *logBuffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	d, err := Start(cfg, Options{Load: load, Logger: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info})})
 	if err != nil {
 		t.Fatal(err)

@@ -1,32 +1,14 @@
 package logging
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/beacon-sd/beacon/internal/syncbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // next waits for the monitor's next line.
 func next(t *testing.T, m *Monitor) string {
@@ -41,7 +23,7 @@ func next(t *testing.T, m *Monitor) string {
 }
 
 func TestTapDeliversBelowTheLoggerLevel(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	logger := Tap(hclog.New(&hclog.LoggerOptions{Name: "agent", Level: hclog.Info, Output: &out}))
 	sinks := logger.(Sinks)
 	if logger.IsDebug() {
@@ -84,7 +66,7 @@ func TestTapDeliversBelowTheLoggerLevel(t *testing.T) {
 }
 
 func TestTapJSONAndStandardWriter(t *testing.T) {
-	logger := Tap(hclog.New(&hclog.LoggerOptions{Name: "a", Level: hclog.Error, Output: &syncBuffer{}}))
+	logger := Tap(hclog.New(&hclog.LoggerOptions{Name: "a", Level: hclog.Error, Output: &syncbuf.Buffer{}}))
 	m := NewMonitor(logger.(Sinks), MonitorOptions{Level: hclog.Trace, JSON: true})
 	defer m.Stop()
 	std := logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})

@@ -1,38 +1,19 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/beacon-sd/beacon/internal/syncbuf"
 	"github.com/beacon-sd/beacon/template/config"
 )
-
-// syncBuffer is a log sink tests can read while the runner writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // setup builds a finalized config from command-line flags, as `beacon
 // template` would, plus config-file text when hcl is not empty.
@@ -59,15 +40,15 @@ func setup(t *testing.T, hcl string, args ...string) *config.Config {
 type harness struct {
 	t      *testing.T
 	r      *Runner
-	log    *syncBuffer
-	stdout *syncBuffer
+	log    *syncbuf.Buffer
+	stdout *syncbuf.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
 
-func newRunner(t *testing.T, cfg *config.Config) (*Runner, *syncBuffer, *syncBuffer) {
+func newRunner(t *testing.T, cfg *config.Config) (*Runner, *syncbuf.Buffer, *syncbuf.Buffer) {
 	t.Helper()
-	log, stdout := &syncBuffer{}, &syncBuffer{}
+	log, stdout := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	r, err := New(cfg, Options{
 		Logger: hclog.New(&hclog.LoggerOptions{Output: log, Level: hclog.Trace}),
 		Stdout: stdout,

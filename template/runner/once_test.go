@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/beacon-sd/beacon/core/testagent"
+	"github.com/beacon-sd/beacon/internal/syncbuf"
 	"github.com/beacon-sd/beacon/template/internal/catalogtest"
 )
 
@@ -145,7 +146,7 @@ func TestOnceBlocksUntilTheKeyAppears(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- r.Run(context.Background()) }()
 	time.Sleep(300 * time.Millisecond)
-	var dump syncBuffer
+	var dump syncbuf.Buffer
 	r.Dump(&dump)
 	if !strings.Contains(dump.String(), "kv.get(late/key): the key does not exist") {
 		t.Errorf("status dump does not say what the template waits for:\n%s", dump.String())
