@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/beacon-sd/beacon/internal/beaconbin"
 )
 
 // beaconBin is the beacon binary built from this checkout.
@@ -25,11 +27,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	beaconBin = filepath.Join(dir, "beacon")
-	build := exec.Command("go", "build", "-o", beaconBin, "./cmd/beacon")
-	build.Dir = repoRoot()
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
+	if beaconBin, err = beaconbin.Build(dir, false); err != nil {
 		fmt.Fprintln(os.Stderr, "building beacon:", err)
 		os.Exit(1)
 	}

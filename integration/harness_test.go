@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/beacon-sd/beacon/internal/beaconbin"
 )
 
 var beaconBin string
@@ -33,14 +35,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	beaconBin = filepath.Join(dir, "beacon")
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = "/usr/local/go/bin/go"
-	}
-	build := exec.Command(goBin, "build", "-o", beaconBin, "github.com/beacon-sd/beacon/cmd/beacon")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
+	if beaconBin, err = beaconbin.Build(dir, false); err != nil {
 		fmt.Fprintln(os.Stderr, "building beacon:", err)
 		os.Exit(1)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-sd/beacon/internal/beaconbin"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
 
@@ -19,13 +20,9 @@ import (
 func TestRegistratorBinary(t *testing.T) {
 	h := newHarness(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "beacon")
-	gotool, err := exec.LookPath("go")
+	bin, err := beaconbin.Build(dir, false)
 	if err != nil {
-		gotool = "/usr/local/go/bin/go"
-	}
-	if out, err := exec.Command(gotool, "build", "-o", bin, "github.com/beacon-sd/beacon/cmd/beacon").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	link := filepath.Join(dir, "registrator")
 	if err := os.Symlink(bin, link); err != nil {

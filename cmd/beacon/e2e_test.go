@@ -33,6 +33,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-sd/beacon/internal/beaconbin"
 	"github.com/beacon-sd/beacon/internal/syncbuf"
 )
 
@@ -50,26 +51,11 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	beaconBin = filepath.Join(dir, "beacon")
-	args := []string{"build", "-o", beaconBin}
-	if raceEnabled() {
-		args = append(args, "-race")
-	}
-	args = append(args, "github.com/beacon-sd/beacon/cmd/beacon")
-	cmd := exec.Command(goTool(), args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go %s: %v\n%s", strings.Join(args, " "), err, out)
+	if beaconBin, err = beaconbin.Build(dir, raceEnabled()); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	return m.Run()
-}
-
-// goTool finds the go command.
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return "/usr/local/go/bin/go"
 }
 
 // raceEnabled reports whether this test binary was built with -race.

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/beacon-sd/beacon/core/testagent"
+	"github.com/beacon-sd/beacon/internal/beaconbin"
 )
 
 // The real binary, run through a link named consul-template, renders,
@@ -22,10 +23,9 @@ func TestBinaryAsConsulTemplate(t *testing.T) {
 		t.Skip("builds the beacon binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "beacon")
-	build := exec.Command("go", "build", "-o", bin, "github.com/beacon-sd/beacon/cmd/beacon")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := beaconbin.Build(dir, false)
+	if err != nil {
+		t.Fatal(err)
 	}
 	link := filepath.Join(dir, "consul-template")
 	if err := os.Symlink(bin, link); err != nil {

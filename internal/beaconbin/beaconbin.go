@@ -1,0 +1,34 @@
+// Package beaconbin builds the beacon binary of this checkout for tests
+// that run it as a separate process.
+package beaconbin
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Build compiles cmd/beacon into dir/beacon, with the race detector when
+// race is set, and returns its path. The error carries the compiler's
+// output.
+func Build(dir string, race bool) (string, error) {
+	bin := filepath.Join(dir, "beacon")
+	args := []string{"build", "-o", bin}
+	if race {
+		args = append(args, "-race")
+	}
+	args = append(args, "github.com/beacon-sd/beacon/cmd/beacon")
+	if out, err := exec.Command(goTool(), args...).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return bin, nil
+}
+
+// goTool finds the go command, also where PATH lacks it.
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return "/usr/local/go/bin/go"
+}
