@@ -7,7 +7,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/hashicorp/consul/api"
 
@@ -27,9 +26,7 @@ type consul struct {
 	client *api.Client
 	addr   string
 	opt    Options
-
-	mu       sync.Mutex
-	nodeAddr string // the agent's node address, for services on it
+	node   agentNode // for services on all of the host's addresses
 }
 
 func newConsul(u *url.URL, opt Options) (*consul, error) {
@@ -48,27 +45,15 @@ func (r *consul) String() string { return "consul agent at " + r.addr }
 
 // Ping asks the agent about itself and learns its node address, which
 // checks of services published on all of the host's addresses target.
-func (r *consul) Ping(ctx context.Context) error {
-	addr, err := agentAddr(ctx, r.client)
-	if err != nil {
-		return fmt.Errorf("%s: %w", r, err)
-	}
-	if addr != "" {
-		r.mu.Lock()
-		r.nodeAddr = addr
-		r.mu.Unlock()
-	}
-	return nil
-}
+func (r *consul) Ping(ctx context.Context) error { return r.node.ping(ctx, r.client, r) }
 
 // checkAddr is where checks reach a service.
 func (r *consul) checkAddr(s *service.Service) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.nodeAddr == "" {
+	addr := r.node.address()
+	if addr == "" {
 		return s.Address("127.0.0.1")
 	}
-	return s.Address(r.nodeAddr)
+	return s.Address(addr)
 }
 
 func (r *consul) Register(ctx context.Context, s *service.Service) error {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/hashicorp/consul/api"
 
@@ -25,9 +24,7 @@ type consulKV struct {
 	addr   string
 	prefix string
 	opt    Options
-
-	mu       sync.Mutex
-	nodeAddr string
+	node   agentNode
 }
 
 func newConsulKV(u *url.URL, opt Options) (*consulKV, error) {
@@ -50,28 +47,14 @@ func (r *consulKV) String() string { return "consul KV at " + r.addr + "/" + r.p
 
 // Ping asks the agent about itself and learns its node address, the
 // address written for services published on all of the host's addresses.
-func (r *consulKV) Ping(ctx context.Context) error {
-	addr, err := agentAddr(ctx, r.client)
-	if err != nil {
-		return fmt.Errorf("%s: %w", r, err)
-	}
-	if addr != "" {
-		r.mu.Lock()
-		r.nodeAddr = addr
-		r.mu.Unlock()
-	}
-	return nil
-}
+func (r *consulKV) Ping(ctx context.Context) error { return r.node.ping(ctx, r.client, r) }
 
 func (r *consulKV) key(s *service.Service) string {
 	return r.prefix + "/" + s.Name + "/" + s.ID
 }
 
 func (r *consulKV) value(s *service.Service) string {
-	r.mu.Lock()
-	fallback := r.nodeAddr
-	r.mu.Unlock()
-	return net.JoinHostPort(s.Address(fallback), strconv.Itoa(s.Port))
+	return net.JoinHostPort(s.Address(r.node.address()), strconv.Itoa(s.Port))
 }
 
 // ownerFlags is the flags value that marks a key as a host's.

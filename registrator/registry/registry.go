@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -148,6 +149,34 @@ func agentAddr(ctx context.Context, c *api.Client) (string, error) {
 	}
 	addr, _ := self["Member"]["Addr"].(string)
 	return addr, nil
+}
+
+// agentNode keeps the agent's node address once a ping has learned it.
+type agentNode struct {
+	mu   sync.Mutex
+	addr string
+}
+
+// ping asks the agent behind c about itself and keeps the node address it
+// gives; errors name the registry who.
+func (n *agentNode) ping(ctx context.Context, c *api.Client, who fmt.Stringer) error {
+	addr, err := agentAddr(ctx, c)
+	if err != nil {
+		return fmt.Errorf("%s: %w", who, err)
+	}
+	if addr != "" {
+		n.mu.Lock()
+		n.addr = addr
+		n.mu.Unlock()
+	}
+	return nil
+}
+
+// address is the node address learned, or "" before any.
+func (n *agentNode) address() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.addr
 }
 
 func hostOr(u *url.URL, def string) string {
