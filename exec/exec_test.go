@@ -1,45 +1,27 @@
 package exec
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/beacon-sd/beacon/internal/syncbuf"
 )
 
-// captured is a logger whose output a test can read.
-type captured struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (c *captured) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buf.Write(p)
-}
-
-func (c *captured) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buf.String()
-}
-
-func logger(w *captured) hclog.Logger {
+func logger(w *syncbuf.Buffer) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{Output: w, Level: hclog.Debug})
 }
 
 func TestRunLogsOutputWithTheTemplateName(t *testing.T) {
-	var out captured
+	var out syncbuf.Buffer
 	err := Run(context.Background(), Command{Name: "/etc/app.ctmpl", Args: []string{"echo reloaded; echo oops >&2"}, Shell: true}, logger(&out))
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +33,7 @@ func TestRunLogsOutputWithTheTemplateName(t *testing.T) {
 }
 
 func TestRunReportsFailure(t *testing.T) {
-	var out captured
+	var out syncbuf.Buffer
 	err := Run(context.Background(), Command{Name: "t", Args: []string{"echo bad config >&2; exit 3"}, Shell: true}, logger(&out))
 	if err == nil || !strings.Contains(err.Error(), "exited with code 3: bad config") {
 		t.Fatalf("error %v", err)
@@ -71,7 +53,7 @@ func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 // started in its process group.
 func TestRunTimeoutKillsTheProcessGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "bg.pid")
-	var out captured
+	var out syncbuf.Buffer
 	start := time.Now()
 	err := Run(context.Background(), Command{
 		Name:    "t",
@@ -99,7 +81,7 @@ func TestRunTimeoutKillsTheProcessGroup(t *testing.T) {
 // A command that starts a daemon holding its output open returns once
 // the command itself is done.
 func TestRunDoesNotWaitForDaemons(t *testing.T) {
-	var out captured
+	var out syncbuf.Buffer
 	start := time.Now()
 	err := Run(context.Background(), Command{Name: "t", Args: []string{"(sleep 5; echo late) & echo started"}, Shell: true}, logger(&out))
 	if err != nil {
@@ -113,7 +95,7 @@ func TestRunDoesNotWaitForDaemons(t *testing.T) {
 func TestRunCancelled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	var out captured
+	var out syncbuf.Buffer
 	if err := Run(ctx, Command{Name: "t", Args: []string{"sleep", "30"}}, logger(&out)); err == nil || !strings.Contains(err.Error(), "stopped") {
 		t.Fatalf("error %v", err)
 	}
@@ -134,7 +116,7 @@ func TestChildReloadSignalRestartAndStop(t *testing.T) {
 	dir := t.TempDir()
 	marks := filepath.Join(dir, "marks")
 	script := `trap 'echo hup >> ` + marks + `' HUP; trap 'echo term >> ` + marks + `; exit 7' TERM; echo start >> ` + marks + `; while :; do sleep 0.05; done`
-	var out captured
+	var out syncbuf.Buffer
 	c, err := StartChild(ChildConfig{Args: []string{script}, Shell: true, ReloadSignal: syscall.SIGHUP, KillTimeout: 5 * time.Second, Logger: logger(&out)})
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +143,7 @@ func TestChildReloadSignalRestartAndStop(t *testing.T) {
 func TestChildRestartWithoutReloadSignal(t *testing.T) {
 	dir := t.TempDir()
 	marks := filepath.Join(dir, "marks")
-	var out captured
+	var out syncbuf.Buffer
 	c, err := StartChild(ChildConfig{Args: []string{"echo $$ >> " + marks + "; exec sleep 60"}, Shell: true, KillTimeout: time.Second, Logger: logger(&out)})
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +167,7 @@ func TestChildRestartWithoutReloadSignal(t *testing.T) {
 }
 
 func TestChildExitIsReported(t *testing.T) {
-	var out captured
+	var out syncbuf.Buffer
 	c, err := StartChild(ChildConfig{Args: []string{"exit 5"}, Shell: true, Logger: logger(&out)})
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +183,7 @@ func TestChildExitIsReported(t *testing.T) {
 }
 
 func TestChildKilledAfterTimeout(t *testing.T) {
-	var out captured
+	var out syncbuf.Buffer
 	c, err := StartChild(ChildConfig{Args: []string{"trap '' TERM; while :; do sleep 0.05; done"}, Shell: true, KillTimeout: 300 * time.Millisecond, Logger: logger(&out)})
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +239,7 @@ func TestSimpleCommandsSkipTheShell(t *testing.T) {
 	if cmd := build([]string{"no-such-program-here"}, true); cmd.Path != "/bin/sh" {
 		t.Errorf("a missing program ran as %s %q", cmd.Path, cmd.Args)
 	}
-	var out captured
+	var out syncbuf.Buffer
 	if err := Run(context.Background(), Command{Name: "t", Args: []string{without}, Shell: true}, logger(&out)); err != nil {
 		t.Fatal(err)
 	}

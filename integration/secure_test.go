@@ -8,12 +8,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/beacon-sd/beacon/internal/syncbuf"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
 
@@ -224,24 +224,6 @@ func mustRun(t *testing.T, env []string, args ...string) result {
 	return r
 }
 
-// syncWriter is a buffer a process writes to while a test reads it.
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(b)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
 const upstreamTemplate = `upstream web {
 {{- range service "web" }}
   server {{ .Address }}:{{ .Port }};
@@ -311,7 +293,7 @@ func (s *secured) testRegistrator(t *testing.T, a *agent) {
 	token := pretty(mustRun(t, env, "acl", "token", "create", "-description", "registrator", "-policy-name", "registrator").stdout, "SecretID")
 
 	renv := append(s.tlsEnv(a, token), "DOCKER_HOST="+eng.Host, "CONSUL_HTTP_ADDR=")
-	var logs syncWriter
+	var logs syncbuf.Buffer
 	cmd := exec.Command(beaconBin, "registrator", "-internal=false", "-resync", "30",
 		fmt.Sprintf("consul-tls://127.0.0.1:%d", a.http))
 	cmd.Env, cmd.Stdout, cmd.Stderr = renv, &logs, &logs

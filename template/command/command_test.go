@@ -1,7 +1,6 @@
 package command
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -18,34 +17,18 @@ import (
 
 	"github.com/beacon-sd/beacon/core/testagent"
 	"github.com/beacon-sd/beacon/core/version"
+	"github.com/beacon-sd/beacon/internal/syncbuf"
 )
-
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // invocation is one `beacon template` run in the background.
 type invocation struct {
-	stdout, stderr *buffer
+	stdout, stderr *syncbuf.Buffer
 	sigs           chan os.Signal
 	code           chan int
 }
 
 func invoke(env map[string]string, args ...string) *invocation {
-	inv := &invocation{stdout: &buffer{}, stderr: &buffer{}, sigs: make(chan os.Signal, 4), code: make(chan int, 1)}
+	inv := &invocation{stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}, sigs: make(chan os.Signal, 4), code: make(chan int, 1)}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	go func() {
 		inv.code <- RunEnv(args, Env{Stdout: inv.stdout, Stderr: inv.stderr, Signals: inv.sigs, LookupEnv: lookup})

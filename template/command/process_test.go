@@ -13,6 +13,7 @@ import (
 
 	"github.com/beacon-sd/beacon/core/testagent"
 	"github.com/beacon-sd/beacon/internal/beaconbin"
+	"github.com/beacon-sd/beacon/internal/syncbuf"
 )
 
 // The real binary, run through a link named consul-template, renders,
@@ -39,7 +40,7 @@ func TestBinaryAsConsulTemplate(t *testing.T) {
 	// Seed 004's command line.
 	cmd := exec.Command(link, "-consul-addr", a.HTTPAddr, "-template", src+":"+dest+":pwd > "+ran, "-log-level", "info")
 	cmd.Dir = dir
-	stderr := &buffer{}
+	stderr := &syncbuf.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
