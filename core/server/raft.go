@@ -17,10 +17,12 @@ import (
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
-// applyResult is what the FSM returns for one log entry.
+// applyResult is what the FSM returns for one log entry; for a group of
+// KV writes, one result per write.
 type applyResult struct {
-	ok  bool
-	err error
+	ok    bool
+	err   error
+	group []applyResult
 }
 
 // fsm applies committed log entries to the state store through the same
@@ -45,7 +47,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []interface{} {
 		if l.Type != raft.LogCommand {
 			continue
 		}
-		c, err := structs.DecodeCommand(l.Data)
+		e, err := decodeEntry(l)
 		if err != nil {
 			// A log entry nobody can read would stop every server alike;
 			// skip it loudly instead.
@@ -53,22 +55,39 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []interface{} {
 			out[i] = applyResult{err: fmt.Errorf("unreadable command: %w", err)}
 			continue
 		}
-		if c.Type == structs.KVSRequestType {
+		if e.Group != nil || e.Cmd.Type == structs.KVSRequestType {
 			lastKV = l.Index
 		}
-		entries = append(entries, state.BatchEntry{Index: l.Index, Cmd: c})
+		entries = append(entries, e)
 		pos = append(pos, i)
 	}
 	if len(entries) == 0 {
 		return out
 	}
 	for k, r := range f.s.Store().ApplyBatch(entries) {
-		out[pos[k]] = applyResult{ok: r.OK, err: r.Err}
+		res := applyResult{ok: r.OK, err: r.Err}
+		if r.Group != nil {
+			res.group = make([]applyResult, len(r.Group))
+			for j, g := range r.Group {
+				res.group[j] = applyResult{ok: g.OK, err: g.Err}
+			}
+		}
+		out[pos[k]] = res
 	}
 	if lastKV != 0 {
 		f.s.tombstones.hint(lastKV)
 	}
 	return out
+}
+
+// decodeEntry reads a log entry: one command, or a group of KV writes.
+func decodeEntry(l *raft.Log) (state.BatchEntry, error) {
+	if structs.IsKVGroup(l.Data) {
+		g, err := structs.DecodeKVGroup(l.Data)
+		return state.BatchEntry{Index: l.Index, Group: g}, err
+	}
+	c, err := structs.DecodeCommand(l.Data)
+	return state.BatchEntry{Index: l.Index, Cmd: c}, err
 }
 
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
@@ -237,17 +256,52 @@ func (s *Server) applyRaft(c *structs.Command) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	res, err := s.applyLog(b)
+	if err != nil {
+		return false, err
+	}
+	return res.ok, res.err
+}
+
+// sendKVGroup writes queued KV writes through the log, as one entry when
+// there are several, and sets each write's outcome.
+func (s *Server) sendKVGroup(group []*queuedWrite) {
+	var b []byte
+	if len(group) == 1 {
+		b, _ = structs.EncodeCommand(&structs.Command{Type: structs.KVSRequestType, KVS: group[0].req})
+	} else {
+		reqs := make([]*structs.KVSRequest, len(group))
+		for i, w := range group {
+			reqs[i] = w.req
+		}
+		b = structs.EncodeKVGroup(reqs)
+	}
+	res, err := s.applyLog(b)
+	for i, w := range group {
+		switch {
+		case err != nil:
+			w.err = err
+		case len(group) > 1 && len(res.group) == len(group):
+			w.ok, w.err = res.group[i].ok, res.group[i].err
+		default:
+			w.ok, w.err = res.ok, res.err
+		}
+	}
+}
+
+// applyLog appends one entry to the log and waits until it applied.
+func (s *Server) applyLog(b []byte) (applyResult, error) {
 	start := time.Now()
 	f := s.raft.Apply(b, 30*time.Second)
 	if err := f.Error(); err != nil {
 		if err == raft.ErrNotLeader || err == raft.ErrLeadershipLost {
-			return false, fmt.Errorf("%w: %v", structs.ErrNoLeader, err)
+			return applyResult{}, fmt.Errorf("%w: %v", structs.ErrNoLeader, err)
 		}
-		return false, err
+		return applyResult{}, err
 	}
 	s.confirmedAt(start)
 	res, _ := f.Response().(applyResult)
-	return res.ok, res.err
+	return res, nil
 }
 
 // replaceStore swaps in a restored store and wakes every blocked reader of

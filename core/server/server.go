@@ -92,6 +92,7 @@ type Server struct {
 	raftStore io.Closer
 	transport *raft.NetworkTransport
 	hadState  bool
+	kvGroups  groupCommit
 	// readyForReads is set once a new leader has applied the whole log;
 	// lease says how long its leadership is known to hold.
 	readyForReads atomic.Bool
@@ -136,6 +137,7 @@ func New(cfg Config) (*Server, error) {
 		failedAt:   map[string]time.Time{},
 	}
 	s.store.Store(st)
+	s.kvGroups.send = s.sendKVGroup
 	cfg.ACL.Datacenter = cfg.Datacenter
 	cfg.ACL.TokenTTL = 0 // a server reads its own store every time
 	if cfg.ACL.Logger == nil {
@@ -205,6 +207,9 @@ func (s *Server) closeRaft() {
 // apply performs one write: directly in dev mode, through raft otherwise.
 func (s *Server) apply(c *structs.Command) (bool, error) {
 	if s.raft != nil {
+		if c.Type == structs.KVSRequestType && c.KVS != nil {
+			return s.kvGroups.write(c.KVS)
+		}
 		return s.applyRaft(c)
 	}
 	s.applyMu.Lock()

@@ -2,16 +2,20 @@ package state
 
 import "github.com/beacon-sd/beacon/core/structs"
 
-// BatchEntry is one command of a batch: its raft index and the command.
+// BatchEntry is one log entry of a batch: its raft index and either one
+// command or a group of KV writes that apply together at that index.
 type BatchEntry struct {
 	Index uint64
 	Cmd   *structs.Command
+	Group []*structs.KVSRequest
 }
 
-// BatchResult is what Apply would have returned for one entry.
+// BatchResult is what Apply would have returned for one entry; for a
+// group, Group holds one result per write.
 type BatchResult struct {
-	OK  bool
-	Err error
+	OK    bool
+	Err   error
+	Group []BatchResult
 }
 
 // ApplyBatch applies commands in order, with exactly the outcome of calling
@@ -22,12 +26,20 @@ func (s *Store) ApplyBatch(entries []BatchEntry) []BatchResult {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	out := make([]BatchResult, len(entries))
+	isKV := func(e BatchEntry) bool {
+		return e.Cmd != nil && e.Cmd.Type == structs.KVSRequestType && e.Cmd.KVS != nil
+	}
 	for i := 0; i < len(entries); {
+		if entries[i].Group != nil {
+			out[i] = BatchResult{OK: true, Group: s.applyGroup(entries[i].Index, entries[i].Group)}
+			i++
+			continue
+		}
 		j := i
-		for j < len(entries) && entries[j].Cmd.Type == structs.KVSRequestType && entries[j].Cmd.KVS != nil {
+		for j < len(entries) && isKV(entries[j]) {
 			j++
 		}
-		if j-i < 2 || !s.applyKVRun(entries[i:j], out[i:j]) {
+		if j-i < 2 || s.kvRun(entries[i:j], out[i:j], nil) >= 0 {
 			if j == i {
 				j = i + 1
 			}
@@ -40,12 +52,42 @@ func (s *Store) ApplyBatch(entries []BatchEntry) []BatchResult {
 	return out
 }
 
-// applyKVRun applies KV writes in one transaction. A KV write that is
-// refused (a failed CAS, a lock held by another session) has changed
-// nothing when it says so, but one that fails with an error may have; then
-// applyKVRun changes nothing and reports false, and the caller applies the
-// run one write at a time.
-func (s *Store) applyKVRun(run []BatchEntry, out []BatchResult) bool {
+// ApplyGroup applies KV writes as one log entry at index idx; see
+// applyGroup.
+func (s *Store) ApplyGroup(idx uint64, group []*structs.KVSRequest) []BatchResult {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	return s.applyGroup(idx, group)
+}
+
+// applyGroup applies the writes of one group in order, in one transaction:
+// readers see all of the group or none of it, which matters because the
+// writes share one index. A write that fails with an error is dropped with
+// its changes, and the group is applied again without it, so the error
+// changes nothing, as it does when a write applies alone.
+func (s *Store) applyGroup(idx uint64, group []*structs.KVSRequest) []BatchResult {
+	run := make([]BatchEntry, len(group))
+	for k, r := range group {
+		run[k] = BatchEntry{Index: idx, Cmd: &structs.Command{Type: structs.KVSRequestType, KVS: r}}
+	}
+	out := make([]BatchResult, len(group))
+	failed := make([]bool, len(group))
+	for {
+		k := s.kvRun(run, out, failed)
+		if k < 0 {
+			return out
+		}
+		failed[k] = true
+	}
+}
+
+// kvRun applies a run of KV writes in one transaction and reports -1. A KV
+// write that is refused (a failed CAS, a lock held by another session) has
+// changed nothing when it says so, but one that fails with an error may
+// have; then kvRun changes nothing, records the error in out and returns
+// the write's position. Writes marked failed are skipped, their recorded
+// errors kept (and remembered under their request IDs).
+func (s *Store) kvRun(run []BatchEntry, out []BatchResult, failed []bool) int {
 	t := &txn{Txn: s.db.Txn(true), store: s}
 	defer t.Abort()
 	type change struct {
@@ -71,15 +113,29 @@ func (s *Store) applyKVRun(run []BatchEntry, out []BatchResult) bool {
 				continue
 			}
 		}
+		if failed != nil && failed[k] {
+			if id != "" {
+				inRun[id] = len(reqs)
+				reqs = append(reqs, appliedRequest{ID: id, Index: e.Index, Err: out[k].Err.Error()})
+			}
+			continue
+		}
 		t.idx = e.Index
 		t.touched = make(map[string]struct{}, 2)
 		ok, err := t.kvsApply(e.Cmd.KVS)
 		if err != nil {
-			return false
+			out[k] = BatchResult{Err: err}
+			return k
 		}
 		out[k] = BatchResult{OK: ok}
 		if ok && len(t.touched) > 0 {
-			changes = append(changes, change{e.Index, t.touched})
+			if n := len(changes); n > 0 && changes[n-1].idx == e.Index {
+				for sc := range t.touched { // a group's writes share one index
+					changes[n-1].touched[sc] = struct{}{}
+				}
+			} else {
+				changes = append(changes, change{e.Index, t.touched})
+			}
 		}
 		if id != "" {
 			inRun[id] = len(reqs)
@@ -96,5 +152,5 @@ func (s *Store) applyKVRun(run []BatchEntry, out []BatchResult) bool {
 	for _, r := range reqs {
 		s.requests.add(r)
 	}
-	return true
+	return -1
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-memdb"
+
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
@@ -58,25 +60,32 @@ func randomCommands(rng *rand.Rand, n int) []*structs.Command {
 	return cmds
 }
 
+// twinStores are two stores in the same state, with a node, two sessions
+// for randomCommands and a stopped clock.
+func twinStores(t *testing.T) (*testStore, *testStore) {
+	a, b := newTestStore(t), newTestStore(t)
+	clock := time.Unix(1000, 0)
+	for _, s := range []*testStore{a, b} {
+		s.now = func() time.Time { return clock }
+		s.register("n1", "10.0.0.1", "", "")
+		s.session("s1", "n1", structs.SessionRelease, 0)
+		s.session("s2", "n1", structs.SessionRelease, 0)
+	}
+	return a, b
+}
+
 // Applying in batches gives the same results, the same indexes and the
 // same state as applying one command at a time.
 func TestApplyBatchMatchesApply(t *testing.T) {
 	for seed := uint64(1); seed <= 40; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 3))
-		one, batched := newTestStore(t), newTestStore(t)
-		clock := time.Unix(1000, 0)
-		for _, s := range []*testStore{one, batched} {
-			s.now = func() time.Time { return clock }
-			s.register("n1", "10.0.0.1", "", "")
-			s.session("s1", "n1", structs.SessionRelease, 0)
-			s.session("s2", "n1", structs.SessionRelease, 0)
-		}
+		one, batched := twinStores(t)
 		base := one.idx
 		cmds := randomCommands(rng, 200)
 		var want []BatchResult
 		for i, c := range cmds {
 			ok, err := one.Apply(base+uint64(i)+1, c)
-			want = append(want, BatchResult{ok, err})
+			want = append(want, BatchResult{OK: ok, Err: err})
 		}
 		var got []BatchResult
 		for i := 0; i < len(cmds); {
@@ -132,11 +141,11 @@ func TestApplyBatchAtTheWindowEdge(t *testing.T) {
 		batched.Apply(idx, c)
 	}
 	// A new ID evicts r0; the retry of r0 that follows applies again.
-	run := []BatchEntry{{idx + 1, put("new", "new")}, {idx + 2, put("r0", "retried")}}
+	run := []BatchEntry{{Index: idx + 1, Cmd: put("new", "new")}, {Index: idx + 2, Cmd: put("r0", "retried")}}
 	want := []BatchResult{}
 	for _, e := range run {
 		ok, err := one.Apply(e.Index, e.Cmd)
-		want = append(want, BatchResult{ok, err})
+		want = append(want, BatchResult{OK: ok, Err: err})
 	}
 	got := batched.ApplyBatch(run)
 	if !reflect.DeepEqual(want, got) {
@@ -147,4 +156,81 @@ func TestApplyBatchAtTheWindowEdge(t *testing.T) {
 	if string(a.Value) != "retried" || string(b.Value) != "retried" || a.ModifyIndex != b.ModifyIndex {
 		t.Fatalf("one at a time %q@%d, batched %q@%d", a.Value, a.ModifyIndex, b.Value, b.ModifyIndex)
 	}
+}
+
+// A group applies at one index with the outcome of applying its writes one
+// at a time at that index: a write that fails changes nothing, and the
+// writes after it see the store without it.
+func TestApplyGroupMatchesApplyAtOneIndex(t *testing.T) {
+	failures := 0
+	for seed := uint64(1); seed <= 40; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		one, grouped := twinStores(t)
+		idx := one.idx
+		var kvs []*structs.KVSRequest
+		for _, c := range randomCommands(rng, 300) {
+			if c.KVS != nil {
+				kvs = append(kvs, c.KVS)
+			}
+		}
+		for i := 0; i < len(kvs); {
+			idx++
+			n := min(1+rng.IntN(30), len(kvs)-i)
+			group := kvs[i : i+n]
+			i += n
+			var want []BatchResult
+			for _, r := range group {
+				ok, err := one.Apply(idx, &structs.Command{Type: structs.KVSRequestType, KVS: r})
+				want = append(want, BatchResult{OK: ok, Err: err})
+				if err != nil {
+					failures++
+				}
+			}
+			got := grouped.ApplyGroup(idx, group)
+			for k := range want {
+				if want[k].OK != got[k].OK || fmt.Sprint(want[k].Err) != fmt.Sprint(got[k].Err) {
+					t.Fatalf("seed %d, index %d, write %d (%+v): one at a time %+v, grouped %+v", seed, idx, k, group[k], want[k], got[k])
+				}
+			}
+		}
+		var a, b bytes.Buffer
+		one.Snapshot(&a)
+		grouped.Snapshot(&b)
+		if a.String() != b.String() {
+			t.Fatalf("seed %d: the states differ:\none at a time:\n%s\ngrouped:\n%s", seed, a.String(), b.String())
+		}
+		if one.LatestIndex() != grouped.LatestIndex() || !reflect.DeepEqual(one.scopes.snapshotForTest(), grouped.scopes.snapshotForTest()) {
+			t.Fatalf("seed %d: indexes differ: %d vs %d", seed, one.LatestIndex(), grouped.LatestIndex())
+		}
+	}
+	if failures == 0 {
+		t.Fatal("no write failed: the workload does not exercise a group applied again without a failed write")
+	}
+}
+
+// Readers see a group whole: a blocking read woken by it finds every write.
+func TestGroupIsSeenWhole(t *testing.T) {
+	s := newTestStore(t)
+	ws := memdb.NewWatchSet()
+	idx, _, err := s.KVList(ws, "g/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var group []*structs.KVSRequest
+	for i := 0; i < 50; i++ {
+		group = append(group, &structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: fmt.Sprintf("g/%02d", i), Value: []byte("v")}})
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.ApplyGroup(idx+1, group)
+	}()
+	if ws.Watch(time.After(5 * time.Second)) {
+		t.Fatal("the read was not woken")
+	}
+	got, entries, err := s.KVList(nil, "g/")
+	if err != nil || len(entries) != 50 || got != idx+1 {
+		t.Fatalf("after the wake-up: index %d (want %d), %d of 50 writes, %v", got, idx+1, len(entries), err)
+	}
+	<-done
 }

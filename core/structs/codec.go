@@ -12,6 +12,10 @@ import (
 // binary form existed still decode.
 const binaryKVS byte = 0xB1
 
+// binaryKVGroup marks a group of KV writes that apply together, at one
+// index, as one log entry: a count, then each write in the binary form.
+const binaryKVGroup byte = 0xB2
+
 // EncodeCommand serializes a command for the replicated log. KV writes, the
 // hot path, use a compact binary form that decodes an order of magnitude
 // faster than JSON; every other command is JSON.
@@ -31,11 +35,56 @@ func DecodeCommand(b []byte) (*Command, error) {
 		}
 		return &Command{Type: KVSRequestType, KVS: kvs}, nil
 	}
+	if IsKVGroup(b) {
+		return nil, errors.New("a group of KV writes is not one command")
+	}
 	var c Command
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// EncodeKVGroup serializes KV writes that apply together as one log entry.
+func EncodeKVGroup(group []*KVSRequest) []byte {
+	n := 16
+	for _, r := range group {
+		n += 64 + len(r.DirEnt.Key) + len(r.DirEnt.Value) + len(r.Token) + len(r.RequestID)
+	}
+	b := append(make([]byte, 0, n), binaryKVGroup)
+	b = binary.AppendUvarint(b, uint64(len(group)))
+	for _, r := range group {
+		b = appendKVS(b, r)
+	}
+	return b
+}
+
+// IsKVGroup tells a log entry written by EncodeKVGroup.
+func IsKVGroup(b []byte) bool { return len(b) > 0 && b[0] == binaryKVGroup }
+
+// DecodeKVGroup reads what EncodeKVGroup wrote.
+func DecodeKVGroup(b []byte) ([]*KVSRequest, error) {
+	if !IsKVGroup(b) {
+		return nil, errors.New("not a group of KV writes")
+	}
+	d := &decoder{b: b[1:]}
+	n := d.uvarint()
+	if n > uint64(len(d.b)) { // every write takes more than a byte
+		return nil, fmt.Errorf("KV group announces %d writes in %d bytes", n, len(d.b))
+	}
+	group := make([]*KVSRequest, 0, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		if len(d.b) == 0 || d.b[0] != binaryKVS {
+			d.err = fmt.Errorf("KV group: write %d of %d is missing or not a KV write", i+1, n)
+			break
+		}
+		d.b = d.b[1:]
+		group = append(group, d.kvs())
+	}
+	if err := d.done("KV group"); err != nil {
+		return nil, err
+	}
+	return group, nil
 }
 
 func appendKVS(b []byte, r *KVSRequest) []byte {
@@ -103,6 +152,23 @@ func (d *decoder) string() string { return string(d.bytes(d.uvarint())) }
 
 func readKVS(b []byte) (*KVSRequest, error) {
 	d := &decoder{b: b}
+	r := d.kvs()
+	if err := d.done("binary KV command"); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// done is the decoder's error, or one for bytes left over.
+func (d *decoder) done(what string) error {
+	if d.err == nil && len(d.b) != 0 {
+		d.err = fmt.Errorf("%s has %d bytes of trailing garbage", what, len(d.b))
+	}
+	return d.err
+}
+
+// kvs reads one KV write's fields.
+func (d *decoder) kvs() *KVSRequest {
 	r := &KVSRequest{}
 	r.Datacenter = d.string()
 	r.Op = KVOp(d.string())
@@ -119,13 +185,7 @@ func readKVS(b []byte) (*KVSRequest, error) {
 	e.ModifyIndex = d.uvarint()
 	r.Token = d.string()
 	r.RequestID = d.string()
-	if d.err == nil && len(d.b) != 0 {
-		d.err = fmt.Errorf("binary KV command has %d bytes of trailing garbage", len(d.b))
-	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	return r, nil
+	return r
 }
 
 // MarshalBinary is the KV write's compact form, also used on the wire

@@ -93,6 +93,53 @@ func TestJSONCommandsStillDecode(t *testing.T) {
 	}
 }
 
+func TestKVGroupRoundTrip(t *testing.T) {
+	full := &KVSRequest{}
+	n := 0
+	fill(reflect.ValueOf(full).Elem(), &n)
+	group := []*KVSRequest{full, {Op: KVSet, DirEnt: DirEntry{Key: "a"}}, {Op: KVDelete, DirEnt: DirEntry{Key: "b", Value: []byte{}}}}
+	b := EncodeKVGroup(group)
+	if !IsKVGroup(b) {
+		t.Fatalf("not recognised as a group: %x", b[:4])
+	}
+	back, err := DecodeKVGroup(b)
+	if err != nil || !reflect.DeepEqual(back, group) {
+		t.Fatalf("round trip changed the group: %+v, %v", back, err)
+	}
+	if _, err := DecodeCommand(b); err == nil {
+		t.Fatal("a group decoded as one command")
+	}
+	for i := 1; i < len(b); i++ {
+		if _, err := DecodeKVGroup(b[:i]); err == nil {
+			t.Fatalf("truncated to %d of %d bytes decoded", i, len(b))
+		}
+	}
+	for name, bad := range map[string][]byte{
+		"trailing bytes":    append(append([]byte{}, b...), 0),
+		"huge count":        {binaryKVGroup, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"member not KV":     {binaryKVGroup, 1, '{', '}'},
+		"single KV command": EncodeKVGroup(group)[2:],
+	} {
+		if _, err := DecodeKVGroup(bad); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
+	}
+}
+
+func FuzzDecodeKVGroup(f *testing.F) {
+	f.Add(EncodeKVGroup([]*KVSRequest{{Op: KVSet, DirEnt: DirEntry{Key: "k", Value: []byte("v")}}, {Op: KVDelete, DirEnt: DirEntry{Key: "j"}}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g, err := DecodeKVGroup(b)
+		if err != nil {
+			return
+		}
+		g2, err := DecodeKVGroup(EncodeKVGroup(g))
+		if err != nil || !reflect.DeepEqual(g, g2) {
+			t.Fatalf("decoded %x as %d writes, re-encoded them: %+v, %v", b, len(g), g2, err)
+		}
+	})
+}
+
 func FuzzDecodeCommand(f *testing.F) {
 	b, _ := EncodeCommand(&Command{Type: KVSRequestType, KVS: &KVSRequest{Op: KVSet, DirEnt: DirEntry{Key: "k", Value: []byte("v")}}})
 	f.Add(b)

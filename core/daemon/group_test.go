@@ -1,0 +1,92 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// Concurrent KV writes through the leader and the followers are sent in
+// groups, and every writer still gets its own write's outcome: CAS
+// increments of shared counters add up, and a lock with an unknown session
+// fails for its writer alone.
+func TestConcurrentKVWritesAreGrouped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-server cluster")
+	}
+	ds := startThreeServers(t)
+	var leader *Daemon
+	for _, d := range ds {
+		if d.Server.IsLeader() {
+			leader = d
+		}
+	}
+	ctx := context.Background()
+	const writers, increments, counters = 32, 15, 8
+	var won [counters]atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		srv := ds[w%len(ds)].Server
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < increments; i++ {
+				c := (w + i) % counters
+				key := fmt.Sprintf("ctr/%d", c)
+				for {
+					var cur structs.IndexedDirEntries
+					if err := srv.KVGet(ctx, &structs.KeyRequest{Key: key}, &cur); err != nil {
+						t.Error(err)
+						return
+					}
+					n, idx := 0, uint64(0)
+					if len(cur.Entries) == 1 {
+						n, _ = strconv.Atoi(string(cur.Entries[0].Value))
+						idx = cur.Entries[0].ModifyIndex
+					}
+					ok, err := srv.KVApply(ctx, &structs.KVSRequest{Op: structs.KVCAS, DirEnt: structs.DirEntry{
+						Key: key, Value: []byte(strconv.Itoa(n + 1)), RaftIndex: structs.RaftIndex{ModifyIndex: idx}}})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if ok {
+						won[c].Add(1)
+						break
+					}
+				}
+			}
+			_, err := srv.KVApply(ctx, &structs.KVSRequest{Op: structs.KVLock, DirEnt: structs.DirEntry{
+				Key: fmt.Sprintf("lock/%d", w), Session: "00000000-0000-0000-0000-000000000000"}})
+			if !errors.Is(err, structs.ErrInvalidSession) {
+				t.Errorf("writer %d: a lock with an unknown session answered %v", w, err)
+			}
+		}()
+	}
+	wg.Wait()
+	total := int64(0)
+	for c := 0; c < counters; c++ {
+		var out structs.IndexedDirEntries
+		if err := leader.Server.KVGet(ctx, &structs.KeyRequest{Key: fmt.Sprintf("ctr/%d", c)}, &out); err != nil || len(out.Entries) != 1 {
+			t.Fatalf("counter %d: %+v, %v", c, out.Entries, err)
+		}
+		if got, _ := strconv.Atoi(string(out.Entries[0].Value)); int64(got) != won[c].Load() {
+			t.Errorf("counter %d is %d after %d successful increments", c, got, won[c].Load())
+		}
+		total += won[c].Load()
+	}
+	if total != writers*increments {
+		t.Errorf("%d increments succeeded, want %d", total, writers*increments)
+	}
+	entries, writes := leader.Server.KVGroupStats()
+	t.Logf("%d KV writes in %d log entries", writes, entries)
+	if writes <= entries {
+		t.Error("no log entry carried more than one write")
+	}
+}

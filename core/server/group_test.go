@@ -1,0 +1,94 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// Writes that arrive while an entry is under way go out together, split at
+// the size limits, and each writer gets its own write's outcome.
+func TestGroupCommitQueuesWhileBusy(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		queued int
+		value  int   // bytes per value
+		want   []int // sizes of the entries after the first
+	}{
+		{"a few", 5, 10, []int{5}},
+		{"by count", groupMaxWrites + 3, 10, []int{groupMaxWrites, 3}},
+		{"by bytes", 5, groupMaxBytes/2 - 100, []int{2, 2, 1}},
+		{"one oversize write alone", 2, groupMaxBytes * 2, []int{1, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var sizes []int
+			release := make(chan struct{})
+			g := &groupCommit{send: func(group []*queuedWrite) {
+				mu.Lock()
+				first := len(sizes) == 0
+				sizes = append(sizes, len(group))
+				mu.Unlock()
+				if first {
+					<-release
+				}
+				for _, w := range group {
+					w.ok = strings.HasSuffix(w.req.DirEnt.Key, "ok")
+				}
+			}}
+			put := func(key string, size int) *structs.KVSRequest {
+				return &structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: key, Value: make([]byte, size)}}
+			}
+			firstDone := make(chan bool)
+			go func() {
+				ok, _ := g.write(put("first-ok", 1))
+				firstDone <- ok
+			}()
+			waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(sizes) == 1 })
+			var wg sync.WaitGroup
+			errs := make(chan error, tc.queued)
+			for i := 0; i < tc.queued; i++ {
+				key := fmt.Sprintf("w%d", i)
+				if i%2 == 0 {
+					key += "-ok"
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if ok, _ := g.write(put(key, tc.value)); ok != strings.HasSuffix(key, "ok") {
+						errs <- fmt.Errorf("%s got the outcome %v", key, ok)
+					}
+				}()
+			}
+			waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.queue) == tc.queued })
+			close(release)
+			if !<-firstDone {
+				t.Error("the first write lost its outcome")
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if fmt.Sprint(sizes[1:]) != fmt.Sprint(tc.want) || sizes[0] != 1 {
+				t.Fatalf("entries of %v writes, want [1] then %v", sizes, tc.want)
+			}
+			if g.busy || len(g.queue) != 0 {
+				t.Fatalf("left busy=%v with %d queued", g.busy, len(g.queue))
+			}
+		})
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+	}
+}
