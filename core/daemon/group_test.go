@@ -84,9 +84,18 @@ func TestConcurrentKVWritesAreGrouped(t *testing.T) {
 	if total != writers*increments {
 		t.Errorf("%d increments succeeded, want %d", total, writers*increments)
 	}
-	entries, writes := leader.Server.KVGroupStats()
-	t.Logf("%d KV writes in %d log entries", writes, entries)
-	if writes <= entries {
+	st := leader.Server.KVGroupStats()
+	t.Logf("leader: %d KV writes in %d log entries", st.Writes, st.Entries)
+	if st.Writes <= st.Entries {
 		t.Error("no log entry carried more than one write")
+	}
+	for _, d := range ds {
+		if d != leader {
+			st := d.Server.KVGroupStats()
+			t.Logf("follower: %d KV writes sent on in %d calls", st.Forwarded, st.Calls)
+			if st.Forwarded <= st.Calls {
+				t.Error("a follower sent no call with more than one write")
+			}
+		}
 	}
 }

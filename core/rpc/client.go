@@ -94,7 +94,7 @@ func (p *Pool) Call(ctx context.Context, addr, method string, args, reply interf
 		// The connection was dead before the request left: dial once more.
 	}
 	if f.typ == frameError {
-		return decodeError(string(f.body), f.head)
+		return DecodeError(string(f.body), f.head)
 	}
 	if reply == nil || len(f.body) == 0 {
 		return nil

@@ -400,7 +400,7 @@ func (s *Server) answer(ctx context.Context, f *frame) *frame {
 	}
 	body, err := s.call(ctx, h, f.head, f.body)
 	if err != nil {
-		msg, code := encodeError(err)
+		msg, code := EncodeError(err)
 		if len(code) > 255 {
 			code = ""
 		}

@@ -45,7 +45,8 @@ var codes = []struct {
 	{"acloff", structs.ErrACLDisabled},
 }
 
-func encodeError(err error) (string, string) {
+// EncodeError is an error's message and the code of its kind, for a reply.
+func EncodeError(err error) (msg, code string) {
 	var in *structs.InputError
 	if errors.As(err, &in) {
 		return err.Error(), "input"
@@ -58,7 +59,9 @@ func encodeError(err error) (string, string) {
 	return err.Error(), ""
 }
 
-func decodeError(msg, code string) error {
+// DecodeError turns what EncodeError made back into an error of the same
+// kind.
+func DecodeError(msg, code string) error {
 	if code == "input" {
 		return &structs.InputError{Msg: msg}
 	}

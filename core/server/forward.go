@@ -17,6 +17,7 @@ const holdTimeout = 7 * time.Second
 func (s *Server) endpoints() map[string]rpc.Endpoint {
 	return map[string]rpc.Endpoint{
 		"KVApply":             rpc.Write(s.KVApply),
+		"KVApplyGroup":        rpc.Write(s.KVApplyGroup),
 		"KVGet":               rpc.Read(s.KVGet),
 		"KVList":              rpc.Read(s.KVList),
 		"KVKeys":              rpc.Read(s.KVKeys),

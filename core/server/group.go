@@ -29,27 +29,34 @@ type groupCommit struct {
 	busy  bool // an entry is under way
 	queue []*queuedWrite
 
-	entries, writes atomic.Uint64 // sent so far
+	entries, writes atomic.Uint64 // groups and writes sent so far
 }
 
-// queuedWrite is one KV write and, once sent, its outcome.
+// queuedWrite is one caller's KV writes (one, or a group a follower sent
+// on) and, once sent, their outcomes.
 type queuedWrite struct {
-	req  *structs.KVSRequest
-	done chan struct{} // closed when the write applied or when lead is set
+	reqs []*structs.KVSRequest
+	res  []kvResult
+	done chan struct{} // closed when the writes applied or when lead is set
 	lead []*queuedWrite
-	ok   bool
-	err  error
 }
 
-// write applies req through the log, alone or with others.
-func (g *groupCommit) write(req *structs.KVSRequest) (bool, error) {
-	w := &queuedWrite{req: req}
+// kvResult is what KVApply returns for one write.
+type kvResult struct {
+	ok  bool
+	err error
+}
+
+// write sends reqs, with whatever else is waiting, and returns their
+// outcomes in order.
+func (g *groupCommit) write(reqs []*structs.KVSRequest) []kvResult {
+	w := &queuedWrite{reqs: reqs}
 	g.mu.Lock()
 	if !g.busy {
 		g.busy = true
 		g.mu.Unlock()
 		g.run(w, []*queuedWrite{w})
-		return w.ok, w.err
+		return w.res
 	}
 	w.done = make(chan struct{})
 	g.queue = append(g.queue, w)
@@ -58,7 +65,7 @@ func (g *groupCommit) write(req *structs.KVSRequest) (bool, error) {
 	if w.lead != nil {
 		g.run(w, w.lead)
 	}
-	return w.ok, w.err
+	return w.res
 }
 
 // run sends group, whose write self belongs to the calling goroutine, then
@@ -67,7 +74,9 @@ func (g *groupCommit) write(req *structs.KVSRequest) (bool, error) {
 func (g *groupCommit) run(self *queuedWrite, group []*queuedWrite) {
 	g.send(group)
 	g.entries.Add(1)
-	g.writes.Add(uint64(len(group)))
+	for _, w := range group {
+		g.writes.Add(uint64(len(w.reqs)))
+	}
 	g.mu.Lock()
 	if len(g.queue) == 0 {
 		g.busy = false
@@ -86,11 +95,14 @@ func (g *groupCommit) run(self *queuedWrite, group []*queuedWrite) {
 
 // take removes the next group from the front of the queue.
 func (g *groupCommit) take() []*queuedWrite {
-	n, size := 0, 0
-	for n < len(g.queue) && n < groupMaxWrites {
-		r := g.queue[n].req
-		size += len(r.DirEnt.Key) + len(r.DirEnt.Value)
-		if n > 0 && size > groupMaxBytes {
+	n, writes, size := 0, 0, 0
+	for n < len(g.queue) {
+		w := g.queue[n]
+		writes += len(w.reqs)
+		for _, r := range w.reqs {
+			size += len(r.DirEnt.Key) + len(r.DirEnt.Value)
+		}
+		if n > 0 && (writes > groupMaxWrites || size > groupMaxBytes) {
 			break
 		}
 		n++
@@ -103,8 +115,46 @@ func (g *groupCommit) take() []*queuedWrite {
 	return next
 }
 
-// KVGroupStats counts the log entries of KV writes this server sent as
-// leader, and the writes in them.
-func (s *Server) KVGroupStats() (entries, writes uint64) {
-	return s.kvGroups.entries.Load(), s.kvGroups.writes.Load()
+// flatten lists a group's writes in order.
+func flatten(group []*queuedWrite) []*structs.KVSRequest {
+	if len(group) == 1 {
+		return group[0].reqs
+	}
+	var all []*structs.KVSRequest
+	for _, w := range group {
+		all = append(all, w.reqs...)
+	}
+	return all
+}
+
+// hand gives each caller of a group its writes' outcomes from res, which
+// holds one per write in flatten's order.
+func hand(group []*queuedWrite, res []kvResult) {
+	for _, w := range group {
+		w.res, res = res[:len(w.reqs):len(w.reqs)], res[len(w.reqs):]
+	}
+}
+
+// every is n copies of one outcome.
+func every(n int, r kvResult) []kvResult {
+	out := make([]kvResult, n)
+	for i := range out {
+		out[i] = r
+	}
+	return out
+}
+
+// GroupStats counts KV writes sent in groups: into the log as leader
+// (Entries log entries carrying Writes writes) and on to the leader as
+// follower (Calls calls carrying Forwarded writes).
+type GroupStats struct {
+	Entries, Writes, Calls, Forwarded uint64
+}
+
+// KVGroupStats counts the KV writes this server sent in groups.
+func (s *Server) KVGroupStats() GroupStats {
+	return GroupStats{
+		Entries: s.kvGroups.entries.Load(), Writes: s.kvGroups.writes.Load(),
+		Calls: s.kvForward.entries.Load(), Forwarded: s.kvForward.writes.Load(),
+	}
 }

@@ -36,17 +36,18 @@ func TestGroupCommitQueuesWhileBusy(t *testing.T) {
 				if first {
 					<-release
 				}
-				for _, w := range group {
-					w.ok = strings.HasSuffix(w.req.DirEnt.Key, "ok")
+				var res []kvResult
+				for _, r := range flatten(group) {
+					res = append(res, kvResult{ok: strings.HasSuffix(r.DirEnt.Key, "ok")})
 				}
+				hand(group, res)
 			}}
 			put := func(key string, size int) *structs.KVSRequest {
 				return &structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: key, Value: make([]byte, size)}}
 			}
 			firstDone := make(chan bool)
 			go func() {
-				ok, _ := g.write(put("first-ok", 1))
-				firstDone <- ok
+				firstDone <- g.write([]*structs.KVSRequest{put("first-ok", 1)})[0].ok
 			}()
 			waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(sizes) == 1 })
 			var wg sync.WaitGroup
@@ -59,7 +60,7 @@ func TestGroupCommitQueuesWhileBusy(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					if ok, _ := g.write(put(key, tc.value)); ok != strings.HasSuffix(key, "ok") {
+					if ok := g.write([]*structs.KVSRequest{put(key, tc.value)})[0].ok; ok != strings.HasSuffix(key, "ok") {
 						errs <- fmt.Errorf("%s got the outcome %v", key, ok)
 					}
 				}()
@@ -89,6 +90,35 @@ func waitFor(t *testing.T, cond func() bool) {
 	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("timed out")
+		}
+	}
+}
+
+// Each caller of a group gets the outcomes of its own writes, in order,
+// however many it sent.
+func TestHandSplitsOutcomesByCaller(t *testing.T) {
+	kv := func(keys ...string) *queuedWrite {
+		w := &queuedWrite{}
+		for _, k := range keys {
+			w.reqs = append(w.reqs, &structs.KVSRequest{DirEnt: structs.DirEntry{Key: k}})
+		}
+		return w
+	}
+	group := []*queuedWrite{kv("a"), kv("b", "c", "d"), kv("e", "f")}
+	all := flatten(group)
+	res := make([]kvResult, len(all))
+	for i, r := range all {
+		res[i] = kvResult{ok: i%2 == 0, err: fmt.Errorf("%s", r.DirEnt.Key)}
+	}
+	hand(group, res)
+	for _, w := range group {
+		if len(w.res) != len(w.reqs) {
+			t.Fatalf("%d outcomes for %d writes", len(w.res), len(w.reqs))
+		}
+		for i, r := range w.reqs {
+			if w.res[i].err.Error() != r.DirEnt.Key {
+				t.Errorf("write %s got the outcome of %s", r.DirEnt.Key, w.res[i].err)
+			}
 		}
 	}
 }

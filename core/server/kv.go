@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/hashicorp/go-memdb"
 
 	"github.com/beacon-sd/beacon/core/acl"
+	"github.com/beacon-sd/beacon/core/rpc"
 	"github.com/beacon-sd/beacon/core/state"
 	"github.com/beacon-sd/beacon/core/structs"
 )
@@ -23,36 +25,109 @@ func ValidateKey(key string) error {
 }
 
 // KVApply performs one KV write; the bool is the outcome of conditional ops.
+// A follower sends its writes on to the leader in groups (see groupCommit).
 func (s *Server) KVApply(ctx context.Context, args *structs.KVSRequest) (bool, error) {
 	if err := s.checkDC(args.Datacenter); err != nil {
 		return false, err
 	}
-	var ok bool
-	if done, err := s.forward(ctx, "KVApply", nil, args, &ok); done {
-		return ok, err
+	if s.raft != nil && (!s.IsLeader() || !s.readyForReads.Load()) {
+		r := s.kvForward.write([]*structs.KVSRequest{args})[0]
+		return r.ok, r.err
 	}
-	if args.DirEnt.Key == "" && args.Op != structs.KVDeleteTree {
-		return false, structs.BadInput("missing key name")
-	}
-	if err := ValidateKey(args.DirEnt.Key); err != nil {
-		return false, err
-	}
-	if n := len(args.DirEnt.Value); n > structs.MaxKVValueSize {
-		return false, structs.BadInput("value is %d bytes, the limit is %d", n, structs.MaxKVValueSize)
-	}
-	authz, err := s.authorize(ctx, args.Token)
-	if err != nil {
-		return false, err
-	}
-	if args.Op == structs.KVDeleteTree {
-		err = authz.CheckKeyWritePrefix(args.DirEnt.Key)
-	} else {
-		err = authz.Write(acl.Key, args.DirEnt.Key)
-	}
-	if err != nil {
+	if err := s.checkKVWrite(ctx, args); err != nil {
 		return false, err
 	}
 	return s.apply(&structs.Command{Type: structs.KVSRequestType, KVS: args})
+}
+
+// KVApplyGroup performs KV writes a follower sent on together; each has
+// its own outcome, as if sent alone.
+func (s *Server) KVApplyGroup(ctx context.Context, args *structs.KVSGroupRequest) (structs.KVSGroupReply, error) {
+	var reply structs.KVSGroupReply
+	if done, err := s.forward(ctx, "KVApplyGroup", nil, args, &reply); done {
+		return reply, err
+	}
+	for _, r := range s.applyKVGroup(ctx, args.Writes) {
+		out := structs.KVSResult{OK: r.ok}
+		if r.err != nil {
+			out.Err, out.Code = rpc.EncodeError(r.err)
+		}
+		reply.Results = append(reply.Results, out)
+	}
+	return reply, nil
+}
+
+// applyKVGroup checks each write and sends the valid ones into the log
+// together; this server leads.
+func (s *Server) applyKVGroup(ctx context.Context, writes []*structs.KVSRequest) []kvResult {
+	out := make([]kvResult, len(writes))
+	valid := make([]*structs.KVSRequest, 0, len(writes))
+	pos := make([]int, 0, len(writes))
+	for i, w := range writes {
+		if err := s.checkDC(w.Datacenter); err != nil {
+			out[i].err = err
+		} else if err := s.checkKVWrite(ctx, w); err != nil {
+			out[i].err = err
+		} else {
+			valid = append(valid, w)
+			pos = append(pos, i)
+		}
+	}
+	if len(valid) > 0 {
+		for k, r := range s.kvGroups.write(valid) {
+			out[pos[k]] = r
+		}
+	}
+	return out
+}
+
+// forwardKVGroup sends a follower's queued KV writes to the leader as one
+// call, or applies them here if this server has become the leader.
+func (s *Server) forwardKVGroup(group []*queuedWrite) {
+	req := &structs.KVSGroupRequest{Writes: flatten(group)}
+	var reply structs.KVSGroupReply
+	// Not any one caller's context: the group carries others' writes too.
+	done, err := s.forward(context.Background(), "KVApplyGroup", nil, req, &reply)
+	switch {
+	case !done:
+		hand(group, s.applyKVGroup(context.Background(), req.Writes))
+	case err != nil:
+		hand(group, every(len(req.Writes), kvResult{err: err}))
+	case len(reply.Results) != len(req.Writes):
+		err := fmt.Errorf("the leader answered %d outcomes for %d KV writes", len(reply.Results), len(req.Writes))
+		hand(group, every(len(req.Writes), kvResult{err: err}))
+	default:
+		out := make([]kvResult, len(req.Writes))
+		for i, r := range reply.Results {
+			out[i].ok = r.OK
+			if r.Err != "" {
+				out[i].err = rpc.DecodeError(r.Err, r.Code)
+			}
+		}
+		hand(group, out)
+	}
+}
+
+// checkKVWrite refuses a write the store must not take or the token may
+// not make.
+func (s *Server) checkKVWrite(ctx context.Context, args *structs.KVSRequest) error {
+	if args.DirEnt.Key == "" && args.Op != structs.KVDeleteTree {
+		return structs.BadInput("missing key name")
+	}
+	if err := ValidateKey(args.DirEnt.Key); err != nil {
+		return err
+	}
+	if n := len(args.DirEnt.Value); n > structs.MaxKVValueSize {
+		return structs.BadInput("value is %d bytes, the limit is %d", n, structs.MaxKVValueSize)
+	}
+	authz, err := s.authorize(ctx, args.Token)
+	if err != nil {
+		return err
+	}
+	if args.Op == structs.KVDeleteTree {
+		return authz.CheckKeyWritePrefix(args.DirEnt.Key)
+	}
+	return authz.Write(acl.Key, args.DirEnt.Key)
 }
 
 // KVGet reads one key; reply.Entries is empty when it does not exist.

@@ -264,28 +264,33 @@ func (s *Server) applyRaft(c *structs.Command) (bool, error) {
 }
 
 // sendKVGroup writes queued KV writes through the log, as one entry when
-// there are several, and sets each write's outcome.
+// there are several, and hands each caller its outcomes.
 func (s *Server) sendKVGroup(group []*queuedWrite) {
+	reqs := flatten(group)
 	var b []byte
-	if len(group) == 1 {
-		b, _ = structs.EncodeCommand(&structs.Command{Type: structs.KVSRequestType, KVS: group[0].req})
+	if len(reqs) == 1 {
+		b, _ = structs.EncodeCommand(&structs.Command{Type: structs.KVSRequestType, KVS: reqs[0]})
 	} else {
-		reqs := make([]*structs.KVSRequest, len(group))
-		for i, w := range group {
-			reqs[i] = w.req
-		}
 		b = structs.EncodeKVGroup(reqs)
 	}
 	res, err := s.applyLog(b)
-	for i, w := range group {
-		switch {
-		case err != nil:
-			w.err = err
-		case len(group) > 1 && len(res.group) == len(group):
-			w.ok, w.err = res.group[i].ok, res.group[i].err
-		default:
-			w.ok, w.err = res.ok, res.err
+	switch {
+	case err != nil:
+		hand(group, every(len(reqs), kvResult{err: err}))
+	case len(reqs) == 1:
+		hand(group, []kvResult{{ok: res.ok, err: res.err}})
+	case len(res.group) != len(reqs):
+		err := res.err
+		if err == nil {
+			err = fmt.Errorf("the log answered %d outcomes for %d KV writes", len(res.group), len(reqs))
 		}
+		hand(group, every(len(reqs), kvResult{err: err}))
+	default:
+		out := make([]kvResult, len(reqs))
+		for i, r := range res.group {
+			out[i] = kvResult{ok: r.ok, err: r.err}
+		}
+		hand(group, out)
 	}
 }
 

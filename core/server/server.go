@@ -92,7 +92,8 @@ type Server struct {
 	raftStore io.Closer
 	transport *raft.NetworkTransport
 	hadState  bool
-	kvGroups  groupCommit
+	kvGroups  groupCommit // KV writes into the log, as leader
+	kvForward groupCommit // KV writes to the leader, as follower
 	// readyForReads is set once a new leader has applied the whole log;
 	// lease says how long its leadership is known to hold.
 	readyForReads atomic.Bool
@@ -138,6 +139,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.store.Store(st)
 	s.kvGroups.send = s.sendKVGroup
+	s.kvForward.send = s.forwardKVGroup
 	cfg.ACL.Datacenter = cfg.Datacenter
 	cfg.ACL.TokenTTL = 0 // a server reads its own store every time
 	if cfg.ACL.Logger == nil {
@@ -208,7 +210,8 @@ func (s *Server) closeRaft() {
 func (s *Server) apply(c *structs.Command) (bool, error) {
 	if s.raft != nil {
 		if c.Type == structs.KVSRequestType && c.KVS != nil {
-			return s.kvGroups.write(c.KVS)
+			r := s.kvGroups.write([]*structs.KVSRequest{c.KVS})[0]
+			return r.ok, r.err
 		}
 		return s.applyRaft(c)
 	}

@@ -206,3 +206,43 @@ func (r *KVSRequest) UnmarshalBinary(b []byte) error {
 	*r = *got
 	return nil
 }
+
+// KVSGroupRequest carries KV writes that a follower sends on to the leader
+// together.
+type KVSGroupRequest struct {
+	Writes []*KVSRequest
+}
+
+// KVSResult is the outcome of one write of a group: what KVApply would have
+// returned, the error as its message and the code of its kind.
+type KVSResult struct {
+	OK   bool
+	Err  string `json:",omitempty"`
+	Code string `json:",omitempty"`
+}
+
+// KVSGroupReply holds one result per write, in order.
+type KVSGroupReply struct {
+	Results []KVSResult
+}
+
+// EnsureRequestID gives every write an ID, so that a group sent again
+// after a leader change applies each write once.
+func (g *KVSGroupRequest) EnsureRequestID() {
+	for _, w := range g.Writes {
+		w.EnsureRequestID()
+	}
+}
+
+// MarshalBinary is the group's compact form on the wire, the log's.
+func (g *KVSGroupRequest) MarshalBinary() ([]byte, error) { return EncodeKVGroup(g.Writes), nil }
+
+// UnmarshalBinary reads what MarshalBinary wrote.
+func (g *KVSGroupRequest) UnmarshalBinary(b []byte) error {
+	w, err := DecodeKVGroup(b)
+	if err != nil {
+		return err
+	}
+	g.Writes = w
+	return nil
+}
