@@ -132,3 +132,53 @@ func TestStagedDiscardKeepsOld(t *testing.T) {
 		t.Error("commit after discard must fail")
 	}
 }
+
+// Replacing keeps what a rename over the destination would do for every
+// kind of destination: a symlink is replaced by the file (its target left
+// alone), a directory is refused, and no temporary file stays behind.
+func TestReplaceLikeRename(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("target"), 0o644)
+	link := filepath.Join(dir, "link.conf")
+	os.Symlink(target, link)
+	if _, err := Write(link, []byte("new"), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Lstat(link); !fi.Mode().IsRegular() || read(t, link) != "new" || read(t, target) != "target" {
+		t.Errorf("symlink destination: mode %v, content %q, target %q", fi.Mode(), read(t, link), read(t, target))
+	}
+	sub := filepath.Join(dir, "sub.conf")
+	os.Mkdir(sub, 0o755)
+	os.WriteFile(filepath.Join(sub, "inside"), []byte("x"), 0o644)
+	if _, err := Write(sub, []byte("new"), Options{}); err == nil {
+		t.Error("a directory destination was replaced")
+	}
+	if fi, err := os.Lstat(sub); err != nil || !fi.IsDir() {
+		t.Errorf("the directory destination is gone: %v %v", fi, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 3 {
+		t.Errorf("want target, link.conf and sub.conf, found %v", entries)
+	}
+}
+
+// A visible replacement leaves its loose ends to Pending.Sync: readers see
+// the new content at once, and the old content is gone after the sync.
+func TestCommitVisibleThenSync(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "app.conf")
+	os.WriteFile(dest, []byte("old"), 0o644)
+	s, err := Stage(dest, []byte("new"), Options{LateSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.CommitVisible()
+	if err != nil || read(t, dest) != "new" {
+		t.Fatalf("after CommitVisible: %q, %v", read(t, dest), err)
+	}
+	p.Sync()
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("after Sync, files besides the destination remain: %v", entries)
+	}
+}
