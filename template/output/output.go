@@ -4,8 +4,7 @@
 // see the old file or the new one and never a half-written one. The staged
 // file can be checked (e.g. `nginx -t`) before it replaces the old one.
 //
-// The replacement (a rename, or on Linux an exchange of the two names when
-// the destination exists) is atomic on POSIX file systems when the temporary file and
+// The rename is atomic on POSIX file systems when the temporary file and
 // the destination are on the same file system, which holds since both are
 // in the same directory. A destination that is a single-file bind mount
 // (Docker -v file:file) cannot be replaced by rename: the container keeps
@@ -123,21 +122,16 @@ func (s *Staged) Commit() error {
 	return err
 }
 
-// Pending is what is left to do once readers see a replacement: removing
-// the file that holds the old content (where the names were swapped), and
-// making the replacement survive a crash: the file's content (with
-// LateSync) and the directory entry.
+// Pending is what makes a replacement survive a crash once readers
+// already see it: the file's content (with LateSync) and the directory
+// entry of a rename.
 type Pending struct {
-	old, file, dir string
+	file, dir string
 }
 
-// Sync removes the old content and writes what is pending to disk;
-// failures are not fatal (some file systems do not support syncing
-// directories).
+// Sync writes what is pending to disk; failures are not fatal (some file
+// systems do not support syncing directories).
 func (p Pending) Sync() {
-	if p.old != "" {
-		os.Remove(p.old)
-	}
 	if p.file != "" {
 		if f, err := os.Open(p.file); err == nil {
 			f.Sync()
@@ -167,12 +161,11 @@ func (s *Staged) CommitVisible() (Pending, error) {
 	if s.opts.Mode == ModeInPlace {
 		return Pending{}, s.writeInPlace()
 	}
-	old, err := replace(s.tmp, s.dest)
-	if err != nil {
+	if err := os.Rename(s.tmp, s.dest); err != nil {
 		return Pending{}, fmt.Errorf("replacing %s: %w", s.dest, err)
 	}
 	s.done = true
-	p := Pending{dir: filepath.Dir(s.dest), old: old}
+	p := Pending{dir: filepath.Dir(s.dest)}
 	if s.opts.LateSync {
 		p.file = s.dest
 	}
