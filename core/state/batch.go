@@ -1,6 +1,10 @@
 package state
 
-import "github.com/beacon-sd/beacon/core/structs"
+import (
+	"errors"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
 
 // BatchEntry is one log entry of a batch: its raft index and either one
 // command or a group of KV writes that apply together at that index.
@@ -52,14 +56,6 @@ func (s *Store) ApplyBatch(entries []BatchEntry) []BatchResult {
 	return out
 }
 
-// ApplyGroup applies KV writes as one log entry at index idx; see
-// applyGroup.
-func (s *Store) ApplyGroup(idx uint64, group []*structs.KVSRequest) []BatchResult {
-	s.applyMu.Lock()
-	defer s.applyMu.Unlock()
-	return s.applyGroup(idx, group)
-}
-
 // applyGroup applies the writes of one group in order, in one transaction:
 // readers see all of the group or none of it, which matters because the
 // writes share one index. A write that fails with an error is dropped with
@@ -82,10 +78,11 @@ func (s *Store) applyGroup(idx uint64, group []*structs.KVSRequest) []BatchResul
 }
 
 // kvRun applies a run of KV writes in one transaction and reports -1. A KV
-// write that is refused (a failed CAS, a lock held by another session) has
-// changed nothing when it says so, but one that fails with an error may
-// have; then kvRun changes nothing, records the error in out and returns
-// the write's position. Writes marked failed are skipped, their recorded
+// write that is refused (a failed CAS, a lock held by another session, or
+// an error found before any change: see refusedUnchanged) has changed
+// nothing when it says so, but one that fails with another error may have;
+// then kvRun changes nothing, records the error in out and returns the
+// write's position. Writes marked failed are skipped, their recorded
 // errors kept (and remembered under their request IDs).
 func (s *Store) kvRun(run []BatchEntry, out []BatchResult, failed []bool) int {
 	t := &txn{Txn: s.db.Txn(true), store: s}
@@ -108,7 +105,7 @@ func (s *Store) kvRun(run []BatchEntry, out []BatchResult, failed []bool) int {
 			if seen {
 				out[k] = BatchResult{OK: prev.OK}
 				if prev.Err != "" {
-					out[k].Err = structs.BadInput("%s", prev.Err)
+					out[k].Err = prev.failure()
 				}
 				continue
 			}
@@ -116,7 +113,7 @@ func (s *Store) kvRun(run []BatchEntry, out []BatchResult, failed []bool) int {
 		if failed != nil && failed[k] {
 			if id != "" {
 				inRun[id] = len(reqs)
-				reqs = append(reqs, appliedRequest{ID: id, Index: e.Index, Err: out[k].Err.Error()})
+				reqs = append(reqs, failedRequest(id, e.Index, out[k].Err))
 			}
 			continue
 		}
@@ -125,7 +122,14 @@ func (s *Store) kvRun(run []BatchEntry, out []BatchResult, failed []bool) int {
 		ok, err := t.kvsApply(e.Cmd.KVS)
 		if err != nil {
 			out[k] = BatchResult{Err: err}
-			return k
+			if !refusedUnchanged(err) {
+				return k
+			}
+			if id != "" { // remembered, as applyLocked does
+				inRun[id] = len(reqs)
+				reqs = append(reqs, failedRequest(id, e.Index, err))
+			}
+			continue
 		}
 		out[k] = BatchResult{OK: ok}
 		if ok && len(t.touched) > 0 {
@@ -153,4 +157,12 @@ func (s *Store) kvRun(run []BatchEntry, out []BatchResult, failed []bool) int {
 		s.requests.add(r)
 	}
 	return -1
+}
+
+// refusedUnchanged tells the errors a KV write returns before it changes
+// anything: bad input and a missing or unknown session. (A variable so
+// that tests can send every failure down the path that applies again.)
+var refusedUnchanged = func(err error) bool {
+	var in *structs.InputError
+	return errors.As(err, &in) || errors.Is(err, structs.ErrInvalidSession) || errors.Is(err, structs.ErrMissingSessionID)
 }

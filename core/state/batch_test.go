@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -160,8 +161,23 @@ func TestApplyBatchAtTheWindowEdge(t *testing.T) {
 
 // A group applies at one index with the outcome of applying its writes one
 // at a time at that index: a write that fails changes nothing, and the
-// writes after it see the store without it.
+// writes after it see the store without it. Both ways a failure is handled
+// are checked: carried on past (a refusal that changed nothing) and the
+// group applied again without it (any other error).
 func TestApplyGroupMatchesApplyAtOneIndex(t *testing.T) {
+	for _, rerun := range []bool{false, true} {
+		t.Run(fmt.Sprintf("apply again=%v", rerun), func(t *testing.T) {
+			if rerun {
+				orig := refusedUnchanged
+				refusedUnchanged = func(error) bool { return false }
+				t.Cleanup(func() { refusedUnchanged = orig })
+			}
+			testApplyGroupMatchesApply(t)
+		})
+	}
+}
+
+func testApplyGroupMatchesApply(t *testing.T) {
 	failures := 0
 	for seed := uint64(1); seed <= 40; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
@@ -186,7 +202,7 @@ func TestApplyGroupMatchesApplyAtOneIndex(t *testing.T) {
 					failures++
 				}
 			}
-			got := grouped.ApplyGroup(idx, group)
+			got := grouped.ApplyBatch([]BatchEntry{{Index: idx, Group: group}})[0].Group
 			for k := range want {
 				if want[k].OK != got[k].OK || fmt.Sprint(want[k].Err) != fmt.Sprint(got[k].Err) {
 					t.Fatalf("seed %d, index %d, write %d (%+v): one at a time %+v, grouped %+v", seed, idx, k, group[k], want[k], got[k])
@@ -204,7 +220,7 @@ func TestApplyGroupMatchesApplyAtOneIndex(t *testing.T) {
 		}
 	}
 	if failures == 0 {
-		t.Fatal("no write failed: the workload does not exercise a group applied again without a failed write")
+		t.Fatal("no write failed: the workload does not exercise failures within a group")
 	}
 }
 
@@ -223,7 +239,7 @@ func TestGroupIsSeenWhole(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.ApplyGroup(idx+1, group)
+		s.ApplyBatch([]BatchEntry{{Index: idx + 1, Group: group}})
 	}()
 	if ws.Watch(time.After(5 * time.Second)) {
 		t.Fatal("the read was not woken")
@@ -233,4 +249,29 @@ func TestGroupIsSeenWhole(t *testing.T) {
 		t.Fatalf("after the wake-up: index %d (want %d), %d of 50 writes, %v", got, idx+1, len(entries), err)
 	}
 	<-done
+}
+
+// A retried write that failed fails again with the same kind of error,
+// also after a snapshot, alone or in a group.
+func TestRetriedFailureKeepsItsKind(t *testing.T) {
+	s := newTestStore(t)
+	lock := &structs.KVSRequest{Op: structs.KVLock, DirEnt: structs.DirEntry{Key: "k", Session: "nosuch"},
+		WriteRequest: structs.WriteRequest{RequestID: "r1"}}
+	cmd := &structs.Command{Type: structs.KVSRequestType, KVS: lock}
+	_, first := s.Apply(10, cmd)
+	if !errors.Is(first, structs.ErrInvalidSession) {
+		t.Fatalf("the lock answered %v", first)
+	}
+	restored := roundTrip(t, s.Store)
+	for name, retry := range map[string]func() error{
+		"alone": func() error { _, err := s.Apply(11, cmd); return err },
+		"in a group": func() error {
+			return s.ApplyBatch([]BatchEntry{{Index: 12, Group: []*structs.KVSRequest{lock}}})[0].Group[0].Err
+		},
+		"after a restore": func() error { _, err := restored.Apply(11, cmd); return err },
+	} {
+		if err := retry(); !errors.Is(err, structs.ErrInvalidSession) || err.Error() != first.Error() {
+			t.Errorf("%s: the retry answered %v, want %v", name, err, first)
+		}
+	}
 }

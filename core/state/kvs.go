@@ -27,7 +27,7 @@ func (t *txn) kvsApply(req *structs.KVSRequest) (bool, error) {
 	case structs.KVUnlock:
 		return t.kvsUnlock(e)
 	}
-	return false, fmt.Errorf("unknown KV operation %q", req.Op)
+	return false, structs.BadInput("unknown KV operation %q", req.Op)
 }
 
 func (t *txn) getKV(key string) (*structs.DirEntry, error) {

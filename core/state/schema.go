@@ -1,12 +1,15 @@
 package state
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
 	"sync"
 
 	"github.com/hashicorp/go-memdb"
+
+	"github.com/beacon-sd/beacon/core/structs"
 )
 
 // Table names.
@@ -32,7 +35,43 @@ type appliedRequest struct {
 	Index uint64
 	OK    bool
 	Err   string `json:",omitempty"`
+	Kind  string `json:",omitempty"` // of Err, see failureKinds
 }
+
+// failureKinds are the errors whose kind a remembered failure keeps, so a
+// retry fails as the write did; any other failure comes back as bad input.
+var failureKinds = map[string]error{
+	"badsess": structs.ErrInvalidSession,
+	"nosess":  structs.ErrMissingSessionID,
+}
+
+// failedRequest remembers err as the outcome of request id.
+func failedRequest(id string, idx uint64, err error) appliedRequest {
+	r := appliedRequest{ID: id, Index: idx, Err: err.Error()}
+	for k, kind := range failureKinds {
+		if errors.Is(err, kind) {
+			r.Kind = k
+		}
+	}
+	return r
+}
+
+// failure is the error a retry of a remembered failed request returns.
+func (r appliedRequest) failure() error {
+	if kind, ok := failureKinds[r.Kind]; ok {
+		return &replayedError{msg: r.Err, kind: kind}
+	}
+	return structs.BadInput("%s", r.Err)
+}
+
+// replayedError is a remembered failure of a known kind.
+type replayedError struct {
+	msg  string
+	kind error
+}
+
+func (e *replayedError) Error() string { return e.msg }
+func (e *replayedError) Unwrap() error { return e.kind }
 
 // indexEntry is one row of the index table: replicated index bookkeeping
 // (the KV reap floor). Per-scope change indexes live in scopes instead.

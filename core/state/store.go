@@ -130,7 +130,7 @@ func (s *Store) applyLocked(idx uint64, c *structs.Command) (bool, error) {
 	if reqID != "" {
 		if prev, ok := s.appliedRequest(reqID); ok {
 			if prev.Err != "" {
-				return prev.OK, structs.BadInput("%s", prev.Err)
+				return prev.OK, prev.failure()
 			}
 			return prev.OK, nil
 		}
@@ -147,7 +147,7 @@ func (s *Store) applyLocked(idx uint64, c *structs.Command) (bool, error) {
 		// A failed write is remembered too, its own changes dropped.
 		r := appliedRequest{ID: reqID, Index: idx, OK: ok}
 		if err != nil {
-			r.Err = err.Error()
+			r = failedRequest(reqID, idx, err)
 		}
 		s.requests.add(r)
 	}
