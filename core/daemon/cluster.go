@@ -127,6 +127,7 @@ func (d *Daemon) gossipTags() map[string]string {
 			tags["port"] = strconv.Itoa(cfg.Ports.Server)
 		}
 		tags["raft_vsn"] = "3"
+		tags[server.GossipTagKVGroups] = "1"
 		if cfg.BootstrapExpect > 0 {
 			tags["expect"] = strconv.Itoa(cfg.BootstrapExpect)
 		}

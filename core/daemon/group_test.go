@@ -8,7 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/beacon-sd/beacon/core/server"
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
@@ -21,6 +23,72 @@ func TestConcurrentKVWritesAreGrouped(t *testing.T) {
 		t.Skip("starts a three-server cluster")
 	}
 	ds := startThreeServers(t)
+	leader := concurrentKVWrites(t, ds)
+	st := leader.Server.KVGroupStats()
+	t.Logf("leader: %d KV writes in %d log entries", st.Writes, st.Entries)
+	if st.Writes <= st.Entries {
+		t.Error("no log entry carried more than one write")
+	}
+	for _, d := range ds {
+		if d != leader {
+			st := d.Server.KVGroupStats()
+			t.Logf("follower: %d KV writes sent on in %d calls", st.Forwarded, st.Calls)
+			if st.Forwarded <= st.Calls {
+				t.Error("a follower sent no call with more than one write")
+			}
+		}
+	}
+}
+
+// While one server does not say it reads grouped writes (a server of an
+// older build), every write goes in its own log entry and every follower
+// forwards writes one by one, with the same outcomes.
+func TestNoGroupsWhileAServerCannotReadThem(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-server cluster")
+	}
+	ds := startThreeServers(t)
+	old := ds[2]
+	tags := old.gossipTags()
+	delete(tags, server.GossipTagKVGroups)
+	if err := old.Gossip.SetTags(tags); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		waitUntil(t, func() bool {
+			for _, m := range d.Gossip.Members() {
+				if m.Name == old.node.Node && m.Tags[server.GossipTagKVGroups] == "" {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	time.Sleep(1100 * time.Millisecond) // past the cached answer
+	leader := concurrentKVWrites(t, ds)
+	for _, d := range ds {
+		st := d.Server.KVGroupStats()
+		if d == leader && st.Writes != st.Entries || st.Calls != 0 {
+			t.Errorf("%s grouped writes: %+v", d.node.Node, st)
+		}
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+	}
+}
+
+// concurrentKVWrites has writers on every server increment shared counters
+// by CAS and try a lock with an unknown session, and checks that each got
+// its own outcome: the increments add up and every lock failed. It returns
+// the leader.
+func concurrentKVWrites(t *testing.T, ds []*Daemon) *Daemon {
+	t.Helper()
 	var leader *Daemon
 	for _, d := range ds {
 		if d.Server.IsLeader() {
@@ -84,18 +152,5 @@ func TestConcurrentKVWritesAreGrouped(t *testing.T) {
 	if total != writers*increments {
 		t.Errorf("%d increments succeeded, want %d", total, writers*increments)
 	}
-	st := leader.Server.KVGroupStats()
-	t.Logf("leader: %d KV writes in %d log entries", st.Writes, st.Entries)
-	if st.Writes <= st.Entries {
-		t.Error("no log entry carried more than one write")
-	}
-	for _, d := range ds {
-		if d != leader {
-			st := d.Server.KVGroupStats()
-			t.Logf("follower: %d KV writes sent on in %d calls", st.Forwarded, st.Calls)
-			if st.Forwarded <= st.Calls {
-				t.Error("a follower sent no call with more than one write")
-			}
-		}
-	}
+	return leader
 }

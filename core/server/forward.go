@@ -13,6 +13,10 @@ import (
 // fails with "No cluster leader".
 const holdTimeout = 7 * time.Second
 
+// forwardTimeout bounds a follower's call that carries a group of writes
+// to the leader; a caller's own call is bounded by the caller.
+const forwardTimeout = 30 * time.Second
+
 // endpoints is the RPC method table; the names are agent.Backend's.
 func (s *Server) endpoints() map[string]rpc.Endpoint {
 	return map[string]rpc.Endpoint{

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/beacon-sd/beacon/core/structs"
 )
@@ -29,7 +31,7 @@ type groupCommit struct {
 	busy  bool // an entry is under way
 	queue []*queuedWrite
 
-	entries, writes atomic.Uint64 // groups and writes sent so far
+	groups, writes atomic.Uint64 // sent so far
 }
 
 // queuedWrite is one caller's KV writes (one, or a group a follower sent
@@ -37,7 +39,7 @@ type groupCommit struct {
 type queuedWrite struct {
 	reqs []*structs.KVSRequest
 	res  []kvResult
-	done chan struct{} // closed when the writes applied or when lead is set
+	done chan struct{} // closed once res is set, or lead
 	lead []*queuedWrite
 }
 
@@ -70,28 +72,40 @@ func (g *groupCommit) write(reqs []*structs.KVSRequest) []kvResult {
 
 // run sends group, whose write self belongs to the calling goroutine, then
 // hands what queued meanwhile to the first of those writers (or notes that
-// nothing is under way), and wakes the group's other writers.
+// nothing is under way), and wakes the group's other writers. If sending
+// panics, the group's writers get an error and the queue still moves on.
 func (g *groupCommit) run(self *queuedWrite, group []*queuedWrite) {
-	g.send(group)
-	g.entries.Add(1)
-	for _, w := range group {
-		g.writes.Add(uint64(len(w.reqs)))
-	}
-	g.mu.Lock()
-	if len(g.queue) == 0 {
-		g.busy = false
-	} else {
-		next := g.take()
-		next[0].lead = next
-		close(next[0].done)
-	}
-	g.mu.Unlock()
-	for _, w := range group {
-		if w != self {
-			close(w.done)
+	defer func() {
+		for _, w := range group {
+			if w.res == nil {
+				w.res = repeatResult(len(w.reqs), kvResult{err: errSendPanicked})
+			}
 		}
-	}
+		g.groups.Add(1)
+		for _, w := range group {
+			g.writes.Add(uint64(len(w.reqs)))
+		}
+		g.mu.Lock()
+		if len(g.queue) == 0 {
+			g.busy = false
+		} else {
+			next := g.take()
+			next[0].lead = next
+			close(next[0].done)
+		}
+		g.mu.Unlock()
+		for _, w := range group {
+			if w != self {
+				close(w.done)
+			}
+		}
+	}()
+	g.send(group)
 }
+
+// errSendPanicked is the outcome of writes whose group hit an internal
+// error on its way out.
+var errSendPanicked = errors.New("internal error while sending the write; it may not have applied")
 
 // take removes the next group from the front of the queue.
 func (g *groupCommit) take() []*queuedWrite {
@@ -127,16 +141,16 @@ func flatten(group []*queuedWrite) []*structs.KVSRequest {
 	return all
 }
 
-// hand gives each caller of a group its writes' outcomes from res, which
-// holds one per write in flatten's order.
-func hand(group []*queuedWrite, res []kvResult) {
+// giveResults gives each caller of a group its writes' outcomes from res,
+// which holds one per write in flatten's order.
+func giveResults(group []*queuedWrite, res []kvResult) {
 	for _, w := range group {
 		w.res, res = res[:len(w.reqs):len(w.reqs)], res[len(w.reqs):]
 	}
 }
 
-// every is n copies of one outcome.
-func every(n int, r kvResult) []kvResult {
+// repeatResult is n copies of one outcome.
+func repeatResult(n int, r kvResult) []kvResult {
 	out := make([]kvResult, n)
 	for i := range out {
 		out[i] = r
@@ -154,7 +168,48 @@ type GroupStats struct {
 // KVGroupStats counts the KV writes this server sent in groups.
 func (s *Server) KVGroupStats() GroupStats {
 	return GroupStats{
-		Entries: s.kvGroups.entries.Load(), Writes: s.kvGroups.writes.Load(),
-		Calls: s.kvForward.entries.Load(), Forwarded: s.kvForward.writes.Load(),
+		Entries: s.kvGroups.groups.Load(), Writes: s.kvGroups.writes.Load(),
+		Calls: s.kvForward.groups.Load(), Forwarded: s.kvForward.writes.Load(),
 	}
+}
+
+// GossipTagKVGroups marks, in a server's gossip tags, that it applies log
+// entries that group KV writes and serves KVApplyGroup. Writes are grouped
+// only while every server in the raft configuration says so: a server of
+// an older build would skip the entries it cannot read.
+const GossipTagKVGroups = "kv_groups"
+
+// groupsAllowed reports whether KV writes may be grouped; the answer is
+// worked out again at most once a second.
+func (s *Server) groupsAllowed() bool {
+	now := time.Now().UnixNano()
+	if now-s.groupsCheckedAt.Load() < int64(time.Second) {
+		return s.groupsOK.Load()
+	}
+	ok := s.everyServerGroups()
+	s.groupsOK.Store(ok)
+	s.groupsCheckedAt.Store(now)
+	return ok
+}
+
+func (s *Server) everyServerGroups() bool {
+	if s.cfg.Members == nil {
+		return true // no gossip: a cluster of one build
+	}
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return false
+	}
+	groups := map[string]bool{}
+	for _, m := range s.cfg.Members() {
+		if m.IsServer() && m.Tags[GossipTagKVGroups] == "1" {
+			groups[m.RPCAddr()] = true
+		}
+	}
+	for _, srv := range f.Configuration().Servers {
+		if !groups[string(srv.Address)] {
+			return false
+		}
+	}
+	return true
 }

@@ -40,7 +40,7 @@ func TestGroupCommitQueuesWhileBusy(t *testing.T) {
 				for _, r := range flatten(group) {
 					res = append(res, kvResult{ok: strings.HasSuffix(r.DirEnt.Key, "ok")})
 				}
-				hand(group, res)
+				giveResults(group, res)
 			}}
 			put := func(key string, size int) *structs.KVSRequest {
 				return &structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: key, Value: make([]byte, size)}}
@@ -67,10 +67,21 @@ func TestGroupCommitQueuesWhileBusy(t *testing.T) {
 			}
 			waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.queue) == tc.queued })
 			close(release)
-			if !<-firstDone {
-				t.Error("the first write lost its outcome")
+			select {
+			case ok := <-firstDone:
+				if !ok {
+					t.Error("the first write lost its outcome")
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the first write never returned")
 			}
-			wg.Wait()
+			allDone := make(chan struct{})
+			go func() { wg.Wait(); close(allDone) }()
+			select {
+			case <-allDone:
+			case <-time.After(5 * time.Second):
+				t.Fatal("queued writes never returned")
+			}
 			close(errs)
 			for err := range errs {
 				t.Error(err)
@@ -96,7 +107,7 @@ func waitFor(t *testing.T, cond func() bool) {
 
 // Each caller of a group gets the outcomes of its own writes, in order,
 // however many it sent.
-func TestHandSplitsOutcomesByCaller(t *testing.T) {
+func TestGiveResultsSplitsOutcomesByCaller(t *testing.T) {
 	kv := func(keys ...string) *queuedWrite {
 		w := &queuedWrite{}
 		for _, k := range keys {
@@ -110,7 +121,7 @@ func TestHandSplitsOutcomesByCaller(t *testing.T) {
 	for i, r := range all {
 		res[i] = kvResult{ok: i%2 == 0, err: fmt.Errorf("%s", r.DirEnt.Key)}
 	}
-	hand(group, res)
+	giveResults(group, res)
 	for _, w := range group {
 		if len(w.res) != len(w.reqs) {
 			t.Fatalf("%d outcomes for %d writes", len(w.res), len(w.reqs))
@@ -120,5 +131,37 @@ func TestHandSplitsOutcomesByCaller(t *testing.T) {
 				t.Errorf("write %s got the outcome of %s", r.DirEnt.Key, w.res[i].err)
 			}
 		}
+	}
+}
+
+// A group whose sending panics fails its own writers, and the writes that
+// queued behind it still go.
+func TestGroupCommitSurvivesAPanickingSend(t *testing.T) {
+	var calls int
+	g := &groupCommit{send: func(group []*queuedWrite) {
+		calls++
+		if calls == 1 {
+			panic("boom")
+		}
+		giveResults(group, repeatResult(len(flatten(group)), kvResult{ok: true}))
+	}}
+	put := []*structs.KVSRequest{{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "k"}}}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not reach the sending writer")
+			}
+		}()
+		g.write(put)
+	}()
+	done := make(chan kvResult)
+	go func() { done <- g.write(put)[0] }()
+	select {
+	case r := <-done:
+		if !r.ok || r.err != nil {
+			t.Errorf("the next write: %+v", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the next write hung after a panic")
 	}
 }

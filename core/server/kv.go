@@ -25,14 +25,21 @@ func ValidateKey(key string) error {
 }
 
 // KVApply performs one KV write; the bool is the outcome of conditional ops.
-// A follower sends its writes on to the leader in groups (see groupCommit).
+// A follower sends its writes on to the leader in groups (see groupCommit)
+// once every server understands them.
 func (s *Server) KVApply(ctx context.Context, args *structs.KVSRequest) (bool, error) {
 	if err := s.checkDC(args.Datacenter); err != nil {
 		return false, err
 	}
 	if s.raft != nil && (!s.IsLeader() || !s.readyForReads.Load()) {
-		r := s.kvForward.write([]*structs.KVSRequest{args})[0]
-		return r.ok, r.err
+		if s.groupsAllowed() {
+			r := s.kvForward.write([]*structs.KVSRequest{args})[0]
+			return r.ok, r.err
+		}
+		var ok bool
+		if done, err := s.forward(ctx, "KVApply", nil, args, &ok); done {
+			return ok, err
+		}
 	}
 	if err := s.checkKVWrite(ctx, args); err != nil {
 		return false, err
@@ -44,6 +51,14 @@ func (s *Server) KVApply(ctx context.Context, args *structs.KVSRequest) (bool, e
 // its own outcome, as if sent alone.
 func (s *Server) KVApplyGroup(ctx context.Context, args *structs.KVSGroupRequest) (structs.KVSGroupReply, error) {
 	var reply structs.KVSGroupReply
+	if n := len(args.Writes); n > groupMaxWrites {
+		return reply, structs.BadInput("a group holds %d KV writes, the limit is %d", n, groupMaxWrites)
+	}
+	for i, w := range args.Writes {
+		if w == nil {
+			return reply, structs.BadInput("KV write %d of the group is empty", i+1)
+		}
+	}
 	if done, err := s.forward(ctx, "KVApplyGroup", nil, args, &reply); done {
 		return reply, err
 	}
@@ -86,16 +101,19 @@ func (s *Server) applyKVGroup(ctx context.Context, writes []*structs.KVSRequest)
 func (s *Server) forwardKVGroup(group []*queuedWrite) {
 	req := &structs.KVSGroupRequest{Writes: flatten(group)}
 	var reply structs.KVSGroupReply
-	// Not any one caller's context: the group carries others' writes too.
-	done, err := s.forward(context.Background(), "KVApplyGroup", nil, req, &reply)
+	// Not any one caller's context, as the group carries others' writes
+	// too, but one that ends with the server or after forwardTimeout.
+	ctx, cancel := context.WithTimeout(s.lifetime, forwardTimeout)
+	defer cancel()
+	done, err := s.forward(ctx, "KVApplyGroup", nil, req, &reply)
 	switch {
 	case !done:
-		hand(group, s.applyKVGroup(context.Background(), req.Writes))
+		giveResults(group, s.applyKVGroup(ctx, req.Writes))
 	case err != nil:
-		hand(group, every(len(req.Writes), kvResult{err: err}))
+		giveResults(group, repeatResult(len(req.Writes), kvResult{err: err}))
 	case len(reply.Results) != len(req.Writes):
 		err := fmt.Errorf("the leader answered %d outcomes for %d KV writes", len(reply.Results), len(req.Writes))
-		hand(group, every(len(req.Writes), kvResult{err: err}))
+		giveResults(group, repeatResult(len(req.Writes), kvResult{err: err}))
 	default:
 		out := make([]kvResult, len(req.Writes))
 		for i, r := range reply.Results {
@@ -104,7 +122,7 @@ func (s *Server) forwardKVGroup(group []*queuedWrite) {
 				out[i].err = rpc.DecodeError(r.Err, r.Code)
 			}
 		}
-		hand(group, out)
+		giveResults(group, out)
 	}
 }
 

@@ -267,30 +267,44 @@ func (s *Server) applyRaft(c *structs.Command) (bool, error) {
 // there are several, and hands each caller its outcomes.
 func (s *Server) sendKVGroup(group []*queuedWrite) {
 	reqs := flatten(group)
+	if len(reqs) > 1 && !s.groupsAllowed() {
+		// A server that cannot read a group joined meanwhile: one entry
+		// per write.
+		out := make([]kvResult, len(reqs))
+		for i, r := range reqs {
+			out[i].ok, out[i].err = s.applyRaft(&structs.Command{Type: structs.KVSRequestType, KVS: r})
+		}
+		giveResults(group, out)
+		return
+	}
 	var b []byte
+	var err error
 	if len(reqs) == 1 {
-		b, _ = structs.EncodeCommand(&structs.Command{Type: structs.KVSRequestType, KVS: reqs[0]})
+		b, err = structs.EncodeCommand(&structs.Command{Type: structs.KVSRequestType, KVS: reqs[0]})
 	} else {
 		b = structs.EncodeKVGroup(reqs)
 	}
-	res, err := s.applyLog(b)
+	var res applyResult
+	if err == nil {
+		res, err = s.applyLog(b)
+	}
 	switch {
 	case err != nil:
-		hand(group, every(len(reqs), kvResult{err: err}))
+		giveResults(group, repeatResult(len(reqs), kvResult{err: err}))
 	case len(reqs) == 1:
-		hand(group, []kvResult{{ok: res.ok, err: res.err}})
+		giveResults(group, []kvResult{{ok: res.ok, err: res.err}})
 	case len(res.group) != len(reqs):
 		err := res.err
 		if err == nil {
 			err = fmt.Errorf("the log answered %d outcomes for %d KV writes", len(res.group), len(reqs))
 		}
-		hand(group, every(len(reqs), kvResult{err: err}))
+		giveResults(group, repeatResult(len(reqs), kvResult{err: err}))
 	default:
 		out := make([]kvResult, len(reqs))
 		for i, r := range res.group {
 			out[i] = kvResult{ok: r.ok, err: r.err}
 		}
-		hand(group, out)
+		giveResults(group, out)
 	}
 }
 

@@ -94,6 +94,9 @@ type Server struct {
 	hadState  bool
 	kvGroups  groupCommit // KV writes into the log, as leader
 	kvForward groupCommit // KV writes to the leader, as follower
+	// groupsOK caches groupsAllowed, worked out at groupsCheckedAt.
+	groupsOK        atomic.Bool
+	groupsCheckedAt atomic.Int64
 	// readyForReads is set once a new leader has applied the whole log;
 	// lease says how long its leadership is known to hold.
 	readyForReads atomic.Bool
@@ -107,6 +110,8 @@ type Server struct {
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
+	lifetime     context.Context // ends at Shutdown
+	endLifetime  context.CancelFunc
 	wg           sync.WaitGroup
 }
 
@@ -138,6 +143,7 @@ func New(cfg Config) (*Server, error) {
 		failedAt:   map[string]time.Time{},
 	}
 	s.store.Store(st)
+	s.lifetime, s.endLifetime = context.WithCancel(context.Background())
 	s.kvGroups.send = s.sendKVGroup
 	s.kvForward.send = s.forwardKVGroup
 	cfg.ACL.Datacenter = cfg.Datacenter
@@ -185,6 +191,7 @@ func (s *Server) Datacenter() string { return s.cfg.Datacenter }
 func (s *Server) Shutdown() {
 	s.shutdownOnce.Do(func() {
 		close(s.shutdownCh)
+		s.endLifetime()
 		s.sessions.stopAll()
 	})
 	s.wg.Wait()
@@ -209,7 +216,7 @@ func (s *Server) closeRaft() {
 // apply performs one write: directly in dev mode, through raft otherwise.
 func (s *Server) apply(c *structs.Command) (bool, error) {
 	if s.raft != nil {
-		if c.Type == structs.KVSRequestType && c.KVS != nil {
+		if c.Type == structs.KVSRequestType && c.KVS != nil && s.groupsAllowed() {
 			r := s.kvGroups.write([]*structs.KVSRequest{c.KVS})[0]
 			return r.ok, r.err
 		}
