@@ -38,20 +38,14 @@ type groupCommit struct {
 // on) and, once sent, their outcomes.
 type queuedWrite struct {
 	reqs []*structs.KVSRequest
-	res  []kvResult
+	res  []applyResult
 	done chan struct{} // closed once res is set, or lead
 	lead []*queuedWrite
 }
 
-// kvResult is what KVApply returns for one write.
-type kvResult struct {
-	ok  bool
-	err error
-}
-
 // write sends reqs, with whatever else is waiting, and returns their
 // outcomes in order.
-func (g *groupCommit) write(reqs []*structs.KVSRequest) []kvResult {
+func (g *groupCommit) write(reqs []*structs.KVSRequest) []applyResult {
 	w := &queuedWrite{reqs: reqs}
 	g.mu.Lock()
 	if !g.busy {
@@ -78,7 +72,7 @@ func (g *groupCommit) run(self *queuedWrite, group []*queuedWrite) {
 	defer func() {
 		for _, w := range group {
 			if w.res == nil {
-				w.res = repeatResult(len(w.reqs), kvResult{err: errSendPanicked})
+				w.res = repeatResult(len(w.reqs), applyResult{err: errSendPanicked})
 			}
 		}
 		g.groups.Add(1)
@@ -143,15 +137,15 @@ func flatten(group []*queuedWrite) []*structs.KVSRequest {
 
 // giveResults gives each caller of a group its writes' outcomes from res,
 // which holds one per write in flatten's order.
-func giveResults(group []*queuedWrite, res []kvResult) {
+func giveResults(group []*queuedWrite, res []applyResult) {
 	for _, w := range group {
 		w.res, res = res[:len(w.reqs):len(w.reqs)], res[len(w.reqs):]
 	}
 }
 
 // repeatResult is n copies of one outcome.
-func repeatResult(n int, r kvResult) []kvResult {
-	out := make([]kvResult, n)
+func repeatResult(n int, r applyResult) []applyResult {
+	out := make([]applyResult, n)
 	for i := range out {
 		out[i] = r
 	}

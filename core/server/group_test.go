@@ -36,9 +36,9 @@ func TestGroupCommitQueuesWhileBusy(t *testing.T) {
 				if first {
 					<-release
 				}
-				var res []kvResult
+				var res []applyResult
 				for _, r := range flatten(group) {
-					res = append(res, kvResult{ok: strings.HasSuffix(r.DirEnt.Key, "ok")})
+					res = append(res, applyResult{ok: strings.HasSuffix(r.DirEnt.Key, "ok")})
 				}
 				giveResults(group, res)
 			}}
@@ -117,9 +117,9 @@ func TestGiveResultsSplitsOutcomesByCaller(t *testing.T) {
 	}
 	group := []*queuedWrite{kv("a"), kv("b", "c", "d"), kv("e", "f")}
 	all := flatten(group)
-	res := make([]kvResult, len(all))
+	res := make([]applyResult, len(all))
 	for i, r := range all {
-		res[i] = kvResult{ok: i%2 == 0, err: fmt.Errorf("%s", r.DirEnt.Key)}
+		res[i] = applyResult{ok: i%2 == 0, err: fmt.Errorf("%s", r.DirEnt.Key)}
 	}
 	giveResults(group, res)
 	for _, w := range group {
@@ -143,7 +143,7 @@ func TestGroupCommitSurvivesAPanickingSend(t *testing.T) {
 		if calls == 1 {
 			panic("boom")
 		}
-		giveResults(group, repeatResult(len(flatten(group)), kvResult{ok: true}))
+		giveResults(group, repeatResult(len(flatten(group)), applyResult{ok: true}))
 	}}
 	put := []*structs.KVSRequest{{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "k"}}}
 	func() {
@@ -154,7 +154,7 @@ func TestGroupCommitSurvivesAPanickingSend(t *testing.T) {
 		}()
 		g.write(put)
 	}()
-	done := make(chan kvResult)
+	done := make(chan applyResult)
 	go func() { done <- g.write(put)[0] }()
 	select {
 	case r := <-done:

@@ -74,8 +74,8 @@ func (s *Server) KVApplyGroup(ctx context.Context, args *structs.KVSGroupRequest
 
 // applyKVGroup checks each write and sends the valid ones into the log
 // together; this server leads.
-func (s *Server) applyKVGroup(ctx context.Context, writes []*structs.KVSRequest) []kvResult {
-	out := make([]kvResult, len(writes))
+func (s *Server) applyKVGroup(ctx context.Context, writes []*structs.KVSRequest) []applyResult {
+	out := make([]applyResult, len(writes))
 	valid := make([]*structs.KVSRequest, 0, len(writes))
 	pos := make([]int, 0, len(writes))
 	for i, w := range writes {
@@ -110,12 +110,12 @@ func (s *Server) forwardKVGroup(group []*queuedWrite) {
 	case !done:
 		giveResults(group, s.applyKVGroup(ctx, req.Writes))
 	case err != nil:
-		giveResults(group, repeatResult(len(req.Writes), kvResult{err: err}))
+		giveResults(group, repeatResult(len(req.Writes), applyResult{err: err}))
 	case len(reply.Results) != len(req.Writes):
 		err := fmt.Errorf("the leader answered %d outcomes for %d KV writes", len(reply.Results), len(req.Writes))
-		giveResults(group, repeatResult(len(req.Writes), kvResult{err: err}))
+		giveResults(group, repeatResult(len(req.Writes), applyResult{err: err}))
 	default:
-		out := make([]kvResult, len(req.Writes))
+		out := make([]applyResult, len(req.Writes))
 		for i, r := range reply.Results {
 			out[i].ok = r.OK
 			if r.Err != "" {

@@ -65,19 +65,24 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []interface{} {
 		return out
 	}
 	for k, r := range f.s.Store().ApplyBatch(entries) {
-		res := applyResult{ok: r.OK, err: r.Err}
-		if r.Group != nil {
-			res.group = make([]applyResult, len(r.Group))
-			for j, g := range r.Group {
-				res.group[j] = applyResult{ok: g.OK, err: g.Err}
-			}
-		}
-		out[pos[k]] = res
+		out[pos[k]] = resultOf(r)
 	}
 	if lastKV != 0 {
 		f.s.tombstones.hint(lastKV)
 	}
 	return out
+}
+
+// resultOf is the store's outcome of one log entry as the FSM returns it.
+func resultOf(r state.BatchResult) applyResult {
+	res := applyResult{ok: r.OK, err: r.Err}
+	if r.Group != nil {
+		res.group = make([]applyResult, len(r.Group))
+		for j, g := range r.Group {
+			res.group[j] = resultOf(g)
+		}
+	}
+	return res
 }
 
 // decodeEntry reads a log entry: one command, or a group of KV writes.
@@ -270,7 +275,7 @@ func (s *Server) sendKVGroup(group []*queuedWrite) {
 	if len(reqs) > 1 && !s.groupsAllowed() {
 		// A server that cannot read a group joined meanwhile: one entry
 		// per write.
-		out := make([]kvResult, len(reqs))
+		out := make([]applyResult, len(reqs))
 		for i, r := range reqs {
 			out[i].ok, out[i].err = s.applyRaft(&structs.Command{Type: structs.KVSRequestType, KVS: r})
 		}
@@ -290,21 +295,17 @@ func (s *Server) sendKVGroup(group []*queuedWrite) {
 	}
 	switch {
 	case err != nil:
-		giveResults(group, repeatResult(len(reqs), kvResult{err: err}))
+		giveResults(group, repeatResult(len(reqs), applyResult{err: err}))
 	case len(reqs) == 1:
-		giveResults(group, []kvResult{{ok: res.ok, err: res.err}})
+		giveResults(group, []applyResult{res})
 	case len(res.group) != len(reqs):
 		err := res.err
 		if err == nil {
 			err = fmt.Errorf("the log answered %d outcomes for %d KV writes", len(res.group), len(reqs))
 		}
-		giveResults(group, repeatResult(len(reqs), kvResult{err: err}))
+		giveResults(group, repeatResult(len(reqs), applyResult{err: err}))
 	default:
-		out := make([]kvResult, len(reqs))
-		for i, r := range res.group {
-			out[i] = kvResult{ok: r.ok, err: r.err}
-		}
-		giveResults(group, out)
+		giveResults(group, res.group)
 	}
 }
 
