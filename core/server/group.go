@@ -41,12 +41,26 @@ type queuedWrite struct {
 	res  []applyResult
 	done chan struct{} // closed once res is set, or lead
 	lead []*queuedWrite
+	one  [1]*structs.KVSRequest // reqs of writeOne
+}
+
+// writeOne sends one write, with whatever else is waiting.
+func (g *groupCommit) writeOne(req *structs.KVSRequest) applyResult {
+	w := &queuedWrite{}
+	w.one[0] = req
+	w.reqs = w.one[:]
+	return g.submit(w)[0]
 }
 
 // write sends reqs, with whatever else is waiting, and returns their
 // outcomes in order.
 func (g *groupCommit) write(reqs []*structs.KVSRequest) []applyResult {
-	w := &queuedWrite{reqs: reqs}
+	return g.submit(&queuedWrite{reqs: reqs})
+}
+
+// submit sends one caller's writes, alone or with whatever else is waiting,
+// and returns their outcomes.
+func (g *groupCommit) submit(w *queuedWrite) []applyResult {
 	g.mu.Lock()
 	if !g.busy {
 		g.busy = true

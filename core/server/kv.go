@@ -33,7 +33,7 @@ func (s *Server) KVApply(ctx context.Context, args *structs.KVSRequest) (bool, e
 	}
 	if s.raft != nil && (!s.IsLeader() || !s.readyForReads.Load()) {
 		if s.groupsAllowed() {
-			r := s.kvForward.write([]*structs.KVSRequest{args})[0]
+			r := s.kvForward.writeOne(args)
 			return r.ok, r.err
 		}
 		var ok bool

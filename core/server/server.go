@@ -217,7 +217,7 @@ func (s *Server) closeRaft() {
 func (s *Server) apply(c *structs.Command) (bool, error) {
 	if s.raft != nil {
 		if c.Type == structs.KVSRequestType && c.KVS != nil && s.groupsAllowed() {
-			r := s.kvGroups.write([]*structs.KVSRequest{c.KVS})[0]
+			r := s.kvGroups.writeOne(c.KVS)
 			return r.ok, r.err
 		}
 		return s.applyRaft(c)

@@ -93,6 +93,7 @@ func (s *Store) kvRun(run []BatchEntry, out []BatchResult, failed []bool) int {
 	}
 	var changes []change
 	var reqs []appliedRequest
+	var spare map[string]struct{}
 	inRun := map[string]int{}
 	for k, e := range run {
 		id := e.Cmd.RequestID()
@@ -118,7 +119,17 @@ func (s *Store) kvRun(run []BatchEntry, out []BatchResult, failed []bool) int {
 			continue
 		}
 		t.idx = e.Index
-		t.touched = make(map[string]struct{}, 2)
+		// Writes at one index (a group's) record their scopes together;
+		// a write that changed nothing leaves its map for the next.
+		shared := false
+		if n := len(changes); n > 0 && changes[n-1].idx == e.Index {
+			t.touched, shared = changes[n-1].touched, true
+		} else {
+			if spare == nil {
+				spare = make(map[string]struct{}, 2)
+			}
+			t.touched = spare
+		}
 		ok, err := t.kvsApply(e.Cmd.KVS)
 		if err != nil {
 			out[k] = BatchResult{Err: err}
@@ -132,14 +143,9 @@ func (s *Store) kvRun(run []BatchEntry, out []BatchResult, failed []bool) int {
 			continue
 		}
 		out[k] = BatchResult{OK: ok}
-		if ok && len(t.touched) > 0 {
-			if n := len(changes); n > 0 && changes[n-1].idx == e.Index {
-				for sc := range t.touched { // a group's writes share one index
-					changes[n-1].touched[sc] = struct{}{}
-				}
-			} else {
-				changes = append(changes, change{e.Index, t.touched})
-			}
+		if ok && len(t.touched) > 0 && !shared {
+			changes = append(changes, change{e.Index, t.touched})
+			spare = nil
 		}
 		if id != "" {
 			inRun[id] = len(reqs)
