@@ -29,6 +29,11 @@ func TestConcurrentKVWritesAreGrouped(t *testing.T) {
 	if st.Writes <= st.Entries {
 		t.Error("no log entry carried more than one write")
 	}
+	// The figures an operator reads in /v1/agent/self and beacon info.
+	raft := leader.self()["Stats"].(map[string]interface{})["raft"].(map[string]string)
+	if raft["kv_group_writes"] != strconv.FormatUint(st.Writes, 10) || raft["kv_group_entries"] != strconv.FormatUint(st.Entries, 10) {
+		t.Errorf("agent self shows %v, want %+v", raft, st)
+	}
 	for _, d := range ds {
 		if d != leader {
 			st := d.Server.KVGroupStats()

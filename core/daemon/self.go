@@ -71,6 +71,29 @@ func (d *Daemon) self() map[string]interface{} {
 	if primary == "" {
 		primary = cfg.Datacenter
 	}
+	stats := map[string]interface{}{
+		"agent": map[string]string{
+			"check_monitors": "0", "services": strconv.Itoa(len(d.Agent.Services())),
+			"checks": strconv.Itoa(len(d.Agent.Checks())),
+		},
+		"runtime": map[string]string{
+			"arch": runtime.GOARCH, "os": runtime.GOOS, "version": runtime.Version(),
+			"goroutines": strconv.Itoa(runtime.NumGoroutine()), "cpu_count": strconv.Itoa(runtime.NumCPU()),
+		},
+		"build": map[string]string{"version": version.ConsulCompat, "beacon": version.Version},
+		"consul": map[string]string{
+			"server": strconv.FormatBool(cfg.Server), "leader": strconv.FormatBool(d.Server != nil && d.Server.IsLeader()),
+			"known_datacenters": "1", "uptime": time.Since(d.started).Truncate(time.Second).String(),
+		},
+	}
+	if d.Server != nil {
+		// How well KV writes are grouped (see server.groupCommit).
+		g := d.Server.KVGroupStats()
+		stats["raft"] = map[string]string{
+			"kv_group_entries": strconv.FormatUint(g.Entries, 10), "kv_group_writes": strconv.FormatUint(g.Writes, 10),
+			"kv_forward_calls": strconv.FormatUint(g.Calls, 10), "kv_forwarded_writes": strconv.FormatUint(g.Forwarded, 10),
+		}
+	}
 	return map[string]interface{}{
 		"Config": map[string]interface{}{
 			"Datacenter": cfg.Datacenter, "PrimaryDatacenter": primary,
@@ -91,22 +114,8 @@ func (d *Daemon) self() map[string]interface{} {
 		},
 		"Coord":  nil,
 		"Member": d.selfMember(false),
-		"Stats": map[string]interface{}{
-			"agent": map[string]string{
-				"check_monitors": "0", "services": strconv.Itoa(len(d.Agent.Services())),
-				"checks": strconv.Itoa(len(d.Agent.Checks())),
-			},
-			"runtime": map[string]string{
-				"arch": runtime.GOARCH, "os": runtime.GOOS, "version": runtime.Version(),
-				"goroutines": strconv.Itoa(runtime.NumGoroutine()), "cpu_count": strconv.Itoa(runtime.NumCPU()),
-			},
-			"build": map[string]string{"version": version.ConsulCompat, "beacon": version.Version},
-			"consul": map[string]string{
-				"server": strconv.FormatBool(cfg.Server), "leader": strconv.FormatBool(d.Server != nil && d.Server.IsLeader()),
-				"known_datacenters": "1", "uptime": time.Since(d.started).Truncate(time.Second).String(),
-			},
-		},
-		"Meta": d.node.Meta,
-		"xDS":  nil,
+		"Stats":  stats,
+		"Meta":   d.node.Meta,
+		"xDS":    nil,
 	}
 }
