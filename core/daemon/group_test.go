@@ -159,3 +159,21 @@ func concurrentKVWrites(t *testing.T, ds []*Daemon) *Daemon {
 	}
 	return leader
 }
+
+// A write that reaches a server after it shut down fails; it is not
+// applied to that server's store as a dev server would apply it.
+func TestWriteAfterShutdownFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-server cluster")
+	}
+	ds := startThreeServers(t)
+	srv := ds[0].Server
+	srv.Shutdown()
+	put := &structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "late", Value: []byte("x")}}
+	if _, err := srv.KVApply(context.Background(), put); err == nil {
+		t.Fatal("a write after shutdown succeeded")
+	}
+	if _, e, err := srv.Store().KVGet(nil, "late"); err != nil || e != nil {
+		t.Fatalf("the write reached the store: %+v, %v", e, err)
+	}
+}

@@ -198,10 +198,13 @@ func (s *Server) Shutdown() {
 	s.closeRaft()
 }
 
+// closeRaft stops raft and closes its log. s.raft stays set, shut down:
+// it also means "not dev mode", and a call still running must fail (raft
+// answers ErrRaftShutdown) rather than write to the store directly as a
+// dev server would.
 func (s *Server) closeRaft() {
 	if s.raft != nil {
 		s.raft.Shutdown().Error()
-		s.raft = nil
 	}
 	if s.transport != nil {
 		s.transport.Close()
