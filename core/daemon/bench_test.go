@@ -22,19 +22,7 @@ func startThreeServers(b testing.TB) []*Daemon {
 	b.Helper()
 	var ds []*Daemon
 	for i := 0; i < 3; i++ {
-		src := config.Source{Name: "bench", Format: "json", Data: []byte(fmt.Sprintf(
-			`{"node_name":"s%d","server":true,"bootstrap_expect":3,"bind_addr":"127.0.0.1","data_dir":%q,`+
-				`"ports":{"http":0,"dns":-1,"server":0,"serf_lan":0},"log_level":"error"}`, i, b.TempDir()))}
-		cfg, err := config.Build(false, []config.Source{src})
-		if err != nil {
-			b.Fatal(err)
-		}
-		d, err := Start(cfg, Options{Logger: hclog.NewNullLogger()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(d.Shutdown)
-		ds = append(ds, d)
+		ds = append(ds, startClusterServer(b, fmt.Sprintf("s%d", i), 3))
 	}
 	host, port := ds[0].Gossip.LocalAddr()
 	for _, d := range ds[1:] {
@@ -52,6 +40,25 @@ func startThreeServers(b testing.TB) []*Daemon {
 			b.Fatal("no leader")
 		}
 	}
+}
+
+// startClusterServer starts one server on free loopback ports; expect is
+// its bootstrap_expect (0 for a server that joins an existing cluster).
+func startClusterServer(b testing.TB, name string, expect int) *Daemon {
+	b.Helper()
+	src := config.Source{Name: "bench", Format: "json", Data: []byte(fmt.Sprintf(
+		`{"node_name":%q,"server":true,"bootstrap_expect":%d,"bind_addr":"127.0.0.1","data_dir":%q,`+
+			`"ports":{"http":0,"dns":-1,"server":0,"serf_lan":0},"log_level":"error"}`, name, expect, b.TempDir()))}
+	cfg, err := config.Build(false, []config.Source{src})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := Start(cfg, Options{Logger: hclog.NewNullLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(d.Shutdown)
+	return d
 }
 
 // cpuTime is the CPU this process has used, user and system.

@@ -79,6 +79,45 @@ func TestNoGroupsWhileAServerCannotReadThem(t *testing.T) {
 	}
 }
 
+// The leader does not add a server that does not say it reads grouped
+// writes (a server of an older build) to the raft configuration.
+func TestOlderServerIsNotAdded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster")
+	}
+	a, b := startClusterServer(t, "a", 2), startClusterServer(t, "b", 2)
+	host, port := a.Gossip.LocalAddr()
+	if _, err := b.Join([]string{host + ":" + strconv.Itoa(port)}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, func() bool { return a.Server.IsLeader() || b.Server.IsLeader() })
+	old := startClusterServer(t, "old", 0)
+	tags := old.gossipTags()
+	delete(tags, server.GossipTagKVGroups)
+	if err := old.Gossip.SetTags(tags); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Join([]string{host + ":" + strconv.Itoa(port)}); err != nil {
+		t.Fatal(err)
+	}
+	newer := startClusterServer(t, "new", 0)
+	if _, err := newer.Join([]string{host + ":" + strconv.Itoa(port)}); err != nil {
+		t.Fatal(err)
+	}
+	peers := func() []string {
+		p, _ := a.Server.StatusPeers(context.Background())
+		return p
+	}
+	// The newer server is added; by then the older one has been seen too.
+	waitUntil(t, func() bool { return len(peers()) == 3 })
+	time.Sleep(500 * time.Millisecond)
+	for _, p := range peers() {
+		if p == old.rpc.Addr().String() {
+			t.Fatalf("the older server was added: %v", peers())
+		}
+	}
+}
+
 func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {

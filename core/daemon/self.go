@@ -87,11 +87,8 @@ func (d *Daemon) self() map[string]interface{} {
 		},
 	}
 	if d.Server != nil {
-		// How well KV writes are grouped (see server.groupCommit).
-		g := d.Server.KVGroupStats()
-		stats["raft"] = map[string]string{
-			"kv_group_entries": strconv.FormatUint(g.Entries, 10), "kv_group_writes": strconv.FormatUint(g.Writes, 10),
-			"kv_forward_calls": strconv.FormatUint(g.Calls, 10), "kv_forwarded_writes": strconv.FormatUint(g.Forwarded, 10),
+		if rs := d.Server.RaftStats(); rs != nil {
+			stats["raft"] = rs
 		}
 	}
 	return map[string]interface{}{

@@ -2,9 +2,12 @@ package server
 
 import (
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/raft"
 
 	"github.com/beacon-sd/beacon/core/structs"
 )
@@ -25,7 +28,9 @@ const (
 
 // groupCommit queues KV writes and sends them as groups.
 type groupCommit struct {
-	send func(group []*queuedWrite) // applies a group and sets every result
+	// send applies a group, sets every result and says how many log
+	// entries (or calls) that took.
+	send func(group []*queuedWrite) int
 
 	mu    sync.Mutex
 	busy  bool // an entry is under way
@@ -83,13 +88,14 @@ func (g *groupCommit) submit(w *queuedWrite) []applyResult {
 // nothing is under way), and wakes the group's other writers. If sending
 // panics, the group's writers get an error and the queue still moves on.
 func (g *groupCommit) run(self *queuedWrite, group []*queuedWrite) {
+	sent := 1
 	defer func() {
 		for _, w := range group {
 			if w.res == nil {
 				w.res = repeatResult(len(w.reqs), applyResult{err: errSendPanicked})
 			}
 		}
-		g.groups.Add(1)
+		g.groups.Add(uint64(sent))
 		for _, w := range group {
 			g.writes.Add(uint64(len(w.reqs)))
 		}
@@ -108,7 +114,7 @@ func (g *groupCommit) run(self *queuedWrite, group []*queuedWrite) {
 			}
 		}
 	}()
-	g.send(group)
+	sent = g.send(group)
 }
 
 // errSendPanicked is the outcome of writes whose group hit an internal
@@ -181,23 +187,52 @@ func (s *Server) KVGroupStats() GroupStats {
 	}
 }
 
+// RaftStats are raft's figures as Consul reports them in its agent's
+// stats (state, term, commit and applied index, ...), with how KV writes
+// were grouped; nil in dev mode.
+func (s *Server) RaftStats() map[string]string {
+	if s.raft == nil {
+		return nil
+	}
+	out := s.raft.Stats()
+	g := s.KVGroupStats()
+	out["kv_group_entries"] = strconv.FormatUint(g.Entries, 10)
+	out["kv_group_writes"] = strconv.FormatUint(g.Writes, 10)
+	out["kv_forward_calls"] = strconv.FormatUint(g.Calls, 10)
+	out["kv_forwarded_writes"] = strconv.FormatUint(g.Forwarded, 10)
+	return out
+}
+
 // GossipTagKVGroups marks, in a server's gossip tags, that it applies log
 // entries that group KV writes and serves KVApplyGroup. Writes are grouped
-// only while every server in the raft configuration says so: a server of
+// only while every server in the raft configuration says so, and the
+// leader adds no server to the configuration that does not: a server of
 // an older build would skip the entries it cannot read.
 const GossipTagKVGroups = "kv_groups"
 
+// groupsRecheck is how long groupsAllowed's answer holds.
+const groupsRecheck = time.Second
+
 // groupsAllowed reports whether KV writes may be grouped; the answer is
-// worked out again at most once a second.
+// worked out again at most every groupsRecheck.
 func (s *Server) groupsAllowed() bool {
-	now := time.Now().UnixNano()
-	if now-s.groupsCheckedAt.Load() < int64(time.Second) {
-		return s.groupsOK.Load()
+	if c := s.groupsCheck.Load(); c != nil && time.Since(c.at) < groupsRecheck {
+		return c.ok
 	}
-	ok := s.everyServerGroups()
-	s.groupsOK.Store(ok)
-	s.groupsCheckedAt.Store(now)
-	return ok
+	s.groupsMu.Lock()
+	defer s.groupsMu.Unlock()
+	if c := s.groupsCheck.Load(); c != nil && time.Since(c.at) < groupsRecheck {
+		return c.ok
+	}
+	c := &groupsAnswer{at: time.Now(), ok: s.everyServerGroups()}
+	s.groupsCheck.Store(c)
+	return c.ok
+}
+
+// groupsAnswer is groupsAllowed's answer and when it was worked out.
+type groupsAnswer struct {
+	at time.Time
+	ok bool
 }
 
 func (s *Server) everyServerGroups() bool {
@@ -208,16 +243,22 @@ func (s *Server) everyServerGroups() bool {
 	if f.Error() != nil {
 		return false
 	}
-	groups := map[string]bool{}
+	groups := map[raft.Server]bool{}
 	for _, m := range s.cfg.Members() {
-		if m.IsServer() && m.Tags[GossipTagKVGroups] == "1" {
-			groups[m.RPCAddr()] = true
+		if readsGroups(&m) {
+			groups[raft.Server{ID: raft.ServerID(m.ID()), Address: raft.ServerAddress(m.RPCAddr())}] = true
 		}
 	}
 	for _, srv := range f.Configuration().Servers {
-		if !groups[string(srv.Address)] {
+		if !groups[raft.Server{ID: srv.ID, Address: srv.Address}] {
 			return false
 		}
 	}
 	return true
+}
+
+// readsGroups reports whether a member is a server that reads grouped KV
+// writes.
+func readsGroups(m *structs.Member) bool {
+	return m.IsServer() && m.Tags[GossipTagKVGroups] == "1"
 }

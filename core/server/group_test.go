@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -28,7 +29,7 @@ func TestGroupCommitQueuesWhileBusy(t *testing.T) {
 			var mu sync.Mutex
 			var sizes []int
 			release := make(chan struct{})
-			g := &groupCommit{send: func(group []*queuedWrite) {
+			g := &groupCommit{send: func(group []*queuedWrite) int {
 				mu.Lock()
 				first := len(sizes) == 0
 				sizes = append(sizes, len(group))
@@ -41,6 +42,7 @@ func TestGroupCommitQueuesWhileBusy(t *testing.T) {
 					res = append(res, applyResult{ok: strings.HasSuffix(r.DirEnt.Key, "ok")})
 				}
 				giveResults(group, res)
+				return 1
 			}}
 			put := func(key string, size int) *structs.KVSRequest {
 				return &structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: key, Value: make([]byte, size)}}
@@ -134,34 +136,77 @@ func TestGiveResultsSplitsOutcomesByCaller(t *testing.T) {
 	}
 }
 
-// A group whose sending panics fails its own writers, and the writes that
-// queued behind it still go.
+// A group whose sending panics fails the writes of its other callers
+// (the sending caller gets the panic), and the writes queued behind it
+// still go.
 func TestGroupCommitSurvivesAPanickingSend(t *testing.T) {
-	var calls int
-	g := &groupCommit{send: func(group []*queuedWrite) {
+	var mu sync.Mutex
+	calls := 0
+	release := make(chan struct{})
+	g := &groupCommit{send: func(group []*queuedWrite) int {
+		mu.Lock()
 		calls++
-		if calls == 1 {
+		n := calls
+		mu.Unlock()
+		switch n {
+		case 1:
+			<-release // the next two writes queue meanwhile
+		case 2:
 			panic("boom")
 		}
 		giveResults(group, repeatResult(len(flatten(group)), applyResult{ok: true}))
+		return 1
 	}}
-	put := []*structs.KVSRequest{{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "k"}}}
-	func() {
+	put := func() []*structs.KVSRequest {
+		return []*structs.KVSRequest{{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "k"}}}
+	}
+	type outcome struct {
+		r        applyResult
+		panicked bool
+	}
+	write := func(out chan<- outcome) {
 		defer func() {
-			if recover() == nil {
-				t.Error("the panic did not reach the sending writer")
+			if recover() != nil {
+				out <- outcome{panicked: true}
 			}
 		}()
-		g.write(put)
-	}()
-	done := make(chan applyResult)
-	go func() { done <- g.write(put)[0] }()
+		out <- outcome{r: g.write(put())[0]}
+	}
+	first := make(chan outcome, 1)
+	go write(first)
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return calls == 1 })
+	queued := make(chan outcome, 2)
+	go write(queued)
+	go write(queued)
+	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.queue) == 2 })
+	close(release)
+	if o := <-first; !o.r.ok {
+		t.Errorf("the first write: %+v", o)
+	}
+	var panicked, failed int
+	for i := 0; i < 2; i++ {
+		select {
+		case o := <-queued:
+			if o.panicked {
+				panicked++
+			} else if errors.Is(o.r.err, errSendPanicked) {
+				failed++
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a queued write hung after the panic")
+		}
+	}
+	if panicked != 1 || failed != 1 {
+		t.Errorf("of the panicking group, %d callers saw the panic and %d got errSendPanicked; want 1 and 1", panicked, failed)
+	}
+	next := make(chan outcome, 1)
+	go write(next)
 	select {
-	case r := <-done:
-		if !r.ok || r.err != nil {
-			t.Errorf("the next write: %+v", r)
+	case o := <-next:
+		if !o.r.ok || o.r.err != nil {
+			t.Errorf("the next write: %+v", o)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("the next write hung after a panic")
+		t.Fatal("the next write hung")
 	}
 }

@@ -54,10 +54,15 @@ func (s *Server) KVApplyGroup(ctx context.Context, args *structs.KVSGroupRequest
 	if n := len(args.Writes); n > groupMaxWrites {
 		return reply, structs.BadInput("a group holds %d KV writes, the limit is %d", n, groupMaxWrites)
 	}
+	size := 0
 	for i, w := range args.Writes {
 		if w == nil {
 			return reply, structs.BadInput("KV write %d of the group is empty", i+1)
 		}
+		size += len(w.DirEnt.Key) + len(w.DirEnt.Value)
+	}
+	if limit := groupMaxBytes + structs.MaxKVValueSize + structs.MaxKeyLength; size > limit {
+		return reply, structs.BadInput("a group holds %d bytes of keys and values, the limit is %d", size, limit)
 	}
 	if done, err := s.forward(ctx, "KVApplyGroup", nil, args, &reply); done {
 		return reply, err
@@ -97,8 +102,9 @@ func (s *Server) applyKVGroup(ctx context.Context, writes []*structs.KVSRequest)
 }
 
 // forwardKVGroup sends a follower's queued KV writes to the leader as one
-// call, or applies them here if this server has become the leader.
-func (s *Server) forwardKVGroup(group []*queuedWrite) {
+// call, or applies them here if this server has become the leader, and
+// returns the number of calls (1).
+func (s *Server) forwardKVGroup(group []*queuedWrite) int {
 	req := &structs.KVSGroupRequest{Writes: flatten(group)}
 	var reply structs.KVSGroupReply
 	// Not any one caller's context, as the group carries others' writes
@@ -124,6 +130,7 @@ func (s *Server) forwardKVGroup(group []*queuedWrite) {
 		}
 		giveResults(group, out)
 	}
+	return 1
 }
 
 // checkKVWrite refuses a write the store must not take or the token may

@@ -293,6 +293,11 @@ func (s *Server) ensureVoter(m *structs.Member) {
 			s.removePeer(string(srv.ID), addr, "its address now belongs to "+m.Name)
 		}
 	}
+	if !readsGroups(m) {
+		s.logger.Error("not adding a server to raft: it runs an older build that cannot read this cluster's log; upgrade it",
+			"server", m.Name, "address", addr, "build", m.Tags["build"])
+		return
+	}
 	if err := s.checkServerCert(addr); err != nil {
 		s.logger.Error("not adding a server to raft: its certificate is not a server certificate of this datacenter",
 			"server", m.Name, "address", addr, "error", err)

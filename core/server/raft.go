@@ -269,8 +269,9 @@ func (s *Server) applyRaft(c *structs.Command) (bool, error) {
 }
 
 // sendKVGroup writes queued KV writes through the log, as one entry when
-// there are several, and hands each caller its outcomes.
-func (s *Server) sendKVGroup(group []*queuedWrite) {
+// there are several, hands each caller its outcomes and returns how many
+// entries it wrote.
+func (s *Server) sendKVGroup(group []*queuedWrite) int {
 	reqs := flatten(group)
 	if len(reqs) > 1 && !s.groupsAllowed() {
 		// A server that cannot read a group joined meanwhile: one entry
@@ -280,7 +281,7 @@ func (s *Server) sendKVGroup(group []*queuedWrite) {
 			out[i].ok, out[i].err = s.applyRaft(&structs.Command{Type: structs.KVSRequestType, KVS: r})
 		}
 		giveResults(group, out)
-		return
+		return len(reqs)
 	}
 	var b []byte
 	var err error
@@ -307,6 +308,7 @@ func (s *Server) sendKVGroup(group []*queuedWrite) {
 	default:
 		giveResults(group, res.group)
 	}
+	return 1
 }
 
 // applyLog appends one entry to the log and waits until it applied.

@@ -94,9 +94,10 @@ type Server struct {
 	hadState  bool
 	kvGroups  groupCommit // KV writes into the log, as leader
 	kvForward groupCommit // KV writes to the leader, as follower
-	// groupsOK caches groupsAllowed, worked out at groupsCheckedAt.
-	groupsOK        atomic.Bool
-	groupsCheckedAt atomic.Int64
+	// groupsCheck caches groupsAllowed's answer; groupsMu serialises
+	// working it out.
+	groupsCheck atomic.Pointer[groupsAnswer]
+	groupsMu    sync.Mutex
 	// readyForReads is set once a new leader has applied the whole log;
 	// lease says how long its leadership is known to hold.
 	readyForReads atomic.Bool

@@ -9,6 +9,8 @@ import (
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
+// kvsApply performs one KV write. Its input errors and session errors come
+// before it changes anything: kvRun relies on that (see refusedUnchanged).
 func (t *txn) kvsApply(req *structs.KVSRequest) (bool, error) {
 	e := &req.DirEnt
 	switch req.Op {
