@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/beacon-sd/beacon/core/testagent"
+	"github.com/beacon-sd/beacon/internal/freeport"
 )
 
 // The parts of Kubernetes objects the manifests are checked on.
@@ -399,7 +400,7 @@ func runProbe(t *testing.T, argv []string) {
 	if err := probe(lonely); err == nil {
 		t.Error("readiness probe passes on a server without a leader")
 	}
-	if err := probe("127.0.0.1:" + strconv.Itoa(freePorts(t, 1)[0])); err == nil {
+	if err := probe("127.0.0.1:" + strconv.Itoa(freeport.Port(t))); err == nil {
 		t.Error("readiness probe passes with no agent")
 	}
 }
@@ -408,7 +409,7 @@ func runProbe(t *testing.T, argv []string) {
 // leader) and returns its HTTP address once it answers.
 func startLonelyServer(t *testing.T) string {
 	t.Helper()
-	p := freePorts(t, 3)
+	p := freeport.Ports(t, 3)
 	addr := "127.0.0.1:" + strconv.Itoa(p[0])
 	cmd := exec.Command(beaconBin, "agent", "-server", "-bootstrap-expect=3", "-node=lonely",
 		"-data-dir="+t.TempDir(), "-bind=127.0.0.1", "-http-port="+strconv.Itoa(p[0]),

@@ -8,7 +8,6 @@ package examples
 import (
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,20 +54,4 @@ func beacon(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	out, err := exec.Command(beaconBin, args...).CombinedOutput()
 	return string(out), err
-}
-
-// freePorts returns n distinct TCP ports on loopback that nothing listens
-// on; the UDP ports of the same numbers are assumed free with them.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	for len(ports) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/beacon-sd/beacon/internal/freeport"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -42,7 +44,7 @@ func newNginxPrefix(t *testing.T) *nginxPrefix {
 		t.Fatal(err)
 	}
 	p := &nginxPrefix{dir: dir, conf: filepath.Join(dir, "nginx.conf"), pid: filepath.Join(dir, "nginx.pid"),
-		site: filepath.Join(dir, "conf.d", "app.conf"), port: freePorts(t, 1)[0]}
+		site: filepath.Join(dir, "conf.d", "app.conf"), port: freeport.Port(t)}
 	if err := os.WriteFile(p.conf, main, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-sd/beacon/internal/freeport"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
 
@@ -195,7 +196,7 @@ func runScript(t *testing.T, src string, ports []string, extra ...string) {
 	demo := t.TempDir()
 	env := append(os.Environ(), "DEMO="+demo)
 	env = append(env, extra...)
-	for i, p := range freePorts(t, len(ports)) {
+	for i, p := range freeport.Ports(t, len(ports)) {
 		env = append(env, fmt.Sprintf("%s=%d", ports[i], p))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/beacon-sd/beacon/internal/beaconbin"
+	"github.com/beacon-sd/beacon/internal/freeport"
 )
 
 var beaconBin string
@@ -49,26 +49,6 @@ func skipShort(t testing.TB) {
 	if testing.Short() {
 		t.Skip("integration tests start real processes; skipped with -short")
 	}
-}
-
-// freePorts returns n distinct free TCP ports on loopback (UDP is assumed
-// free alongside, which holds on a quiet test machine).
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for len(ports) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
 }
 
 // agent is one beacon agent process.
@@ -107,7 +87,7 @@ func newTunedCluster(t testing.TB, servers, clients int, extra map[string]interf
 	t.Helper()
 	skipShort(t)
 	c := &cluster{t: t, extra: extra, tune: tune}
-	ports := freePorts(t, 3*(servers+clients))
+	ports := freeport.Ports(t, 3*(servers+clients))
 	for i := 0; i < servers+clients; i++ {
 		a := &agent{t: t, server: i < servers, dir: t.TempDir(),
 			http: ports[3*i], rpc: ports[3*i+1], serf: ports[3*i+2]}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/beacon-sd/beacon/internal/freeport"
 	"github.com/beacon-sd/beacon/internal/syncbuf"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
@@ -310,7 +311,7 @@ func (s *secured) testRegistrator(t *testing.T, a *agent) {
 		}
 	})
 
-	port := dockertest.FreePort(t)
+	port := freeport.Port(t)
 	eng.Run(t, dockertest.Container{Name: "nginx-tls",
 		Env:     []string{"SERVICE_NAME=nginx-tls", "SERVICE_TAGS=secure"},
 		Publish: map[string]int{"80/tcp": port}})

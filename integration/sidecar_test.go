@@ -21,6 +21,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/beacon-sd/beacon/internal/freeport"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
 
@@ -96,7 +97,7 @@ func newSidecar(t testing.TB, o sidecarOptions) *sidecar {
 	s.src = filepath.Join(dir, "app.ctmpl")
 	copyFile(t, examplePath("app.ctmpl"), s.src)
 	s.dest = filepath.Join(s.nginx, "conf.d", "app.conf")
-	s.port = freePorts(t, 1)[0]
+	s.port = freeport.Port(t)
 	t.Cleanup(s.stopNginx)
 
 	s.writes = watchWrites(t, s.dest)
@@ -204,7 +205,7 @@ var appCmd = []string{"sh", "-c", `echo "hello from $(hostname)" >/www/index.htm
 // startApp runs a container that registers as appService tagged calico.
 func (s *sidecar) startApp(name string) *app {
 	s.t.Helper()
-	port := dockertest.FreePort(s.t)
+	port := freeport.Port(s.t)
 	id := s.eng.Run(s.t, dockertest.Container{Name: name, Cmd: appCmd,
 		Env:     []string{"SERVICE_NAME=" + appService, "SERVICE_TAGS=calico"},
 		Publish: map[string]int{"80/tcp": port}})

@@ -13,6 +13,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/hashicorp/consul/api"
 
+	"github.com/beacon-sd/beacon/internal/freeport"
 	"github.com/beacon-sd/beacon/registrator"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
@@ -36,7 +37,7 @@ func BenchmarkRegistrationLatency(b *testing.B) {
 	for i := 0; i < 20; i++ {
 		name := fmt.Sprintf("lat-%d", i)
 		id := h.eng.Run(b, dockertest.Container{Name: name, Env: []string{"SERVICE_NAME=lat", "SERVICE_ID=" + name},
-			Publish: map[string]int{"80/tcp": dockertest.FreePort(b)}})
+			Publish: map[string]int{"80/tcp": freeport.Port(b)}})
 		ids[id] = name
 		w.waitCount(b, 1)
 		if err := h.eng.Client.ContainerKill(ctx, id, "KILL"); err != nil {
@@ -56,7 +57,7 @@ func BenchmarkRegistrationLatency(b *testing.B) {
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("burst-%d", i)
 		id := h.eng.Create(b, dockertest.Container{Name: name, Env: []string{"SERVICE_NAME=burst", "SERVICE_ID=" + name},
-			Publish: map[string]int{"80/tcp": dockertest.FreePort(b)}})
+			Publish: map[string]int{"80/tcp": freeport.Port(b)}})
 		ids[id] = name
 		list = append(list, id)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/beacon-sd/beacon/core/testagent"
+	"github.com/beacon-sd/beacon/internal/freeport"
 	"github.com/beacon-sd/beacon/registrator"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
@@ -47,7 +48,7 @@ func (h *harness) waitStatus(checkID, status string, within time.Duration) *api.
 func TestServiceChecks(t *testing.T) {
 	h := newHarness(t)
 	h.start(registrator.Config{})
-	pHTTP, pTCP, pTTL := dockertest.FreePort(t), dockertest.FreePort(t), dockertest.FreePort(t)
+	pHTTP, pTCP, pTTL := freeport.Port(t), freeport.Port(t), freeport.Port(t)
 	h.eng.Run(t, dockertest.Container{Name: "httpcheck", Publish: map[string]int{"80/tcp": pHTTP},
 		Env: []string{"SERVICE_NAME=httpcheck", "SERVICE_ID=httpcheck", "SERVICE_CHECK_HTTP=/health", "SERVICE_CHECK_INTERVAL=1s", "SERVICE_CHECK_TIMEOUT=1s"}})
 	h.eng.Run(t, dockertest.Container{Name: "tcpcheck", Publish: map[string]int{"80/tcp": pTCP},
@@ -79,7 +80,7 @@ func TestServiceChecks(t *testing.T) {
 func TestDockerHealthMirrored(t *testing.T) {
 	h := newHarness(t)
 	h.start(registrator.Config{HealthRefresh: time.Second})
-	h.eng.Run(t, dockertest.Container{Name: "healthy", Publish: map[string]int{"80/tcp": dockertest.FreePort(t)},
+	h.eng.Run(t, dockertest.Container{Name: "healthy", Publish: map[string]int{"80/tcp": freeport.Port(t)},
 		Env: []string{"SERVICE_NAME=healthy", "SERVICE_ID=healthy"},
 		Healthcheck: &container.HealthConfig{
 			Test:     []string{"CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"},
@@ -89,7 +90,7 @@ func TestDockerHealthMirrored(t *testing.T) {
 	h.waitStatus("service:healthy:docker-health", api.HealthPassing, 10*time.Second)
 
 	// Unhealthy: the web root disappears.
-	h.eng.Run(t, dockertest.Container{Name: "sick", Publish: map[string]int{"80/tcp": dockertest.FreePort(t)},
+	h.eng.Run(t, dockertest.Container{Name: "sick", Publish: map[string]int{"80/tcp": freeport.Port(t)},
 		Env: []string{"SERVICE_NAME=sick", "SERVICE_ID=sick"},
 		Healthcheck: &container.HealthConfig{
 			Test:     []string{"CMD", "false"},
@@ -108,7 +109,7 @@ func TestDockerHealthMirrored(t *testing.T) {
 func TestTTLHeartbeat(t *testing.T) {
 	h := newHarness(t)
 	h.start(registrator.Config{TTL: 2 * time.Second, TTLRefresh: 500 * time.Millisecond})
-	h.eng.Run(t, dockertest.Container{Name: "beat", Publish: map[string]int{"80/tcp": dockertest.FreePort(t)},
+	h.eng.Run(t, dockertest.Container{Name: "beat", Publish: map[string]int{"80/tcp": freeport.Port(t)},
 		Env: []string{"SERVICE_NAME=beat", "SERVICE_ID=beat"}})
 	h.waitStatus("service:beat:registrator-ttl", api.HealthPassing, 2*time.Second)
 	time.Sleep(3 * time.Second) // longer than the TTL: only the refresh keeps it passing
@@ -121,7 +122,7 @@ func TestTTLHeartbeat(t *testing.T) {
 func TestResyncRestoresLostRegistration(t *testing.T) {
 	h := newHarness(t)
 	h.start(registrator.Config{Resync: time.Second})
-	h.eng.Run(t, dockertest.Container{Name: "lost", Publish: map[string]int{"80/tcp": dockertest.FreePort(t)},
+	h.eng.Run(t, dockertest.Container{Name: "lost", Publish: map[string]int{"80/tcp": freeport.Port(t)},
 		Env: []string{"SERVICE_NAME=lost", "SERVICE_ID=lost-1"}})
 	h.waitCatalog("lost", 1, 2*time.Second)
 	if err := h.client.Agent().ServiceDeregister("lost-1"); err != nil {
@@ -142,10 +143,10 @@ func TestScriptAndDockerChecks(t *testing.T) {
 	dockerChecksBound = true
 	t.Setenv("DOCKER_HOST", h.eng.Host)
 	h.start(registrator.Config{})
-	h.eng.Run(t, dockertest.Container{Name: "scripted", Publish: map[string]int{"80/tcp": dockertest.FreePort(t)},
+	h.eng.Run(t, dockertest.Container{Name: "scripted", Publish: map[string]int{"80/tcp": freeport.Port(t)},
 		Env: []string{"SERVICE_NAME=scripted", "SERVICE_ID=scripted", "SERVICE_CHECK_INTERVAL=1s",
 			"SERVICE_CHECK_SCRIPT=busybox wget -q -O /dev/null http://$SERVICE_IP:$SERVICE_PORT/health"}})
-	h.eng.Run(t, dockertest.Container{Name: "dockered", Publish: map[string]int{"80/tcp": dockertest.FreePort(t)},
+	h.eng.Run(t, dockertest.Container{Name: "dockered", Publish: map[string]int{"80/tcp": freeport.Port(t)},
 		Env: []string{"SERVICE_NAME=dockered", "SERVICE_ID=dockered", "SERVICE_CHECK_INTERVAL=1s",
 			"SERVICE_CHECK_DOCKER=test -f /www/health"}})
 	h.waitStatus("service:scripted", api.HealthPassing, 5*time.Second)
@@ -165,9 +166,9 @@ var dockerChecksBound bool
 func TestRefusedRegistrationIsLogged(t *testing.T) {
 	h := newHarness(t)
 	r := h.start(registrator.Config{})
-	h.eng.Run(t, dockertest.Container{Name: "noscripts", Publish: map[string]int{"80/tcp": dockertest.FreePort(t)},
+	h.eng.Run(t, dockertest.Container{Name: "noscripts", Publish: map[string]int{"80/tcp": freeport.Port(t)},
 		Env: []string{"SERVICE_NAME=noscripts", "SERVICE_CHECK_SCRIPT=true"}})
-	h.eng.Run(t, dockertest.Container{Name: "other", Publish: map[string]int{"80/tcp": dockertest.FreePort(t)},
+	h.eng.Run(t, dockertest.Container{Name: "other", Publish: map[string]int{"80/tcp": freeport.Port(t)},
 		Env: []string{"SERVICE_NAME=other"}})
 	h.waitCatalog("other", 1, 2*time.Second)
 	h.waitFor("a log line about the refused registration", 2*time.Second, func() bool {
@@ -184,7 +185,7 @@ func TestRefusedRegistrationIsLogged(t *testing.T) {
 func TestHeartbeatRestoresLostRegistration(t *testing.T) {
 	h := newHarness(t)
 	h.start(registrator.Config{TTL: 3 * time.Second, TTLRefresh: 300 * time.Millisecond})
-	h.eng.Run(t, dockertest.Container{Name: "lost2", Publish: map[string]int{"80/tcp": dockertest.FreePort(t)},
+	h.eng.Run(t, dockertest.Container{Name: "lost2", Publish: map[string]int{"80/tcp": freeport.Port(t)},
 		Env: []string{"SERVICE_NAME=lost2", "SERVICE_ID=lost2"}})
 	h.waitCatalog("lost2", 1, 2*time.Second)
 	if err := h.client.Agent().ServiceDeregister("lost2"); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/beacon-sd/beacon/internal/beaconbin"
+	"github.com/beacon-sd/beacon/internal/freeport"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
 
@@ -47,7 +48,7 @@ func TestRegistratorBinary(t *testing.T) {
 		}
 	})
 
-	port := dockertest.FreePort(t)
+	port := freeport.Port(t)
 	id := h.eng.Run(t, dockertest.Container{Name: "nginx-test",
 		Env:     []string{"SERVICE_NAME=nginx-test", "SERVICE_TAGS=calico", "SERVICE_ID=nginx-test-1"},
 		Publish: map[string]int{"80/tcp": port}})
@@ -56,7 +57,7 @@ func TestRegistratorBinary(t *testing.T) {
 		t.Errorf("registered %s %v port %d", got.ServiceID, got.ServiceTags, got.ServicePort)
 	}
 	h.eng.Run(t, dockertest.Container{Name: "keep", Env: []string{"SERVICE_NAME=keep"},
-		Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}})
+		Publish: map[string]int{"80/tcp": freeport.Port(t)}})
 	h.waitCatalog("keep", 1, 3*time.Second)
 
 	h.eng.Stop(t, id, 1)

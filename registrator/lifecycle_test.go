@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-sd/beacon/internal/freeport"
 	"github.com/beacon-sd/beacon/registrator"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 	"github.com/beacon-sd/beacon/registrator/service"
@@ -18,7 +19,7 @@ import (
 func TestContainerRegistersAndDeregisters(t *testing.T) {
 	h := newHarness(t)
 	h.start(registrator.Config{Tags: []string{"dc1"}})
-	port := dockertest.FreePort(t)
+	port := freeport.Port(t)
 	id := h.eng.Run(t, dockertest.Container{
 		Name:    "nginx-test",
 		Env:     []string{"SERVICE_NAME=nginx-test", "SERVICE_TAGS=calico", "SERVICE_ID=nginx-test-1", "SERVICE_REGION=eu"},
@@ -45,7 +46,7 @@ func TestContainerRegistersAndDeregisters(t *testing.T) {
 func TestDefaultNamesAndIDs(t *testing.T) {
 	h := newHarness(t)
 	h.start(registrator.Config{})
-	p1, p2, p3 := dockertest.FreePort(t), dockertest.FreePort(t), dockertest.FreePort(t)
+	p1, p2, p3 := freeport.Port(t), freeport.Port(t), freeport.Port(t)
 	h.eng.Run(t, dockertest.Container{Name: "web1", Publish: map[string]int{"80/tcp": p1}})
 	h.eng.Run(t, dockertest.Container{Name: "dns1", Publish: map[string]int{"53/udp": p2, "80/tcp": p3}})
 
@@ -65,7 +66,7 @@ func TestDefaultNamesAndIDs(t *testing.T) {
 func TestPauseAndUnpause(t *testing.T) {
 	h := newHarness(t)
 	h.start(registrator.Config{})
-	id := h.eng.Run(t, dockertest.Container{Name: "pausable", Env: []string{"SERVICE_NAME=paused"}, Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}})
+	id := h.eng.Run(t, dockertest.Container{Name: "pausable", Env: []string{"SERVICE_NAME=paused"}, Publish: map[string]int{"80/tcp": freeport.Port(t)}})
 	h.waitCatalog("paused", 1, 2*time.Second)
 	ctx := context.Background()
 	if err := h.eng.Client.ContainerPause(ctx, id); err != nil {
@@ -84,9 +85,9 @@ func TestDeregisterOnSuccess(t *testing.T) {
 	h := newHarness(t)
 	h.start(registrator.Config{Deregister: registrator.DeregisterOnSuccess})
 	ok := h.eng.Run(t, dockertest.Container{Name: "ok", Env: []string{"SERVICE_NAME=exits-ok"},
-		Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}, Cmd: []string{"sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"}})
+		Publish: map[string]int{"80/tcp": freeport.Port(t)}, Cmd: []string{"sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"}})
 	bad := h.eng.Run(t, dockertest.Container{Name: "bad", Env: []string{"SERVICE_NAME=exits-bad"},
-		Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}})
+		Publish: map[string]int{"80/tcp": freeport.Port(t)}})
 	h.waitCatalog("exits-ok", 1, 2*time.Second)
 	h.waitCatalog("exits-bad", 1, 2*time.Second)
 
@@ -107,11 +108,11 @@ func TestBadSettingsAreSkippedAndLogged(t *testing.T) {
 	h := newHarness(t)
 	r := h.start(registrator.Config{})
 	h.eng.Run(t, dockertest.Container{Name: "broken", Env: []string{"SERVICE_NAME=broken", "SERVICE_80x_NAME=oops"},
-		Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}})
+		Publish: map[string]int{"80/tcp": freeport.Port(t)}})
 	h.eng.Run(t, dockertest.Container{Name: "badcheck", Env: []string{"SERVICE_NAME=badcheck", "SERVICE_CHECK_HTTP=/", "SERVICE_CHECK_INTERVAL=often"},
-		Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}})
+		Publish: map[string]int{"80/tcp": freeport.Port(t)}})
 	h.eng.Run(t, dockertest.Container{Name: "fine", Env: []string{"SERVICE_NAME=fine"},
-		Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}})
+		Publish: map[string]int{"80/tcp": freeport.Port(t)}})
 	h.waitCatalog("fine", 1, 2*time.Second)
 	h.waitFor("log lines naming the bad containers and keys", 2*time.Second, func() bool {
 		log := r.log.String()
@@ -153,7 +154,7 @@ func TestInternalAddressAndServiceNetwork(t *testing.T) {
 func TestHostNetworkContainer(t *testing.T) {
 	h := newHarness(t)
 	h.start(registrator.Config{HostIP: "127.0.0.1"})
-	port := dockertest.FreePort(t)
+	port := freeport.Port(t)
 	h.eng.Run(t, dockertest.Container{Name: "hostnet", Network: "host", Env: []string{"SERVICE_NAME=hostnet"},
 		Publish: map[string]int{portKey(port): port},
 		Cmd:     []string{"httpd", "-f", "-p", "127.0.0.1:" + itoa(port), "-h", "/www"}})
@@ -167,7 +168,7 @@ func TestHostNetworkContainer(t *testing.T) {
 func TestConsulKVRegistry(t *testing.T) {
 	h := newHarness(t)
 	h.start(registrator.Config{RegistryURI: "consulkv://" + h.agent.HTTPAddr + "/services"})
-	port := dockertest.FreePort(t)
+	port := freeport.Port(t)
 	id := h.eng.Run(t, dockertest.Container{Name: "kv1", Env: []string{"SERVICE_NAME=kvweb", "SERVICE_ID=kvweb-1"}, Publish: map[string]int{"80/tcp": port}})
 	want := "127.0.0.1:" + itoa(port)
 	h.waitFor("key services/kvweb/kvweb-1 = "+want, 2*time.Second, func() bool {
@@ -187,7 +188,7 @@ func TestRecreatedContainerKeepsItsService(t *testing.T) {
 	h := newHarness(t)
 	h.start(registrator.Config{})
 	for i := 0; i < 5; i++ {
-		port := dockertest.FreePort(t)
+		port := freeport.Port(t)
 		id := h.eng.Run(t, dockertest.Container{Name: "phoenix", Env: []string{"SERVICE_NAME=phoenix"}, Publish: map[string]int{"80/tcp": port}})
 		h.waitFor("phoenix on its new port", 2*time.Second, func() bool {
 			got := h.catalog("phoenix")

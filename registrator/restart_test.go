@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-sd/beacon/internal/freeport"
 	"github.com/beacon-sd/beacon/registrator"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
@@ -22,7 +23,7 @@ func TestRegistratorRestart(t *testing.T) {
 	ids := make([]string, 3)
 	for i, name := range []string{"keep", "stopped-while-away", "removed-while-away"} {
 		ids[i] = h.eng.Run(t, dockertest.Container{Name: name, Env: []string{"SERVICE_NAME=" + name},
-			Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}})
+			Publish: map[string]int{"80/tcp": freeport.Port(t)}})
 		h.waitCatalog(name, 1, 2*time.Second)
 	}
 	first.stop(t)
@@ -34,7 +35,7 @@ func TestRegistratorRestart(t *testing.T) {
 	h.eng.Stop(t, ids[1], 1)
 	h.eng.Remove(t, ids[2])
 	h.eng.Run(t, dockertest.Container{Name: "started-while-away", Env: []string{"SERVICE_NAME=started-while-away"},
-		Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}})
+		Publish: map[string]int{"80/tcp": freeport.Port(t)}})
 
 	// Watch "keep" across the restart: it must never leave the catalog.
 	var dropped atomic.Bool
@@ -72,7 +73,7 @@ func TestRegistratorRestart(t *testing.T) {
 func TestWithoutCleanupOrphansStay(t *testing.T) {
 	h := newHarness(t)
 	first := h.start(registrator.Config{})
-	id := h.eng.Run(t, dockertest.Container{Name: "gone", Env: []string{"SERVICE_NAME=gone"}, Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}})
+	id := h.eng.Run(t, dockertest.Container{Name: "gone", Env: []string{"SERVICE_NAME=gone"}, Publish: map[string]int{"80/tcp": freeport.Port(t)}})
 	h.waitCatalog("gone", 1, 2*time.Second)
 	first.stop(t)
 	h.eng.Remove(t, id)
@@ -94,10 +95,10 @@ func TestDockerdRestart(t *testing.T) {
 	// Eleven services, as in the measurement of Registrator that left 3 of
 	// 11 stale: ten containers without a restart policy and one with.
 	for i := 0; i < 10; i++ {
-		h.eng.Run(t, dockertest.Container{Name: "plain-" + itoa(i), Env: []string{"SERVICE_NAME=plain"}, Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}})
+		h.eng.Run(t, dockertest.Container{Name: "plain-" + itoa(i), Env: []string{"SERVICE_NAME=plain"}, Publish: map[string]int{"80/tcp": freeport.Port(t)}})
 	}
 	h.eng.Run(t, dockertest.Container{Name: "always", Restart: "always", Env: []string{"SERVICE_NAME=always"},
-		Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}})
+		Publish: map[string]int{"80/tcp": freeport.Port(t)}})
 	h.waitCatalog("plain", 10, 3*time.Second)
 	h.waitCatalog("always", 1, 2*time.Second)
 
@@ -130,7 +131,7 @@ func TestTwoRegistratorsOneHost(t *testing.T) {
 	var ids []string
 	for _, name := range []string{"a", "b", "c"} {
 		ids = append(ids, h.eng.Run(t, dockertest.Container{Name: "twin-" + name, Env: []string{"SERVICE_NAME=twin"},
-			Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}}))
+			Publish: map[string]int{"80/tcp": freeport.Port(t)}}))
 	}
 	h.waitCatalog("twin", 3, 2*time.Second)
 	time.Sleep(1500 * time.Millisecond) // a resync of each
@@ -146,11 +147,11 @@ func TestAgentDownRegistrationsRetry(t *testing.T) {
 	h := newHarness(t)
 	proxy := newProxy(t, h.agent.HTTPAddr)
 	h.start(registrator.Config{RegistryURI: "consul://" + proxy.addr, MaxBackoff: 200 * time.Millisecond})
-	h.eng.Run(t, dockertest.Container{Name: "before", Env: []string{"SERVICE_NAME=before"}, Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}})
+	h.eng.Run(t, dockertest.Container{Name: "before", Env: []string{"SERVICE_NAME=before"}, Publish: map[string]int{"80/tcp": freeport.Port(t)}})
 	h.waitCatalog("before", 1, 2*time.Second)
 
 	proxy.setUp(false)
-	h.eng.Run(t, dockertest.Container{Name: "during", Env: []string{"SERVICE_NAME=during"}, Publish: map[string]int{"80/tcp": dockertest.FreePort(t)}})
+	h.eng.Run(t, dockertest.Container{Name: "during", Env: []string{"SERVICE_NAME=during"}, Publish: map[string]int{"80/tcp": freeport.Port(t)}})
 	time.Sleep(500 * time.Millisecond)
 	if n := len(h.catalog("during")); n != 0 {
 		t.Fatalf("registered through a closed proxy?")

@@ -2,9 +2,7 @@ package dockertest
 
 import (
 	"context"
-	"net"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -162,32 +160,6 @@ func (e *Engine) removeAll() {
 		case "bridge", "host", "none":
 		default:
 			e.Client.NetworkRemove(ctx, n.ID)
-		}
-	}
-}
-
-var (
-	portsMu sync.Mutex
-	given   = map[int]bool{}
-)
-
-// FreePort returns a TCP port on 127.0.0.1 that nothing listens on and
-// that no earlier call returned, so containers created before they start
-// do not get the same one.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if !given[p] {
-			given[p] = true
-			return p
 		}
 	}
 }

@@ -8,11 +8,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beacon-sd/beacon/internal/freeport"
 )
 
 func TestEngineServesAContainerOnLoopback(t *testing.T) {
 	e := Start(t)
-	port := FreePort(t)
+	port := freeport.Port(t)
 	e.Run(t, Container{Name: "web", Publish: map[string]int{"80/tcp": port}})
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	var body string
