@@ -7,7 +7,6 @@ package examples
 
 import (
 	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,18 +20,7 @@ var beaconBin string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	dir, err := os.MkdirTemp("", "beacon-examples-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if beaconBin, err = beaconbin.Build(dir, false); err != nil {
-		fmt.Fprintln(os.Stderr, "building beacon:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(beaconbin.RunTests(m, &beaconBin, false))
 }
 
 // repoRoot is the checkout this package sits in.

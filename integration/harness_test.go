@@ -30,18 +30,7 @@ func TestMain(m *testing.M) {
 	if testing.Short() {
 		os.Exit(m.Run())
 	}
-	dir, err := os.MkdirTemp("", "beacon-integration-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if beaconBin, err = beaconbin.Build(dir, false); err != nil {
-		fmt.Fprintln(os.Stderr, "building beacon:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(beaconbin.RunTests(m, &beaconBin, false))
 }
 
 func skipShort(t testing.TB) {

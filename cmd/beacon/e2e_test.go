@@ -41,21 +41,7 @@ import (
 var beaconBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "beacon-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if beaconBin, err = beaconbin.Build(dir, raceEnabled()); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(beaconbin.RunTests(m, &beaconBin, raceEnabled()))
 }
 
 // raceEnabled reports whether this test binary was built with -race.

@@ -4,9 +4,11 @@ package beaconbin
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 )
 
 // Build compiles cmd/beacon into dir/beacon, with the race detector when
@@ -31,4 +33,21 @@ func goTool() string {
 		return p
 	}
 	return "/usr/local/go/bin/go"
+}
+
+// RunTests is a test package's TestMain body: it builds the binary into a
+// temporary directory, sets *bin to its path, runs the tests and returns
+// their exit code, having removed the directory.
+func RunTests(m *testing.M, bin *string, race bool) int {
+	dir, err := os.MkdirTemp("", "beacon-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *bin, err = Build(dir, race); err != nil {
+		fmt.Fprintln(os.Stderr, "building beacon:", err)
+		return 1
+	}
+	return m.Run()
 }
