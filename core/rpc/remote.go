@@ -118,10 +118,23 @@ func (r *Remote) maybeLearnLeader(from string) {
 	}()
 }
 
+// callFor makes a call whose reply is one value and returns it.
+func callFor[R any](ctx context.Context, r *Remote, method string, args interface{}) (R, error) {
+	var out R
+	err := r.call(ctx, method, args, &out)
+	return out, err
+}
+
+// callForPtr makes a call whose reply is one struct and returns a pointer
+// to it, never nil.
+func callForPtr[R any](ctx context.Context, r *Remote, method string, args interface{}) (*R, error) {
+	var out R
+	err := r.call(ctx, method, args, &out)
+	return &out, err
+}
+
 func (r *Remote) KVApply(ctx context.Context, args *structs.KVSRequest) (bool, error) {
-	var ok bool
-	err := r.call(ctx, "KVApply", args, &ok)
-	return ok, err
+	return callFor[bool](ctx, r, "KVApply", args)
 }
 
 func (r *Remote) KVGet(ctx context.Context, args *structs.KeyRequest, reply *structs.IndexedDirEntries) error {
@@ -145,9 +158,7 @@ func (r *Remote) CatalogDeregister(ctx context.Context, args *structs.Deregister
 }
 
 func (r *Remote) CatalogDatacenters(ctx context.Context) ([]string, error) {
-	var dcs []string
-	err := r.call(ctx, "CatalogDatacenters", nil, &dcs)
-	return dcs, err
+	return callFor[[]string](ctx, r, "CatalogDatacenters", nil)
 }
 
 func (r *Remote) CatalogNodes(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedNodes) error {
@@ -183,9 +194,7 @@ func (r *Remote) HealthServiceNodes(ctx context.Context, args *structs.ServiceSp
 }
 
 func (r *Remote) SessionApply(ctx context.Context, args *structs.SessionRequest) (string, error) {
-	var id string
-	err := r.call(ctx, "SessionApply", args, &id)
-	return id, err
+	return callFor[string](ctx, r, "SessionApply", args)
 }
 
 func (r *Remote) SessionGet(ctx context.Context, args *structs.SessionSpecificRequest, reply *structs.IndexedSessions) error {
@@ -205,15 +214,11 @@ func (r *Remote) SessionRenew(ctx context.Context, args *structs.SessionSpecific
 }
 
 func (r *Remote) StatusLeader(ctx context.Context) (string, error) {
-	var s string
-	err := r.call(ctx, "StatusLeader", nil, &s)
-	return s, err
+	return callFor[string](ctx, r, "StatusLeader", nil)
 }
 
 func (r *Remote) StatusPeers(ctx context.Context) ([]string, error) {
-	var s []string
-	err := r.call(ctx, "StatusPeers", nil, &s)
-	return s, err
+	return callFor[[]string](ctx, r, "StatusPeers", nil)
 }
 
 func (r *Remote) SnapshotSave(ctx context.Context, args *structs.SnapshotRequest, reply *structs.SnapshotReply) error {
@@ -221,9 +226,7 @@ func (r *Remote) SnapshotSave(ctx context.Context, args *structs.SnapshotRequest
 }
 
 func (r *Remote) SnapshotRestore(ctx context.Context, args *structs.SnapshotRequest) (bool, error) {
-	var ok bool
-	err := r.call(ctx, "SnapshotRestore", args, &ok)
-	return ok, err
+	return callFor[bool](ctx, r, "SnapshotRestore", args)
 }
 
 func (r *Remote) RaftConfiguration(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.RaftConfigurationReply) error {
@@ -231,33 +234,23 @@ func (r *Remote) RaftConfiguration(ctx context.Context, args *structs.DCSpecific
 }
 
 func (r *Remote) RaftRemovePeer(ctx context.Context, args *structs.RaftRemovePeerRequest) (bool, error) {
-	var ok bool
-	err := r.call(ctx, "RaftRemovePeer", args, &ok)
-	return ok, err
+	return callFor[bool](ctx, r, "RaftRemovePeer", args)
 }
 
 func (r *Remote) ACLResolve(ctx context.Context, args *structs.ACLResolveRequest) (*structs.ACLIdentity, error) {
-	var out structs.ACLIdentity
-	err := r.call(ctx, "ACLResolve", args, &out)
-	return &out, err
+	return callForPtr[structs.ACLIdentity](ctx, r, "ACLResolve", args)
 }
 
 func (r *Remote) ACLBootstrap(ctx context.Context, args *structs.ACLRequest) (*structs.ACLToken, error) {
-	var out structs.ACLToken
-	err := r.call(ctx, "ACLBootstrap", args, &out)
-	return &out, err
+	return callForPtr[structs.ACLToken](ctx, r, "ACLBootstrap", args)
 }
 
 func (r *Remote) ACLTokenSet(ctx context.Context, args *structs.ACLRequest) (*structs.ACLToken, error) {
-	var out structs.ACLToken
-	err := r.call(ctx, "ACLTokenSet", args, &out)
-	return &out, err
+	return callForPtr[structs.ACLToken](ctx, r, "ACLTokenSet", args)
 }
 
 func (r *Remote) ACLTokenDelete(ctx context.Context, args *structs.ACLRequest) (bool, error) {
-	var ok bool
-	err := r.call(ctx, "ACLTokenDelete", args, &ok)
-	return ok, err
+	return callFor[bool](ctx, r, "ACLTokenDelete", args)
 }
 
 func (r *Remote) ACLTokenGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLTokens) error {
@@ -269,15 +262,11 @@ func (r *Remote) ACLTokenList(ctx context.Context, args *structs.ACLListRequest,
 }
 
 func (r *Remote) ACLPolicySet(ctx context.Context, args *structs.ACLRequest) (*structs.ACLPolicy, error) {
-	var out structs.ACLPolicy
-	err := r.call(ctx, "ACLPolicySet", args, &out)
-	return &out, err
+	return callForPtr[structs.ACLPolicy](ctx, r, "ACLPolicySet", args)
 }
 
 func (r *Remote) ACLPolicyDelete(ctx context.Context, args *structs.ACLRequest) (bool, error) {
-	var ok bool
-	err := r.call(ctx, "ACLPolicyDelete", args, &ok)
-	return ok, err
+	return callFor[bool](ctx, r, "ACLPolicyDelete", args)
 }
 
 func (r *Remote) ACLPolicyGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLPolicies) error {
