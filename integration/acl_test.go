@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 // clientWithToken is an API client of agent a that sends token.
@@ -53,7 +55,7 @@ func TestACLClusterReplicationAndClientCache(t *testing.T) {
 	c1 := c.clients()[0]
 
 	var boot *api.ACLToken
-	waitFor(t, 10*time.Second, "bootstrap through the client", func() bool {
+	waitfor.Until(t, 10*time.Second, "bootstrap through the client", func() bool {
 		var err error
 		boot, _, err = c1.client.ACL().Bootstrap()
 		return err == nil
@@ -83,7 +85,7 @@ func TestACLClusterReplicationAndClientCache(t *testing.T) {
 	// Every server has the token in its own store (a stale read is
 	// answered locally) and enforces it.
 	for _, s := range c.servers() {
-		waitFor(t, 10*time.Second, s.name+" to have the token", func() bool {
+		waitfor.Until(t, 10*time.Second, s.name+" to have the token", func() bool {
 			tok, _, err := clientWithToken(s, boot.SecretID).ACL().TokenRead(app.AccessorID, &api.QueryOptions{AllowStale: true})
 			return err == nil && tok.SecretID == app.SecretID
 		})

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 // Three servers and two clients from config files: writes through one
@@ -47,7 +49,7 @@ func TestClusterFailover(t *testing.T) {
 	}
 	t.Logf("new leader %s after %v", next.name, time.Since(start))
 	// Writes continue through the clients.
-	waitFor(t, 10*time.Second, "writes to work again", func() bool { return put(c1, "after-failover", "yes") })
+	waitfor.Until(t, 10*time.Second, "writes to work again", func() bool { return put(c1, "after-failover", "yes") })
 	for i := 20; i < 30; i++ {
 		put(c2, fmt.Sprintf("seq/%02d", i), fmt.Sprint(i))
 	}
@@ -61,7 +63,7 @@ func TestClusterFailover(t *testing.T) {
 
 	// The killed server comes back from its data dir and catches up.
 	c.start(old)
-	waitFor(t, 30*time.Second, old.name+" to catch up", func() bool {
+	waitfor.Until(t, 30*time.Second, old.name+" to catch up", func() bool {
 		p, _, err := old.client.KV().Get("seq/29", &api.QueryOptions{AllowStale: true})
 		return err == nil && p != nil && string(p.Value) == "29"
 	})
@@ -85,14 +87,14 @@ func TestClientFailureAndLeave(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 10*time.Second, "both web instances passing", func() bool {
+	waitfor.Until(t, 10*time.Second, "both web instances passing", func() bool {
 		e, _, _ := s1.client.Health().Service("web", "", true, nil)
 		return len(e) == 2
 	})
 
 	start := time.Now()
 	c1.kill()
-	waitFor(t, 10*time.Second, "the killed client's instance to leave ?passing", func() bool {
+	waitfor.Until(t, 10*time.Second, "the killed client's instance to leave ?passing", func() bool {
 		e, _, _ := s1.client.Health().Service("web", "", true, nil)
 		return len(e) == 1 && e[0].Node.Node == c2.name
 	})
@@ -105,8 +107,8 @@ func TestClientFailureAndLeave(t *testing.T) {
 	if err := c2.client.Agent().Leave(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the client that left to exit", c2.exited)
-	waitFor(t, 10*time.Second, "the client that left to be gone from the catalog", func() bool {
+	waitfor.Until(t, 10*time.Second, "the client that left to exit", c2.exited)
+	waitfor.Until(t, 10*time.Second, "the client that left to be gone from the catalog", func() bool {
 		n, _, _ := s1.client.Catalog().Node(c2.name, nil)
 		return n == nil
 	})
@@ -135,7 +137,7 @@ func TestWrongEncryptKeyIsRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("an agent with the wrong key joined")
 	}
-	waitFor(t, 5*time.Second, "a log line naming the key", func() bool { return intruder.logContains("encrypt key") })
+	waitfor.Until(t, 5*time.Second, "a log line naming the key", func() bool { return intruder.logContains("encrypt key") })
 	ms, _ := c.servers()[0].client.Agent().Members(false)
 	if len(ms) != 2 {
 		t.Fatalf("members after the refused join: %d", len(ms))
@@ -167,7 +169,7 @@ func TestSnapshotToFreshCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, a := range dst.servers() {
-		waitFor(t, 10*time.Second, a.name+" to have the restored data", func() bool {
+		waitfor.Until(t, 10*time.Second, a.name+" to have the restored data", func() bool {
 			p, _, _ := a.client.KV().Get("app/49", &api.QueryOptions{AllowStale: true})
 			svc, _, _ := a.client.Catalog().Service("legacy-db", "", &api.QueryOptions{AllowStale: true})
 			return p != nil && string(p.Value) == "49" && len(svc) == 1
@@ -242,7 +244,7 @@ func TestClientRejoinsByItself(t *testing.T) {
 	c.ready(30 * time.Second)
 	s1, c1 := c.servers()[0], c.clients()[0]
 	s1.kill()
-	waitFor(t, 15*time.Second, "the client to see its server fail", func() bool {
+	waitfor.Until(t, 15*time.Second, "the client to see its server fail", func() bool {
 		ms, _ := c1.client.Agent().Members(false)
 		for _, m := range ms {
 			if m.Name == s1.name {
@@ -252,7 +254,7 @@ func TestClientRejoinsByItself(t *testing.T) {
 		return false
 	})
 	c.start(s1)
-	waitFor(t, 30*time.Second, "the client to write through the restarted server", func() bool {
+	waitfor.Until(t, 30*time.Second, "the client to write through the restarted server", func() bool {
 		_, err := c1.client.KV().Put(&api.KVPair{Key: "back", Value: []byte("yes")}, nil)
 		return err == nil
 	})

@@ -21,6 +21,7 @@ import (
 
 	"github.com/beacon-sd/beacon/internal/beaconbin"
 	"github.com/beacon-sd/beacon/internal/freeport"
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 var beaconBin string
@@ -253,7 +254,7 @@ func (a *agent) rpcAddr() string { return fmt.Sprintf("127.0.0.1:%d", a.rpc) }
 func (c *cluster) leader(within time.Duration) *agent {
 	c.t.Helper()
 	var found *agent
-	waitFor(c.t, within, "a leader", func() bool {
+	waitfor.Until(c.t, within, "a leader", func() bool {
 		for _, a := range c.agents {
 			if !a.server || a.exited() {
 				continue
@@ -286,17 +287,6 @@ func (a *agent) exited() bool {
 	}
 }
 
-func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // servers and clients of the cluster.
 func (c *cluster) servers() []*agent { return c.filter(true) }
 func (c *cluster) clients() []*agent { return c.filter(false) }
@@ -315,7 +305,7 @@ func (c *cluster) ready(within time.Duration) {
 	c.t.Helper()
 	c.leader(within)
 	for _, a := range c.agents {
-		waitFor(c.t, within, a.name+" to see every member alive", func() bool {
+		waitfor.Until(c.t, within, a.name+" to see every member alive", func() bool {
 			ms, err := a.client.Agent().Members(false)
 			if err != nil {
 				return false
@@ -334,7 +324,7 @@ func (c *cluster) ready(within time.Duration) {
 // waitHTTP waits until the agent's HTTP API answers.
 func (a *agent) waitHTTP(within time.Duration) {
 	a.t.Helper()
-	waitFor(a.t, within, a.name+"'s HTTP API", func() bool {
+	waitfor.Until(a.t, within, a.name+"'s HTTP API", func() bool {
 		_, err := a.client.Agent().Self()
 		return err == nil
 	})

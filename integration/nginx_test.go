@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 // TestNginxSidecar runs the nginx example's scenarios on one stack, in an
@@ -56,7 +58,7 @@ func (s *sidecar) containerStartAndStop(t *testing.T) {
 
 	renders, reloads = s.renders(), s.reloads.count()
 	b := s.startApp("app-b")
-	waitFor(t, 20*time.Second, "the second instance in the upstream", func() bool {
+	waitfor.Until(t, 20*time.Second, "the second instance in the upstream", func() bool {
 		return strings.Contains(s.site(), upstreamLine(b))
 	})
 	s.waitServedBy(b, 10*time.Second)
@@ -64,7 +66,7 @@ func (s *sidecar) containerStartAndStop(t *testing.T) {
 
 	renders, reloads = s.renders(), s.reloads.count()
 	s.stopApp(b)
-	waitFor(t, 20*time.Second, "the stopped instance to leave the upstream", func() bool {
+	waitfor.Until(t, 20*time.Second, "the stopped instance to leave the upstream", func() bool {
 		return !strings.Contains(s.site(), upstreamLine(b))
 	})
 	s.expectOne("an instance stopped", renders, reloads)
@@ -98,7 +100,7 @@ func (s *sidecar) brokenTemplateEdit(t *testing.T) {
 	if err := os.WriteFile(s.src, []byte("{{ range services }}\nupstream {{ .Name }\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the renderer to report the broken template", func() bool {
+	waitfor.Until(t, 10*time.Second, "the renderer to report the broken template", func() bool {
 		return s.tmpl.count("does not parse") > errors
 	})
 	time.Sleep(settle)
@@ -114,7 +116,7 @@ func (s *sidecar) brokenTemplateEdit(t *testing.T) {
 	if err := os.WriteFile(s.src, []byte(fixed), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the fixed template to render", func() bool {
+	waitfor.Until(t, 10*time.Second, "the fixed template to render", func() bool {
 		return strings.Contains(s.site(), "# Edited. Rendered by")
 	})
 	s.expectOne("the fixed template", renders, reloads)
@@ -207,7 +209,7 @@ func (s *sidecar) leaderKilled(t *testing.T) {
 	killed := time.Now()
 	leader.kill()
 	b := s.startApp("app-during-election")
-	waitFor(t, 30*time.Second, "the instance started during the election in the upstream", func() bool {
+	waitfor.Until(t, 30*time.Second, "the instance started during the election in the upstream", func() bool {
 		return strings.Contains(s.site(), upstreamLine(b))
 	})
 	s.waitServedBy(b, 10*time.Second)
@@ -218,7 +220,7 @@ func (s *sidecar) leaderKilled(t *testing.T) {
 	}
 
 	s.stopApp(b)
-	waitFor(t, 20*time.Second, "the instance to leave the upstream", func() bool {
+	waitfor.Until(t, 20*time.Second, "the instance to leave the upstream", func() bool {
 		return !strings.Contains(s.site(), upstreamLine(b))
 	})
 	close(stop)

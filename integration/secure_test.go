@@ -15,6 +15,7 @@ import (
 
 	"github.com/beacon-sd/beacon/internal/freeport"
 	"github.com/beacon-sd/beacon/internal/syncbuf"
+	"github.com/beacon-sd/beacon/internal/waitfor"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
 
@@ -192,7 +193,7 @@ key_prefix "app/" { policy = "read" }`)
 	// Anti-entropy, with the agent token, puts them in every server's
 	// catalog.
 	for _, srv := range s.servers() {
-		waitFor(t, 20*time.Second, "web and db in "+srv.name+"'s catalog", func() bool {
+		waitfor.Until(t, 20*time.Second, "web and db in "+srv.name+"'s catalog", func() bool {
 			svcs, _, err := srv.client.Catalog().Services(&api.QueryOptions{AllowStale: true})
 			_, web := svcs["web"]
 			_, db := svcs["db"]
@@ -316,7 +317,7 @@ func (s *secured) testRegistrator(t *testing.T, a *agent) {
 		Env:     []string{"SERVICE_NAME=nginx-tls", "SERVICE_TAGS=secure"},
 		Publish: map[string]int{"80/tcp": port}})
 	srv := s.servers()[0]
-	waitFor(t, 30*time.Second, "the container's service in the servers' catalog", func() bool {
+	waitfor.Until(t, 30*time.Second, "the container's service in the servers' catalog", func() bool {
 		svcs, _, err := srv.client.Catalog().Service("nginx-tls", "", &api.QueryOptions{AllowStale: true})
 		return err == nil && len(svcs) == 1 && svcs[0].ServicePort == port && svcs[0].Node == a.name &&
 			strings.Join(svcs[0].ServiceTags, ",") == "secure"
@@ -372,7 +373,7 @@ func (s *secured) testWrongCA(t *testing.T, a *agent) {
 		cfg["key_file"] = tlsFile(s.otherDir, "dc1-client-consul-0-key.pem")
 	}).agents[0]
 	rogue.waitHTTP(15 * time.Second)
-	waitFor(t, 15*time.Second, "the rogue agent to see the servers", func() bool {
+	waitfor.Until(t, 15*time.Second, "the rogue agent to see the servers", func() bool {
 		ms, err := rogue.client.Agent().Members(false)
 		return err == nil && len(ms) >= 4
 	})
@@ -402,7 +403,7 @@ func (s *secured) testWrongCA(t *testing.T, a *agent) {
 		}
 		return ""
 	}
-	waitFor(t, 5*time.Second, "the agent to log why it refused the certificate", func() bool { return refusal() != "" })
+	waitfor.Until(t, 5*time.Second, "the agent to log why it refused the certificate", func() bool { return refusal() != "" })
 	t.Logf("agent: %s", refusal())
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/beacon-sd/beacon/internal/freeport"
+	"github.com/beacon-sd/beacon/internal/waitfor"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
 
@@ -176,7 +177,7 @@ func (s *sidecar) get() (int, string, error) {
 // waitStatus waits until the site answers with code.
 func (s *sidecar) waitStatus(code int, within time.Duration) {
 	s.t.Helper()
-	waitFor(s.t, within, fmt.Sprintf("nginx to answer %d for %s", code, appHost), func() bool {
+	waitfor.Until(s.t, within, fmt.Sprintf("nginx to answer %d for %s", code, appHost), func() bool {
 		got, _, err := s.get()
 		return err == nil && got == code
 	})
@@ -185,7 +186,7 @@ func (s *sidecar) waitStatus(code int, within time.Duration) {
 // waitServedBy waits until the site answers from the container.
 func (s *sidecar) waitServedBy(a *app, within time.Duration) {
 	s.t.Helper()
-	waitFor(s.t, within, "nginx to answer from "+a.host, func() bool {
+	waitfor.Until(s.t, within, "nginx to answer from "+a.host, func() bool {
 		code, body, err := s.get()
 		return err == nil && code == 200 && strings.Contains(body, a.host)
 	})

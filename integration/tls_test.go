@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 // tlsDir makes a CA and certificates with `beacon tls`, as a user would,
@@ -58,7 +60,7 @@ func TestTLSCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range c.servers() {
-		waitFor(t, 10*time.Second, "the write and the service on "+s.name, func() bool {
+		waitfor.Until(t, 10*time.Second, "the write and the service on "+s.name, func() bool {
 			p, _, err := s.client.KV().Get("tls/k", &api.QueryOptions{AllowStale: true})
 			svcs, _, err2 := s.client.Catalog().Service("web", "", &api.QueryOptions{AllowStale: true})
 			return err == nil && p != nil && string(p.Value) == "v" && err2 == nil && len(svcs) == 1 && svcs[0].Node == client.name
@@ -79,7 +81,7 @@ func TestTLSCluster(t *testing.T) {
 		}
 		conn.Close()
 	}
-	waitFor(t, 5*time.Second, "the refusal in the log", func() bool {
+	waitfor.Until(t, 5*time.Second, "the refusal in the log", func() bool {
 		return s1.logContains("non-TLS connection attempted with verify_incoming_rpc set")
 	})
 
@@ -91,7 +93,7 @@ func TestTLSCluster(t *testing.T) {
 		cfg["cert_file"], cfg["key_file"] = file("dc2-server-consul-0.pem"), file("dc2-server-consul-0-key.pem")
 	}).agents[0]
 	rogue.waitHTTP(15 * time.Second)
-	waitFor(t, 20*time.Second, "the leader to refuse the rogue server", func() bool {
+	waitfor.Until(t, 20*time.Second, "the leader to refuse the rogue server", func() bool {
 		for _, s := range c.servers() {
 			if s.logContains("not adding a server to raft") && s.logContains("server.dc2.consul") {
 				t.Logf("%s refused the rogue server:\n%s", s.name, s.logLine("not adding a server to raft"))

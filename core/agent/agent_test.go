@@ -10,6 +10,7 @@ import (
 
 	"github.com/beacon-sd/beacon/core/server"
 	"github.com/beacon-sd/beacon/core/structs"
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 // newAgent runs an agent against a real in-process server.
@@ -32,18 +33,6 @@ func newAgent(t *testing.T, tune func(*Config)) *Agent {
 	a.Start()
 	t.Cleanup(a.Shutdown)
 	return a
-}
-
-// eventually polls cond for up to 5 seconds.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func (a *Agent) catalogStatus(t *testing.T, service string) []string {
@@ -81,7 +70,7 @@ func TestHTTPCheckDrivesCatalogHealth(t *testing.T) {
 		want string
 	}{{200, "passing"}, {429, "warning"}, {503, "critical"}, {200, "passing"}} {
 		code.Store(step.code)
-		eventually(t, "web "+step.want, func() bool {
+		waitfor.Until(t, 5*time.Second, "web "+step.want, func() bool {
 			st := a.catalogStatus(t, "web")
 			return len(st) == 1 && st[0] == step.want
 		})
@@ -102,7 +91,7 @@ func TestCriticalServiceIsReaped(t *testing.T) {
 		DeregisterCriticalServiceAfter: structs.Duration(200 * time.Millisecond)}}, SourceAPI); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the critical service to be reaped", func() bool { return a.Service("doomed-1") == nil })
+	waitfor.Until(t, 5*time.Second, "the critical service to be reaped", func() bool { return a.Service("doomed-1") == nil })
 	if len(a.catalogStatus(t, "doomed")) != 0 {
 		t.Fatal("reaped service still in the catalog")
 	}
@@ -153,13 +142,13 @@ func TestAliasCheck(t *testing.T) {
 		return ""
 	}
 	a.SyncChanges()
-	eventually(t, "alias passing", func() bool { return status() == structs.HealthPassing })
+	waitfor.Until(t, 5*time.Second, "alias passing", func() bool { return status() == structs.HealthPassing })
 	a.UpdateTTL("db-ttl", structs.HealthCritical, "down")
 	a.SyncChanges()
-	eventually(t, "alias critical", func() bool { return status() == structs.HealthCritical })
+	waitfor.Until(t, 5*time.Second, "alias critical", func() bool { return status() == structs.HealthCritical })
 	a.UpdateTTL("db-ttl", structs.HealthPassing, "up")
 	a.SyncChanges()
-	eventually(t, "alias passing again", func() bool { return status() == structs.HealthPassing })
+	waitfor.Until(t, 5*time.Second, "alias passing again", func() bool { return status() == structs.HealthPassing })
 }
 
 // Re-registering a service replaces its check runner; results of the old

@@ -9,12 +9,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/beacon-sd/beacon/core/config"
 	"github.com/beacon-sd/beacon/core/daemon"
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 // node is a non-dev agent started in-process on free loopback ports.
@@ -133,7 +135,7 @@ func TestE2ECluster(t *testing.T) {
 	}
 	key := keygen()
 	srv := startNode(t, "srv-1", true, key)
-	eventually(t, "a leader", func() bool { l, _ := srv.client.Status().Leader(); return l != "" })
+	waitfor.Until(t, 10*time.Second, "a leader", func() bool { l, _ := srv.client.Status().Leader(); return l != "" })
 	cl := startNode(t, "client-1", false, key)
 
 	// join: the client contacts the server's gossip port.
@@ -141,7 +143,7 @@ func TestE2ECluster(t *testing.T) {
 	if r.code != 0 || r.stdout != "Successfully joined cluster by contacting 1 nodes.\n" {
 		t.Fatalf("join: %+v", r)
 	}
-	eventually(t, "the client alive on the server", func() bool { return srv.memberStatus("client-1") == "alive" })
+	waitfor.Until(t, 10*time.Second, "the client alive on the server", func() bool { return srv.memberStatus("client-1") == "alive" })
 	if r := cl.on("join", "127.0.0.1:1", srv.serfAddr); r.code != 0 || !strings.Contains(r.stderr, "Error joining address '127.0.0.1:1'") ||
 		r.stdout != "Successfully joined cluster by contacting 1 nodes.\n" {
 		t.Errorf("join with one bad address: %+v", r)
@@ -208,18 +210,18 @@ func TestE2ECluster(t *testing.T) {
 	srv.want(0, "==> Installing new gossip encryption key...\n", "keyring", "-http-addr="+srv.addr, "-install", next)
 	// Each step must reach every member before the next one: a member told
 	// to encrypt with a key another does not hold yet cuts itself off.
-	eventually(t, "the new key on the client", func() bool { return strings.Contains(cl.on("keyring", "-list").stdout, next) })
+	waitfor.Until(t, 10*time.Second, "the new key on the client", func() bool { return strings.Contains(cl.on("keyring", "-list").stdout, next) })
 	if got := list(); !strings.Contains(got, next+" [2/2]") || !strings.Contains(got, key+" [2/2]") {
 		t.Errorf("keyring -list after -install:\n%s", got)
 	}
 	srv.want(0, "==> Changing primary gossip encryption key...\n", "keyring", "-http-addr="+srv.addr, "-use", next)
-	eventually(t, "the new primary on the client", func() bool { return cl.primaryKey() == next })
+	waitfor.Until(t, 10*time.Second, "the new primary on the client", func() bool { return cl.primaryKey() == next })
 	r = srv.on("keyring", "-remove", next)
 	if r.code != 1 || !strings.HasPrefix(r.stderr, "error: ") {
 		t.Errorf("removing the primary key: %+v", r)
 	}
 	srv.want(0, "==> Removing gossip encryption key...\n", "keyring", "-http-addr="+srv.addr, "-remove", key)
-	eventually(t, "only the new key", func() bool { l := list(); return !strings.Contains(l, key) && strings.Contains(l, next) })
+	waitfor.Until(t, 10*time.Second, "only the new key", func() bool { l := list(); return !strings.Contains(l, key) && strings.Contains(l, next) })
 	if r := cl.on("members"); r.code != 0 || strings.Count(r.stdout, "alive") != 2 {
 		t.Errorf("members after the rotation:\n%s", r.stdout)
 	}
@@ -235,7 +237,7 @@ func TestE2ECluster(t *testing.T) {
 	if r := cl.onSub(2, "snapshot", "restore", file); r.code != 0 || r.stdout != "Restored snapshot\n" {
 		t.Fatalf("snapshot restore: %+v", r)
 	}
-	eventually(t, "the restored value", func() bool { return cl.onSub(2, "kv", "get", "cfg/mode").stdout == "blue\n" })
+	waitfor.Until(t, 10*time.Second, "the restored value", func() bool { return cl.onSub(2, "kv", "get", "cfg/mode").stdout == "blue\n" })
 
 	// leave, then force-leave -prune takes the node out of the list. On a
 	// loaded machine the server may see the leaving client's own goodbye
@@ -243,7 +245,7 @@ func TestE2ECluster(t *testing.T) {
 	// not the commands'; the client is gone either way.
 	cl.want(0, "Graceful leave complete\n", "leave", "-http-addr="+cl.addr)
 	var status string
-	eventually(t, "the client gone", func() bool {
+	waitfor.Until(t, 10*time.Second, "the client gone", func() bool {
 		status = srv.memberStatus("client-1")
 		return status == "left" || status == "failed"
 	})
@@ -251,5 +253,5 @@ func TestE2ECluster(t *testing.T) {
 		t.Logf("the server saw the leaving client as %s", status)
 	}
 	srv.want(0, "", "force-leave", "-http-addr="+srv.addr, "-prune", "client-1")
-	eventually(t, "the client pruned", func() bool { return srv.memberStatus("client-1") == "" })
+	waitfor.Until(t, 10*time.Second, "the client pruned", func() bool { return srv.memberStatus("client-1") == "" })
 }

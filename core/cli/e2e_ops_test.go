@@ -7,6 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 func TestE2EKeygen(t *testing.T) {
@@ -60,7 +63,7 @@ func TestE2ESnapshotRoundTrip(t *testing.T) {
 	e.ok("kv", "put", "app/config", "v2")
 	e.ok("kv", "put", "app/new", "gone after restore")
 	e.want(0, "Restored snapshot\n", "snapshot", "restore", file)
-	eventually(t, "the restored value", func() bool { return e.beacon("kv", "get", "app/config").stdout == "v1\n" })
+	waitfor.Until(t, 10*time.Second, "the restored value", func() bool { return e.beacon("kv", "get", "app/config").stdout == "v1\n" })
 	e.want(0, "kept\n", "kv", "get", "app/other")
 	e.want(1, "", "kv", "get", "app/new")
 

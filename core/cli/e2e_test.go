@@ -13,6 +13,7 @@ import (
 
 	"github.com/beacon-sd/beacon/core/cli"
 	"github.com/beacon-sd/beacon/core/testagent"
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 // env is one running agent and a real API client talking to it.
@@ -67,18 +68,6 @@ func (e *env) ok(args ...string) result {
 		e.t.Fatalf("beacon %s: exit %d, stderr %q", strings.Join(args, " "), r.code, r.stderr)
 	}
 	return r
-}
-
-// eventually retries f until it returns true or a few seconds pass.
-func eventually(t *testing.T, what string, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func TestE2EKV(t *testing.T) {
@@ -220,7 +209,7 @@ services {
 	}
 
 	// The catalog follows the agent through anti-entropy.
-	eventually(t, "web in the catalog", func() bool {
+	waitfor.Until(t, 10*time.Second, "web in the catalog", func() bool {
 		r := e.beacon("catalog", "services")
 		return r.code == 0 && strings.Contains(r.stdout, "web\n")
 	})
@@ -264,7 +253,7 @@ func TestE2EClusterInfo(t *testing.T) {
 
 	e.want(0, dc+"\n", "catalog", "datacenters")
 
-	eventually(t, "the agent's node in the catalog", func() bool {
+	waitfor.Until(t, 10*time.Second, "the agent's node in the catalog", func() bool {
 		return strings.Contains(e.beacon("catalog", "nodes").stdout, nodeName)
 	})
 	r := e.ok("catalog", "nodes")
@@ -342,7 +331,7 @@ func TestE2ELock(t *testing.T) {
 	done := make(chan result, 1)
 	go func() { done <- e.beacon("lock", "locks/lost", "exec sleep 60") }()
 	var session string
-	eventually(t, "the lock to be taken", func() bool {
+	waitfor.Until(t, 10*time.Second, "the lock to be taken", func() bool {
 		p, _, err := e.client.KV().Get("locks/lost/.lock", nil)
 		if err == nil && p != nil && p.Session != "" {
 			session = p.Session

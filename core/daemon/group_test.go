@@ -12,6 +12,7 @@ import (
 
 	"github.com/beacon-sd/beacon/core/server"
 	"github.com/beacon-sd/beacon/core/structs"
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 // Concurrent KV writes through the leader and the followers are sent in
@@ -60,7 +61,7 @@ func TestNoGroupsWhileAServerCannotReadThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range ds {
-		waitUntil(t, func() bool {
+		waitfor.Until(t, 10*time.Second, "the tag change to spread", func() bool {
 			for _, m := range d.Gossip.Members() {
 				if m.Name == old.node.Node && m.Tags[server.GossipTagKVGroups] == "" {
 					return true
@@ -90,7 +91,7 @@ func TestOlderServerIsNotAdded(t *testing.T) {
 	if _, err := b.Join([]string{host + ":" + strconv.Itoa(port)}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, func() bool { return a.Server.IsLeader() || b.Server.IsLeader() })
+	waitfor.Until(t, 10*time.Second, "a leader", func() bool { return a.Server.IsLeader() || b.Server.IsLeader() })
 	old := startClusterServer(t, "old", 0)
 	tags := old.gossipTags()
 	delete(tags, server.GossipTagKVGroups)
@@ -109,20 +110,11 @@ func TestOlderServerIsNotAdded(t *testing.T) {
 		return p
 	}
 	// The newer server is added; by then the older one has been seen too.
-	waitUntil(t, func() bool { return len(peers()) == 3 })
+	waitfor.Until(t, 10*time.Second, "three raft peers", func() bool { return len(peers()) == 3 })
 	time.Sleep(500 * time.Millisecond)
 	for _, p := range peers() {
 		if p == old.rpc.Addr().String() {
 			t.Fatalf("the older server was added: %v", peers())
-		}
-	}
-}
-
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
 		}
 	}
 }

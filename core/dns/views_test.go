@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 // fakeCatalog is a backend of one value per key with an index, whose
@@ -58,17 +60,6 @@ func (c *fakeCatalog) fetch(ctx context.Context, key string, minIndex uint64, wa
 
 func keepAll(*int) bool { return true }
 
-// eventually polls cond for up to two seconds.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(2 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestViewFollowsChanges(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := newFakeCatalog()
@@ -85,7 +76,7 @@ func TestViewFollowsChanges(t *testing.T) {
 		t.Errorf("%d backend reads for 100 questions on a view", n)
 	}
 	c.set("a", 2)
-	eventually(t, "the new value", func() bool { v, _ := vs.get("a", keepAll); return *v == 2 })
+	waitfor.Until(t, 2*time.Second, "the new value", func() bool { v, _ := vs.get("a", keepAll); return *v == 2 })
 	c.set("b", 3) // another key's change leaves a's value alone
 	if v, _ := vs.get("a", keepAll); *v != 2 {
 		t.Errorf("a = %d", *v)
@@ -130,7 +121,7 @@ func TestViewIdleAndErrors(t *testing.T) {
 	vs.idle = 50 * time.Millisecond
 	c.set("a", 1)
 	vs.get("a", keepAll)
-	eventually(t, "the unused view to stop", func() bool { return vs.len() == 0 })
+	waitfor.Until(t, 2*time.Second, "the unused view to stop", func() bool { return vs.len() == 0 })
 
 	vs.idle = time.Minute
 	vs.get("a", keepAll)
@@ -139,7 +130,7 @@ func TestViewIdleAndErrors(t *testing.T) {
 	}
 	c.fail.Store(true)
 	c.set("a", 2) // wakes the watch, whose read now fails
-	eventually(t, "the failed view to stop", func() bool { return vs.len() == 0 })
+	waitfor.Until(t, 2*time.Second, "the failed view to stop", func() bool { return vs.len() == 0 })
 	if _, err := vs.get("a", keepAll); err == nil {
 		t.Errorf("backend error not returned")
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/beacon-sd/beacon/core/structs"
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 // Writes that arrive while an entry is under way go out together, split at
@@ -51,7 +52,7 @@ func TestGroupCommitQueuesWhileBusy(t *testing.T) {
 			go func() {
 				firstDone <- g.write([]*structs.KVSRequest{put("first-ok", 1)})[0].ok
 			}()
-			waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(sizes) == 1 })
+			waitfor.Until(t, 5*time.Second, "the first entry under way", func() bool { mu.Lock(); defer mu.Unlock(); return len(sizes) == 1 })
 			var wg sync.WaitGroup
 			errs := make(chan error, tc.queued)
 			for i := 0; i < tc.queued; i++ {
@@ -67,7 +68,7 @@ func TestGroupCommitQueuesWhileBusy(t *testing.T) {
 					}
 				}()
 			}
-			waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.queue) == tc.queued })
+			waitfor.Until(t, 5*time.Second, "the writes to queue", func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.queue) == tc.queued })
 			close(release)
 			select {
 			case ok := <-firstDone:
@@ -95,15 +96,6 @@ func TestGroupCommitQueuesWhileBusy(t *testing.T) {
 				t.Fatalf("left busy=%v with %d queued", g.busy, len(g.queue))
 			}
 		})
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
 	}
 }
 
@@ -174,11 +166,11 @@ func TestGroupCommitSurvivesAPanickingSend(t *testing.T) {
 	}
 	first := make(chan outcome, 1)
 	go write(first)
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return calls == 1 })
+	waitfor.Until(t, 5*time.Second, "the first entry under way", func() bool { mu.Lock(); defer mu.Unlock(); return calls == 1 })
 	queued := make(chan outcome, 2)
 	go write(queued)
 	go write(queued)
-	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.queue) == 2 })
+	waitfor.Until(t, 5*time.Second, "two writes to queue", func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.queue) == 2 })
 	close(release)
 	if o := <-first; !o.r.ok {
 		t.Errorf("the first write: %+v", o)
