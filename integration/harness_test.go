@@ -186,9 +186,14 @@ func (a *agent) Write(b []byte) (int, error) {
 func (a *agent) logTail(lines int) string {
 	a.logMu.Lock()
 	defer a.logMu.Unlock()
-	all := strings.Split(a.log.String(), "\n")
-	if len(all) > lines {
-		all = all[len(all)-lines:]
+	return lastLines(a.log.String(), lines)
+}
+
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
+	all := strings.Split(s, "\n")
+	if len(all) > n {
+		all = all[len(all)-n:]
 	}
 	return strings.Join(all, "\n")
 }

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/beacon-sd/beacon/internal/freeport"
+	"github.com/beacon-sd/beacon/internal/syncbuf"
 	"github.com/beacon-sd/beacon/internal/waitfor"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
@@ -237,8 +237,7 @@ type proc struct {
 	name string
 	cmd  *exec.Cmd
 	done chan struct{}
-	mu   sync.Mutex
-	out  bytes.Buffer
+	out  syncbuf.Buffer
 }
 
 func startProc(t testing.TB, name string, env []string, bin string, args ...string) *proc {
@@ -246,7 +245,7 @@ func startProc(t testing.TB, name string, env []string, bin string, args ...stri
 	p := &proc{t: t, name: name, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p, p
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	p.cmd.SysProcAttr = procAttr()
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -259,12 +258,6 @@ func startProc(t testing.TB, name string, env []string, bin string, args ...stri
 		}
 	})
 	return p
-}
-
-func (p *proc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
 }
 
 // stop ends the process with SIGTERM (SIGKILL after 10s) and waits.
@@ -284,21 +277,10 @@ func (p *proc) stop() {
 }
 
 // count is how many lines of output contain s.
-func (p *proc) count(s string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Count(p.out.String(), s)
-}
+func (p *proc) count(s string) int { return strings.Count(p.out.String(), s) }
 
-func (p *proc) tail(lines int) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	all := strings.Split(p.out.String(), "\n")
-	if len(all) > lines {
-		all = all[len(all)-lines:]
-	}
-	return strings.Join(all, "\n")
-}
+// tail is the last lines of the output.
+func (p *proc) tail(lines int) string { return lastLines(p.out.String(), lines) }
 
 // stamps are the times something happened, in order.
 type stamps struct {
