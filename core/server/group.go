@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -185,22 +184,6 @@ func (s *Server) KVGroupStats() GroupStats {
 		Entries: s.kvGroups.groups.Load(), Writes: s.kvGroups.writes.Load(),
 		Calls: s.kvForward.groups.Load(), Forwarded: s.kvForward.writes.Load(),
 	}
-}
-
-// RaftStats are raft's figures as Consul reports them in its agent's
-// stats (state, term, commit and applied index, ...), with how KV writes
-// were grouped; nil in dev mode.
-func (s *Server) RaftStats() map[string]string {
-	if s.raft == nil {
-		return nil
-	}
-	out := s.raft.Stats()
-	g := s.KVGroupStats()
-	out["kv_group_entries"] = strconv.FormatUint(g.Entries, 10)
-	out["kv_group_writes"] = strconv.FormatUint(g.Writes, 10)
-	out["kv_forward_calls"] = strconv.FormatUint(g.Calls, 10)
-	out["kv_forwarded_writes"] = strconv.FormatUint(g.Forwarded, 10)
-	return out
 }
 
 // GossipTagKVGroups marks, in a server's gossip tags, that it applies log

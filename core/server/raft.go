@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -324,6 +325,22 @@ func (s *Server) applyLog(b []byte) (applyResult, error) {
 	s.confirmedAt(start)
 	res, _ := f.Response().(applyResult)
 	return res, nil
+}
+
+// RaftStats are raft's figures as Consul reports them in its agent's
+// stats (state, term, commit and applied index, ...), with how KV writes
+// were grouped; nil in dev mode.
+func (s *Server) RaftStats() map[string]string {
+	if s.raft == nil {
+		return nil
+	}
+	out := s.raft.Stats()
+	g := s.KVGroupStats()
+	out["kv_group_entries"] = strconv.FormatUint(g.Entries, 10)
+	out["kv_group_writes"] = strconv.FormatUint(g.Writes, 10)
+	out["kv_forward_calls"] = strconv.FormatUint(g.Calls, 10)
+	out["kv_forwarded_writes"] = strconv.FormatUint(g.Forwarded, 10)
+	return out
 }
 
 // replaceStore swaps in a restored store and wakes every blocked reader of
