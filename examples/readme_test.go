@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/beacon-sd/beacon/internal/freeport"
+	"github.com/beacon-sd/beacon/internal/lines"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
 )
 
@@ -217,6 +218,12 @@ func runScript(t *testing.T, src string, ports []string, extra ...string) {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	if err != nil {
+		// The agents' logs say why, say, a cluster found no leader.
+		logs, _ := filepath.Glob(filepath.Join(demo, "*.log"))
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			t.Logf("---- %s (end) ----\n%s", filepath.Base(l), lines.Last(string(b), 30))
+		}
 		t.Fatalf("the walk-through failed after %v: %v\n%s", time.Since(start).Round(time.Millisecond), err, out.String())
 	}
 	t.Logf("followed in %v", time.Since(start).Round(time.Millisecond))

@@ -21,6 +21,7 @@ import (
 
 	"github.com/beacon-sd/beacon/internal/beaconbin"
 	"github.com/beacon-sd/beacon/internal/freeport"
+	"github.com/beacon-sd/beacon/internal/lines"
 	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
@@ -183,19 +184,10 @@ func (a *agent) Write(b []byte) (int, error) {
 	return a.log.Write(b)
 }
 
-func (a *agent) logTail(lines int) string {
+func (a *agent) logTail(n int) string {
 	a.logMu.Lock()
 	defer a.logMu.Unlock()
-	return lastLines(a.log.String(), lines)
-}
-
-// lastLines is the last n lines of s.
-func lastLines(s string, n int) string {
-	all := strings.Split(s, "\n")
-	if len(all) > n {
-		all = all[len(all)-n:]
-	}
-	return strings.Join(all, "\n")
+	return lines.Last(a.log.String(), n)
 }
 
 func (a *agent) logContains(s string) bool {

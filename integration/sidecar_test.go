@@ -21,6 +21,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/beacon-sd/beacon/internal/freeport"
+	"github.com/beacon-sd/beacon/internal/lines"
 	"github.com/beacon-sd/beacon/internal/syncbuf"
 	"github.com/beacon-sd/beacon/internal/waitfor"
 	"github.com/beacon-sd/beacon/registrator/dockertest"
@@ -280,7 +281,7 @@ func (p *proc) stop() {
 func (p *proc) count(s string) int { return strings.Count(p.out.String(), s) }
 
 // tail is the last lines of the output.
-func (p *proc) tail(lines int) string { return lastLines(p.out.String(), lines) }
+func (p *proc) tail(n int) string { return lines.Last(p.out.String(), n) }
 
 // stamps are the times something happened, in order.
 type stamps struct {
