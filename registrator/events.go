@@ -78,6 +78,7 @@ func (r *Registrator) watch(ctx context.Context) {
 func (r *Registrator) follow(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	r.forgetCreated()
 	msgs, errs := r.docker.Events(sctx, events.ListOptions{Filters: filters.NewArgs(
 		filters.Arg("type", string(events.ContainerEventType)),
 		filters.Arg("type", string(events.NetworkEventType)),
@@ -108,6 +109,7 @@ func (r *Registrator) handle(m events.Message) {
 	action = strings.TrimSpace(action)
 	switch m.Type {
 	case events.ContainerEventType:
+		r.noteEvent(m.Actor.ID, action)
 		if containerActions[action] {
 			r.log.Debug("event", "action", m.Action, "container", short(m.Actor.ID))
 			r.enqueue(m.Actor.ID, hint{action: action, exitCode: m.Actor.Attributes["exitCode"]})

@@ -27,8 +27,9 @@ type Registrator struct {
 	ctx context.Context
 
 	mu         sync.Mutex
-	workers    map[string]*worker // container ID → its running worker
-	containers map[string]*record // container ID → what is registered for it
+	workers    map[string]*worker       // container ID → its running worker
+	containers map[string]*record       // container ID → what is registered for it
+	created    map[string]*createdEntry // container ID → its settings, between create and start
 	wg         sync.WaitGroup
 
 	reconcileMu sync.Mutex
@@ -68,6 +69,7 @@ func New(cfg Config) (*Registrator, error) {
 		},
 		workers:    map[string]*worker{},
 		containers: map[string]*record{},
+		created:    map[string]*createdEntry{},
 	}, nil
 }
 

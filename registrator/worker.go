@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
 	"github.com/beacon-sd/beacon/registrator/mapping"
@@ -250,6 +251,11 @@ func (r *Registrator) forget(id, sid string) {
 // on-success. running reports a running container.
 func (r *Registrator) desired(ctx context.Context, id string, h hint) (want map[string]*service.Service, keep, running bool, err error) {
 	switch h.action {
+	case "start":
+		if info, ok := r.startedFromCreate(id); ok {
+			r.log.Debug("registering the start from the container's creation", "container", short(id))
+			return r.wanted(id, info), false, true, nil
+		}
 	case "destroy", "pause":
 		return nil, false, false, nil
 	case "stop":
@@ -283,13 +289,18 @@ func (r *Registrator) desired(ctx context.Context, id string, h hint) (want map[
 		}
 		return nil, true, false, nil
 	}
-	res := mapping.Map(&info, r.opts)
+	return r.wanted(id, &info), false, true, nil
+}
+
+// wanted is what a running container offers, its problems reported.
+func (r *Registrator) wanted(id string, info *container.InspectResponse) map[string]*service.Service {
+	res := mapping.Map(info, r.opts)
 	r.report(id, strings.TrimPrefix(info.Name, "/"), res)
-	want = make(map[string]*service.Service, len(res.Services))
+	want := make(map[string]*service.Service, len(res.Services))
 	for _, s := range res.Services {
 		want[s.ID] = s
 	}
-	return want, false, true, nil
+	return want
 }
 
 // report logs a container's problems and notes when they differ from the

@@ -1,0 +1,145 @@
+package registrator
+
+import (
+	"context"
+	"net"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/beacon-sd/beacon/registrator/mapping"
+)
+
+// A container's "create" event comes well before its "start": `docker run`
+// attaches and Docker sets up the container's network in between. The
+// registrator inspects the container at "create" and keeps what Docker
+// fixed then; when the start changes nothing that registration reads
+// (mapping.AsStarted), the "start" is registered from it without waiting
+// for Docker to answer another inspect.
+
+// maxCreated bounds the containers created and not yet started that are
+// remembered; past it, a start is inspected as usual.
+const maxCreated = 256
+
+// keepsCreated are the events that leave a created container's settings
+// as they were. Every other event forgets them (rename, update, die,
+// destroy, ...), and "start" uses them up.
+var keepsCreated = map[string]bool{"create": true, "attach": true, "resize": true}
+
+// createdEntry is a created container's inspect data; info is nil until
+// the inspect answered.
+type createdEntry struct {
+	info   *container.InspectResponse
+	bindIP string // see mapping.AsStarted
+}
+
+// noteEvent keeps the creation data of containers up to date with an
+// event: a "create" starts an inspect of the new container, an event that
+// may change the container's settings forgets what it found. The inspect
+// runs beside the container's worker: Docker answers it only once a start
+// under way is done, and the start's own pass must not wait for it.
+func (r *Registrator) noteEvent(id, action string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case action == "create":
+		if len(r.created) < maxCreated && r.ctx.Err() == nil {
+			r.created[id] = &createdEntry{}
+			r.wg.Add(1)
+			go func() {
+				defer r.wg.Done()
+				r.inspectCreated(r.ctx, id)
+			}()
+		}
+	case !keepsCreated[action] && action != "start":
+		delete(r.created, id)
+	}
+}
+
+// forgetCreated drops every container's creation data: events may have
+// been missed while the engine's event stream was down.
+func (r *Registrator) forgetCreated() {
+	r.mu.Lock()
+	clear(r.created)
+	r.mu.Unlock()
+}
+
+// inspectCreated reads a container that was just created and keeps what
+// its start can be registered from, unless an event since its creation
+// made that unsafe or the start came first. A failure costs nothing but the shortcut: the start
+// is then inspected.
+func (r *Registrator) inspectCreated(ctx context.Context, id string) {
+	r.mu.Lock()
+	e := r.created[id]
+	r.mu.Unlock()
+	if e == nil {
+		return
+	}
+	info, err := r.docker.ContainerInspect(ctx, id)
+	if err != nil {
+		r.log.Debug("inspecting a created container failed; its start will be inspected", "container", short(id), "error", err)
+		return
+	}
+	bindIP := r.bindIP(ctx, &info)
+	if _, ok := mapping.AsStarted(&info, r.opts, bindIP); !ok {
+		return
+	}
+	r.mu.Lock()
+	kept := r.created[id] == e
+	if kept {
+		e.info, e.bindIP = &info, bindIP
+	}
+	r.mu.Unlock()
+	if kept {
+		r.log.Debug("created container read; its start needs no inspect", "container", short(id))
+	}
+}
+
+// startedFromCreate is the container's state just after its start,
+// predicted from its creation, and false when it must be inspected.
+func (r *Registrator) startedFromCreate(id string) (*container.InspectResponse, bool) {
+	r.mu.Lock()
+	e := r.created[id]
+	delete(r.created, id)
+	r.mu.Unlock()
+	if e == nil || e.info == nil {
+		return nil, false
+	}
+	return mapping.AsStarted(e.info, r.opts, e.bindIP)
+}
+
+// hostBindingIPv4 is the bridge driver's option naming the address a port
+// published without one is bound to.
+const hostBindingIPv4 = "com.docker.network.bridge.host_binding_ipv4"
+
+// bindIP is the address Docker binds ports published without one on the
+// container's network, "" when that is not known: the network's
+// host_binding_ipv4 option (dockerd's --ip for the default bridge), else
+// every IPv4 address.
+func (r *Registrator) bindIP(ctx context.Context, info *container.InspectResponse) string {
+	if info.HostConfig == nil {
+		return ""
+	}
+	mode := info.HostConfig.NetworkMode
+	name := ""
+	switch {
+	case mode.IsDefault() || mode.IsBridge():
+		name = "bridge"
+	case mode.IsUserDefined():
+		name = mode.UserDefined()
+	default:
+		return ""
+	}
+	nw, err := r.docker.NetworkInspect(ctx, name, network.InspectOptions{})
+	if err != nil || nw.Driver != "bridge" {
+		return ""
+	}
+	ip, ok := nw.Options[hostBindingIPv4]
+	if !ok {
+		return "0.0.0.0"
+	}
+	if a := net.ParseIP(ip); a == nil || a.To4() == nil {
+		return ""
+	}
+	return ip
+}
