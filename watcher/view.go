@@ -52,6 +52,15 @@ type view struct {
 	edge uint64
 	// atIndex are called once the view answered from their index.
 	atIndex []indexWaiter
+	// restTimer stops the view while it rests (Watcher.Retain).
+	restTimer *time.Timer
+	// hidden keeps the data of a view that came back from resting from
+	// templates until it is known to be as new as everything else they
+	// read: an answer from hiddenUntil or later, or a read made after
+	// it came back. revivals tells a late read of an earlier return.
+	hidden      bool
+	hiddenUntil uint64
+	revivals    int
 }
 
 type indexWaiter struct {
@@ -137,6 +146,9 @@ func (v *view) handle(data any, meta consul.Meta, err error, took time.Duration)
 	if err != nil {
 		v.setError(err)
 		if !o.Retry.Enabled || o.Retry.Attempts > 0 && v.failures >= o.Retry.Attempts+1 {
+			if v.w.stopResting(v) {
+				return // no template needs it: not worth failing for
+			}
 			v.w.fail(&WatchError{Key: v.key, Attempts: v.failures, Err: err})
 			return
 		}
@@ -251,11 +263,61 @@ func (v *view) hasData() bool {
 func (v *view) deliver(data any) {
 	v.mu.Lock()
 	changed := v.storeLocked(data)
+	shown := v.hidden && v.index >= v.hiddenUntil
+	if shown {
+		v.hidden = false
+	}
+	hidden := v.hidden
 	v.mu.Unlock()
-	if changed {
+	if changed && !hidden || shown {
 		v.w.log.Trace("data changed", "dependency", v.key, "index", v.index)
 		v.w.mark(v.key)
 	}
+}
+
+// revive brings back a view that rested. Its data is shown at once when it
+// answered from target (the newest index of the running views) or later;
+// otherwise it is hidden until its own query answers from target or a
+// read made now answers, whichever comes first.
+func (v *view) revive(target uint64) {
+	v.mu.Lock()
+	v.revivals++
+	gen := v.revivals
+	fresh := v.received && v.index >= target
+	v.hidden, v.hiddenUntil = !fresh, target
+	v.mu.Unlock()
+	if fresh {
+		v.w.log.Trace("resting view back, up to date", "dependency", v.key)
+		v.w.mark(v.key)
+		return
+	}
+	if !v.w.begin(v.ctx) {
+		return
+	}
+	go func() {
+		defer v.w.end()
+		data, meta, err := v.dep.Fetch(v.ctx, v.w.client, consul.QueryOptions{AllowStale: v.w.opts.MaxStale > 0})
+		if v.ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			// Let a new view do the retrying and the reporting.
+			v.w.restart(v)
+			return
+		}
+		v.mu.Lock()
+		if !v.hidden || v.revivals != gen {
+			v.mu.Unlock()
+			return // its own query answered first
+		}
+		if meta.LastIndex >= v.index {
+			v.storeLocked(data)
+		}
+		v.hidden = false
+		v.mu.Unlock()
+		v.w.log.Trace("resting view back, read again", "dependency", v.key)
+		v.w.mark(v.key)
+	}()
 }
 
 // refreshed stores data read outside the view's loop at index idx, unless

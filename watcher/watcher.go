@@ -63,6 +63,7 @@ type Watcher struct {
 
 	mu      sync.Mutex
 	views   map[string]*view
+	resting map[string]*view // views no template uses now, kept a while
 	changed map[string]struct{}
 	notify  chan struct{}
 	errs    chan error
@@ -86,7 +87,7 @@ func New(c *consul.Client, o Options) *Watcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Watcher{
 		client: c, opts: o, log: o.Logger, ctx: ctx, cancel: cancel,
-		views: map[string]*view{}, changed: map[string]struct{}{},
+		views: map[string]*view{}, resting: map[string]*view{}, changed: map[string]struct{}{},
 		notify: make(chan struct{}, 1), errs: make(chan error, 1),
 	}
 	w.landed = sync.NewCond(&w.flightMu)
@@ -114,12 +115,22 @@ func (w *Watcher) end() {
 	w.flightMu.Unlock()
 }
 
-// Add starts watching d unless a view of the same query runs already.
+// Add starts watching d unless a view of the same query runs already. A
+// resting view of it comes back (see Retain).
 func (w *Watcher) Add(d dep.Dependency) {
 	key := d.String()
 	w.mu.Lock()
 	if _, ok := w.views[key]; ok || w.ctx.Err() != nil {
 		w.mu.Unlock()
+		return
+	}
+	if v := w.resting[key]; v != nil {
+		delete(w.resting, key)
+		v.restTimer.Stop()
+		target := w.newestIndexLocked()
+		w.views[key] = v
+		w.mu.Unlock()
+		v.revive(target)
 		return
 	}
 	ctx, cancel := context.WithCancel(w.ctx)
@@ -131,16 +142,69 @@ func (w *Watcher) Add(d dep.Dependency) {
 	v.start()
 }
 
-// Retain stops every view whose key is not in keep and forgets its data.
+// restFor is how long a view no template uses keeps watching, and
+// maxResting how many do at most.
+var (
+	restFor    = 2 * time.Minute
+	maxResting = 64
+)
+
+// Retain drops every view whose key is not in keep: its data is no longer
+// recalled, and it stops. Outside Once mode it first rests for restFor,
+// its blocking query still out: a template that asks for the dependency
+// again (a service whose last instance left gets a new one) often finds
+// the answer already there, or on its way, instead of a round trip away.
 func (w *Watcher) Retain(keep map[string]bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for key, v := range w.views {
-		if !keep[key] {
-			v.cancel()
-			delete(w.views, key)
-			delete(w.changed, key)
+		if keep[key] {
+			continue
 		}
+		delete(w.views, key)
+		delete(w.changed, key)
+		if w.opts.Once || len(w.resting) >= maxResting {
+			v.cancel()
+			continue
+		}
+		w.resting[key] = v
+		v.restTimer = time.AfterFunc(restFor, func() { w.stopResting(v) })
+	}
+}
+
+// stopResting stops v if it still rests; it reports whether it did.
+func (w *Watcher) stopResting(v *view) bool { return w.remove(w.resting, v) }
+
+// remove stops v if it is in m, which it leaves; it reports whether it
+// was. m is w.views or w.resting.
+func (w *Watcher) remove(m map[string]*view, v *view) bool {
+	w.mu.Lock()
+	found := m[v.key] == v
+	if found {
+		delete(m, v.key)
+	}
+	w.mu.Unlock()
+	if found {
+		v.cancel()
+	}
+	return found
+}
+
+// newestIndexLocked is the highest index any running view answered from.
+func (w *Watcher) newestIndexLocked() uint64 {
+	var n uint64
+	for _, v := range w.views {
+		v.mu.Lock()
+		n = max(n, v.index)
+		v.mu.Unlock()
+	}
+	return n
+}
+
+// restart replaces a view by a new one of the same dependency.
+func (w *Watcher) restart(v *view) {
+	if w.remove(w.views, v) {
+		w.Add(v.dep)
 	}
 }
 
@@ -160,6 +224,9 @@ func (w *Watcher) RecallKey(key string) (any, bool) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.hidden {
+		return nil, false
+	}
 	return v.data, v.received
 }
 
