@@ -1,0 +1,151 @@
+package raft
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// gatedStore holds StoreLogs calls while closed, and can fail them.
+type gatedStore struct {
+	LogStore
+	mu      sync.Mutex
+	gate    chan struct{} // nil: open
+	fail    error
+	waiting chan struct{}
+}
+
+func (g *gatedStore) close() {
+	g.mu.Lock()
+	g.gate = make(chan struct{})
+	g.waiting = make(chan struct{}, 1)
+	g.mu.Unlock()
+}
+
+func (g *gatedStore) open(fail error) {
+	g.mu.Lock()
+	gate := g.gate
+	g.gate, g.fail = nil, fail
+	g.mu.Unlock()
+	if gate != nil {
+		close(gate)
+	}
+}
+
+func (g *gatedStore) StoreLogs(logs []*Log) error {
+	g.mu.Lock()
+	gate, waiting := g.gate, g.waiting
+	g.mu.Unlock()
+	if gate != nil {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+		<-gate
+	}
+	g.mu.Lock()
+	fail := g.fail
+	g.fail = nil
+	g.mu.Unlock()
+	if fail != nil {
+		return fail
+	}
+	return g.LogStore.StoreLogs(logs)
+}
+
+func gatedCluster(t *testing.T) (*cluster, []*gatedStore) {
+	gates := make([]*gatedStore, 3)
+	c := makeCluster(t, &MakeClusterOpts{Peers: 3, Bootstrap: true, Conf: inmemConfig(t),
+		WrapLogs: func(i int, s LogStore) LogStore {
+			gates[i] = &gatedStore{LogStore: s}
+			return gates[i]
+		}})
+	return c, gates
+}
+
+func indexOf(c *cluster, r *Raft) int {
+	for i, x := range c.rafts {
+		if x == r {
+			return i
+		}
+	}
+	return -1
+}
+
+// The followers get a new entry, and it commits, while the leader is still
+// writing it to its own log.
+func TestRaft_ReplicatesWhileLeaderStores(t *testing.T) {
+	c, gates := gatedCluster(t)
+	defer c.Close()
+	leader := c.Leader()
+	li := indexOf(c, leader)
+	if err := leader.Apply([]byte("warm"), time.Second).Error(); err != nil {
+		t.Fatal(err)
+	}
+	gates[li].close()
+	defer gates[li].open(nil)
+	f := leader.Apply([]byte("early"), 5*time.Second)
+	select {
+	case <-gates[li].waiting:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the leader did not start writing the entry")
+	}
+	idx := leader.getLastIndex()
+	for i, r := range c.rafts {
+		if i == li {
+			continue
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			var l Log
+			if c.stores[i].GetLog(idx, &l) == nil && string(l.Data) == "early" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("follower %d did not get the entry while the leader was writing it", i)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		_ = r
+	}
+	gates[li].open(nil)
+	if err := f.Error(); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	c.EnsureSame(t)
+}
+
+// A leader that fails to write an entry it already sent answers the
+// caller with the error and steps down, and does not serve the entry from
+// its cache; the cluster goes on.
+func TestRaft_LeaderStoreFailureAfterSending(t *testing.T) {
+	c, gates := gatedCluster(t)
+	defer c.Close()
+	leader := c.Leader()
+	li := indexOf(c, leader)
+	if err := leader.Apply([]byte("warm"), time.Second).Error(); err != nil {
+		t.Fatal(err)
+	}
+	gates[li].close()
+	f := leader.Apply([]byte("lost"), 5*time.Second)
+	<-gates[li].waiting
+	idx := leader.getLastIndex()
+	gates[li].open(errors.New("disk full"))
+	if err := f.Error(); err == nil {
+		t.Fatal("apply succeeded although the leader could not store the entry")
+	}
+	var l Log
+	if err := leader.logs.GetLog(idx, &l); err == nil && string(l.Data) == "lost" {
+		// Only a leader that got the entry back from a new leader may
+		// have it.
+		if c.stores[li].GetLog(idx, &l) != nil {
+			t.Fatal("the cache serves an entry the store does not have")
+		}
+	}
+	next := c.Leader()
+	if err := next.Apply([]byte("after"), 5*time.Second).Error(); err != nil {
+		t.Fatalf("the cluster does not go on: %v", err)
+	}
+	c.EnsureSame(t)
+}
