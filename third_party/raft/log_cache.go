@@ -67,7 +67,6 @@ func (c *LogCache) StoreLogs(logs []*Log) error {
 	err := c.store.StoreLogs(logs)
 	// Insert the logs into the ring buffer, but only on success
 	if err != nil {
-		c.unstage(logs)
 		return fmt.Errorf("unable to store logs within log store, err: %q", err)
 	}
 	c.l.Lock()
@@ -79,17 +78,23 @@ func (c *LogCache) StoreLogs(logs []*Log) error {
 }
 
 // StageLogs makes logs readable from the cache before StoreLogs has made
-// them durable; a failed StoreLogs drops them again.
-func (c *LogCache) StageLogs(logs []*Log) {
+// them durable. It reports false, staging nothing, when the batch does not
+// fit in the cache: an entry evicted by a later one of its own batch could
+// then not be read until it is stored.
+func (c *LogCache) StageLogs(logs []*Log) bool {
+	if len(logs) > len(c.cache) {
+		return false
+	}
 	c.l.Lock()
 	for _, l := range logs {
 		c.cache[l.Index%uint64(len(c.cache))] = l
 	}
 	c.l.Unlock()
+	return true
 }
 
-// unstage drops staged logs that could not be stored.
-func (c *LogCache) unstage(logs []*Log) {
+// UnstageLogs drops staged logs that could not be stored.
+func (c *LogCache) UnstageLogs(logs []*Log) {
 	c.l.Lock()
 	for _, l := range logs {
 		if c.cache[l.Index%uint64(len(c.cache))] == l {
@@ -108,9 +113,14 @@ func (c *LogCache) LastIndex() (uint64, error) {
 }
 
 func (c *LogCache) DeleteRange(min, max uint64) error {
-	// Invalidate the cache on deletes
+	// Invalidate the deleted range only: staged logs (StageLogs) must stay
+	// readable while a compaction runs beside their write.
 	c.l.Lock()
-	c.cache = make([]*Log, len(c.cache))
+	for i, l := range c.cache {
+		if l != nil && l.Index >= min && l.Index <= max {
+			c.cache[i] = nil
+		}
+	}
 	c.l.Unlock()
 
 	return c.store.DeleteRange(min, max)

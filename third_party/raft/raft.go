@@ -1266,16 +1266,22 @@ func (r *Raft) dispatchLogs(applyLogs []*logFuture) {
 	// replicators send them to the followers while they are written here:
 	// the leader counts itself towards the commit only once its own write
 	// is done, as before.
-	if st, ok := r.logs.(interface{ StageLogs([]*Log) }); ok {
+	type stager interface {
+		StageLogs([]*Log) bool
+		UnstageLogs([]*Log)
+	}
+	if st, ok := r.logs.(stager); ok && st.StageLogs(logs) {
 		prevIndex, prevTerm := r.getLastLog()
-		st.StageLogs(logs)
 		r.setLastLog(lastIndex, term)
 		for _, f := range r.leaderState.replState {
 			asyncNotifyCh(f.triggerCh)
 		}
 		if err := r.logs.StoreLogs(logs); err != nil {
 			r.logger.Error("failed to commit logs", "error", err)
+			// The last index goes back before the logs leave the cache,
+			// so no replicator looks for them there afterwards.
 			r.setLastLog(prevIndex, prevTerm)
+			st.UnstageLogs(logs)
 			for _, applyLog := range applyLogs {
 				applyLog.respond(err)
 			}

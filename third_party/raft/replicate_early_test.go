@@ -2,6 +2,7 @@ package raft
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -146,6 +147,66 @@ func TestRaft_LeaderStoreFailureAfterSending(t *testing.T) {
 	next := c.Leader()
 	if err := next.Apply([]byte("after"), 5*time.Second).Error(); err != nil {
 		t.Fatalf("the cluster does not go on: %v", err)
+	}
+	c.EnsureSame(t)
+}
+
+// A compaction while the leader writes an entry it already sent leaves the
+// entry readable, so a follower that catches up then gets it as a log
+// entry, not as a snapshot that would drop entries it acknowledged (its
+// store is monotonic, as raft-wal is).
+func TestRaft_CompactionWhileLeaderStores(t *testing.T) {
+	gates := make([]*gatedStore, 3)
+	conf := inmemConfig(t)
+	conf.TrailingLogs = 5
+	conf.SnapshotThreshold = 1 << 30
+	conf.SnapshotInterval = time.Hour
+	c := makeCluster(t, &MakeClusterOpts{Peers: 3, Bootstrap: true, Conf: conf,
+		WrapLogs: func(i int, s LogStore) LogStore {
+			gates[i] = &gatedStore{LogStore: s}
+			return &MockMonotonicLogStore{s: gates[i]}
+		}})
+	defer c.Close()
+	leader := c.Leader()
+	li := indexOf(c, leader)
+	for i := 0; i < 20; i++ {
+		if err := leader.Apply([]byte(fmt.Sprintf("a%d", i)), time.Second).Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sf := leader.Snapshot()
+	if err := sf.Error(); err != nil {
+		t.Fatal(err)
+	}
+	meta, rc, err := sf.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	for i := 0; i < 20; i++ {
+		if err := leader.Apply([]byte(fmt.Sprintf("b%d", i)), time.Second).Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.WaitForReplication(40)
+	lagging := (li + 1) % 3
+	before, _ := c.snaps[lagging].List()
+	c.Disconnect(c.rafts[lagging].localAddr)
+	gates[li].close()
+	defer gates[li].open(nil)
+	f := leader.Apply([]byte("x"), 5*time.Second)
+	<-gates[li].waiting
+	if err := leader.compactLogs(meta.Index); err != nil {
+		t.Fatal(err)
+	}
+	c.FullyConnect()
+	time.Sleep(300 * time.Millisecond)
+	gates[li].open(nil)
+	if err := f.Error(); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	if after, _ := c.snaps[lagging].List(); len(after) != len(before) {
+		t.Fatalf("the follower was sent %d snapshots while it was ahead of the leader's snapshot", len(after)-len(before))
 	}
 	c.EnsureSame(t)
 }

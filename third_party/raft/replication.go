@@ -221,6 +221,16 @@ START:
 
 	// Setup the request
 	if err := r.setupAppendEntries(s, &req, atomic.LoadUint64(&s.nextIndex), lastIndex); err == ErrLogNotFound {
+		// Logs after the last snapshot are never compacted: one of them
+		// missing is a leader's write that failed (it steps down), not a
+		// follower so far behind that it needs the snapshot. Installing a
+		// snapshot on a follower that is ahead of it would drop entries
+		// it already acknowledged.
+		if snapIndex, _ := r.getLastSnapshot(); atomic.LoadUint64(&s.nextIndex) > snapIndex+1 {
+			r.logger.Warn("log to replicate is not stored; trying again", "peer", peer.ID, "next", atomic.LoadUint64(&s.nextIndex))
+			s.failures++
+			return
+		}
 		goto SEND_SNAP
 	} else if err != nil {
 		return
