@@ -3,6 +3,7 @@ package registrator
 import (
 	"context"
 	"net"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
@@ -18,8 +19,12 @@ import (
 // for Docker to answer another inspect.
 
 // maxCreated bounds the containers created and not yet started that are
-// remembered; past it, a start is inspected as usual.
-const maxCreated = 256
+// remembered, and createdFor how long; past either, a start is inspected
+// as usual.
+const (
+	maxCreated = 256
+	createdFor = 30 * time.Second
+)
 
 // keepsCreated are the events that leave a created container's settings
 // as they were. Every other event forgets them (rename, update, die,
@@ -29,6 +34,7 @@ var keepsCreated = map[string]bool{"create": true, "attach": true, "resize": tru
 // createdEntry is a created container's inspect data; info is nil until
 // the inspect answered.
 type createdEntry struct {
+	at     time.Time
 	info   *container.InspectResponse
 	bindIP string // see mapping.AsStarted
 }
@@ -43,8 +49,14 @@ func (r *Registrator) noteEvent(id, action string) {
 	defer r.mu.Unlock()
 	switch {
 	case action == "create":
+		now := time.Now()
+		for cid, e := range r.created {
+			if now.Sub(e.at) > createdFor {
+				delete(r.created, cid)
+			}
+		}
 		if len(r.created) < maxCreated && r.ctx.Err() == nil {
-			r.created[id] = &createdEntry{}
+			r.created[id] = &createdEntry{at: now}
 			r.wg.Add(1)
 			go func() {
 				defer r.wg.Done()
@@ -54,6 +66,24 @@ func (r *Registrator) noteEvent(id, action string) {
 	case !keepsCreated[action] && action != "start":
 		delete(r.created, id)
 	}
+}
+
+// noteNetwork forgets the creation data of a container that joined or
+// left a network, unless it is joining, as it starts, the one network it
+// was created on.
+func (r *Registrator) noteNetwork(id, action, network string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.created[id]
+	if e == nil {
+		return
+	}
+	if action == "connect" && e.info != nil && e.info.NetworkSettings != nil {
+		if _, own := e.info.NetworkSettings.Networks[network]; own {
+			return
+		}
+	}
+	delete(r.created, id)
 }
 
 // forgetCreated drops every container's creation data: events may have
@@ -80,7 +110,10 @@ func (r *Registrator) inspectCreated(ctx context.Context, id string) {
 		r.log.Debug("inspecting a created container failed; its start will be inspected", "container", short(id), "error", err)
 		return
 	}
-	bindIP := r.bindIP(ctx, &info)
+	bindIP, publishes := r.publishing(ctx, &info)
+	if !publishes {
+		return
+	}
 	if _, ok := mapping.AsStarted(&info, r.opts, bindIP); !ok {
 		return
 	}
@@ -102,7 +135,7 @@ func (r *Registrator) startedFromCreate(id string) (*container.InspectResponse, 
 	e := r.created[id]
 	delete(r.created, id)
 	r.mu.Unlock()
-	if e == nil || e.info == nil {
+	if e == nil || e.info == nil || time.Since(e.at) > createdFor {
 		return nil, false
 	}
 	return mapping.AsStarted(e.info, r.opts, e.bindIP)
@@ -112,15 +145,24 @@ func (r *Registrator) startedFromCreate(id string) (*container.InspectResponse, 
 // published without one is bound to.
 const hostBindingIPv4 = "com.docker.network.bridge.host_binding_ipv4"
 
-// bindIP is the address Docker binds ports published without one on the
-// container's network, "" when that is not known: the network's
-// host_binding_ipv4 option (dockerd's --ip for the default bridge), else
-// every IPv4 address.
-func (r *Registrator) bindIP(ctx context.Context, info *container.InspectResponse) string {
+// publishing reports whether Docker publishes the created container's
+// ports the ordinary way: on the host's network, or on one bridge network
+// that is not internal (an internal network publishes nothing; other
+// drivers, and containers on several networks, are left to an inspect).
+// bindIP is then the address of ports published without one: the
+// network's host_binding_ipv4 option (dockerd's --ip for the default
+// bridge), else every IPv4 address.
+func (r *Registrator) publishing(ctx context.Context, info *container.InspectResponse) (bindIP string, ok bool) {
 	if info.HostConfig == nil {
-		return ""
+		return "", false
 	}
 	mode := info.HostConfig.NetworkMode
+	if mode.IsHost() {
+		return "", true
+	}
+	if info.NetworkSettings != nil && len(info.NetworkSettings.Networks) > 1 {
+		return "", false
+	}
 	name := ""
 	switch {
 	case mode.IsDefault() || mode.IsBridge():
@@ -128,18 +170,18 @@ func (r *Registrator) bindIP(ctx context.Context, info *container.InspectRespons
 	case mode.IsUserDefined():
 		name = mode.UserDefined()
 	default:
-		return ""
+		return "", false
 	}
 	nw, err := r.docker.NetworkInspect(ctx, name, network.InspectOptions{})
-	if err != nil || nw.Driver != "bridge" {
-		return ""
+	if err != nil || nw.Driver != "bridge" || nw.Internal {
+		return "", false
 	}
-	ip, ok := nw.Options[hostBindingIPv4]
-	if !ok {
-		return "0.0.0.0"
+	ip, set := nw.Options[hostBindingIPv4]
+	if !set {
+		return "0.0.0.0", true
 	}
 	if a := net.ParseIP(ip); a == nil || a.To4() == nil {
-		return ""
+		return "", false
 	}
-	return ip
+	return ip, true
 }

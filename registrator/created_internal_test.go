@@ -28,6 +28,7 @@ func TestStartPredictedFromCreate(t *testing.T) {
 	eng := dockertest.Start(t)
 	netName := "predict-net"
 	eng.CreateNetwork(t, netName)
+	eng.CreateNetwork(t, "predict-internal", func(o *network.CreateOptions) { o.Internal = true })
 	r, err := New(Config{DockerHost: eng.Host, RegistryURI: "consul://127.0.0.1:1"})
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +37,7 @@ func TestStartPredictedFromCreate(t *testing.T) {
 	bind := func(ip string, port int) []nat.PortBinding {
 		return []nat.PortBinding{{HostIP: ip, HostPort: strconv.Itoa(port)}}
 	}
-	ports := freeport.Ports(t, 10)
+	ports := freeport.Ports(t, 11)
 	env := []string{"SERVICE_NAME=web", "SERVICE_TAGS=a,b", "SERVICE_REGION=eu"}
 	cases := []struct {
 		name     string
@@ -45,6 +46,8 @@ func TestStartPredictedFromCreate(t *testing.T) {
 		exposed  []string
 		health   *container.HealthConfig
 		predicts bool
+		// noService: the started container offers nothing to register.
+		noService bool
 	}{
 		{name: "published on loopback", predicts: true,
 			hc: container.HostConfig{PortBindings: nat.PortMap{"80/tcp": bind("127.0.0.1", ports[0])}}},
@@ -70,6 +73,9 @@ func TestStartPredictedFromCreate(t *testing.T) {
 			hc: container.HostConfig{PortBindings: nat.PortMap{"80/tcp": bind("127.0.0.1", 0)}}},
 		{name: "-internal advertises the container's address", opts: mapping.Options{Internal: true},
 			hc: container.HostConfig{PortBindings: nat.PortMap{"80/tcp": bind("127.0.0.1", ports[6])}}},
+		{name: "an internal network publishes nothing", noService: true,
+			hc: container.HostConfig{NetworkMode: "predict-internal",
+				PortBindings: nat.PortMap{"80/tcp": bind("127.0.0.1", ports[10])}}},
 		{name: "a HEALTHCHECK starts out starting",
 			health: &container.HealthConfig{Test: []string{"CMD", "true"}, Interval: time.Second},
 			hc:     container.HostConfig{PortBindings: nat.PortMap{"80/tcp": bind("127.0.0.1", ports[7])}}},
@@ -96,7 +102,9 @@ func TestStartPredictedFromCreate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			predicted, ok := mapping.AsStarted(&created, c.opts, r.bindIP(ctx, &created))
+			bindIP, publishes := r.publishing(ctx, &created)
+			predicted, ok := mapping.AsStarted(&created, c.opts, bindIP)
+			ok = ok && publishes
 			if ok != c.predicts {
 				t.Fatalf("AsStarted predicted: %v, want %v", ok, c.predicts)
 			}
@@ -106,6 +114,12 @@ func TestStartPredictedFromCreate(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := mapping.Map(&started, c.opts)
+			if c.noService {
+				if len(want.Services) != 0 {
+					t.Fatalf("the started container maps to %d services, want none", len(want.Services))
+				}
+				return
+			}
 			if len(want.Services) == 0 {
 				t.Fatalf("the started container maps to no service: %v %v", want.Problems, want.Notes)
 			}

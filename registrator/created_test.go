@@ -3,9 +3,14 @@ package registrator_test
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/go-connections/nat"
 
 	"github.com/beacon-sd/beacon/internal/freeport"
 	"github.com/beacon-sd/beacon/registrator"
@@ -56,5 +61,33 @@ func TestStartRegisteredFromCreate(t *testing.T) {
 	}
 	if n := strings.Count(run.log.String(), shortcut); n != 1 {
 		t.Errorf("%d starts registered from the creation, want 1: the renamed one must be inspected", n)
+	}
+
+	// Moved to a network that binds elsewhere between creation and start:
+	// registered where Docker bound the port.
+	h.eng.CreateNetwork(t, "elsewhere", func(o *network.CreateOptions) {
+		o.Options = map[string]string{"com.docker.network.bridge.host_binding_ipv4": "127.0.0.5"}
+	})
+	port3 := freeport.Port(t)
+	resp, err := h.eng.Client.ContainerCreate(context.Background(),
+		&container.Config{Image: dockertest.Image, Cmd: dockertest.WebServer, Env: []string{"SERVICE_NAME=moved"},
+			ExposedPorts: nat.PortSet{"80/tcp": {}}},
+		&container.HostConfig{PortBindings: nat.PortMap{"80/tcp": {{HostPort: strconv.Itoa(port3)}}}},
+		&network.NetworkingConfig{}, nil, "moved")
+	if err != nil {
+		t.Fatal(err)
+	}
+	created(resp.ID)
+	if err := h.eng.Client.NetworkDisconnect(context.Background(), "bridge", resp.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	h.eng.Connect(t, "elsewhere", resp.ID)
+	h.eng.Start(t, resp.ID)
+	moved := h.waitCatalog("moved", 1, 10*time.Second)
+	if s := moved[0]; s.ServiceAddress != "127.0.0.5" || s.ServicePort != port3 {
+		t.Errorf("the moved container is registered at %s:%d, want 127.0.0.5:%d", s.ServiceAddress, s.ServicePort, port3)
+	}
+	if n := strings.Count(run.log.String(), shortcut); n != 1 {
+		t.Errorf("%d starts registered from the creation, want 1: the moved one must be inspected", n)
 	}
 }

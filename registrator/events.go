@@ -116,9 +116,13 @@ func (r *Registrator) handle(m events.Message) {
 		}
 	case events.NetworkEventType:
 		// Joining or leaving a network changes the container addresses
-		// that -internal advertises.
-		if id := m.Actor.Attributes["container"]; r.cfg.Internal && id != "" && (action == "connect" || action == "disconnect") {
-			r.enqueue(id, hint{action: "network " + action})
+		// that -internal advertises, and where a created container will
+		// publish its ports.
+		if id := m.Actor.Attributes["container"]; id != "" && (action == "connect" || action == "disconnect") {
+			r.noteNetwork(id, action, m.Actor.Attributes["name"])
+			if r.cfg.Internal {
+				r.enqueue(id, hint{action: "network " + action})
+			}
 		}
 	}
 }

@@ -111,8 +111,9 @@ func (e *Engine) Remove(t testing.TB, id string) {
 }
 
 // CreateNetwork makes a user-defined bridge network with a free subnet
-// and returns its name; it is removed with the engine.
-func (e *Engine) CreateNetwork(t testing.TB, name string) (subnet string) {
+// and returns its subnet; it is removed with the engine. edit changes the
+// settings first (Internal, Options, ...).
+func (e *Engine) CreateNetwork(t testing.TB, name string, edit ...func(*network.CreateOptions)) (subnet string) {
 	t.Helper()
 	subnet, gw, err := freeSubnet()
 	if err != nil {
@@ -120,10 +121,14 @@ func (e *Engine) CreateNetwork(t testing.TB, name string) (subnet string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err = e.Client.NetworkCreate(ctx, name, network.CreateOptions{
+	opts := network.CreateOptions{
 		Driver: "bridge",
 		IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: subnet, Gateway: gw}}},
-	})
+	}
+	for _, f := range edit {
+		f(&opts)
+	}
+	_, err = e.Client.NetworkCreate(ctx, name, opts)
 	if err != nil {
 		t.Fatalf("create network %s: %v", name, err)
 	}
