@@ -52,8 +52,11 @@ type view struct {
 	edge uint64
 	// atIndex are called once the view answered from their index.
 	atIndex []indexWaiter
-	// restTimer stops the view while it rests (Watcher.Retain).
+	// restTimer stops the view while it rests (Watcher.Retain); restGen
+	// tells the timer of this rest from one of an earlier rest. Both are
+	// guarded by the watcher's mu.
 	restTimer *time.Timer
+	restGen   int
 	// hidden keeps the data of a view that came back from resting from
 	// templates until it is known to be as new as everything else they
 	// read: an answer from hiddenUntil or later, or a read made after
@@ -181,11 +184,12 @@ func (v *view) handle(data any, meta consul.Meta, err error, took time.Duration)
 		// server): start over without blocking.
 		index = 0
 	}
-	v.mu.Lock()
-	v.index = index
-	v.mu.Unlock()
-	if !unchanged {
-		v.deliver(data)
+	if unchanged {
+		v.mu.Lock()
+		v.index = index
+		v.mu.Unlock()
+	} else {
+		v.deliver(data, index)
 	}
 	v.reached()
 	if v.w.opts.Once && !v.park() {
@@ -258,10 +262,12 @@ func (v *view) hasData() bool {
 	return v.received
 }
 
-// deliver stores data and tells the watcher's owner, unless it equals what
-// the view had.
-func (v *view) deliver(data any) {
+// deliver stores data answered from index and tells the watcher's owner,
+// unless it equals what the view had. The index and the data change
+// together: a view coming back from resting judges its data by the index.
+func (v *view) deliver(data any, index uint64) {
 	v.mu.Lock()
+	v.index = index
 	changed := v.storeLocked(data)
 	shown := v.hidden && v.index >= v.hiddenUntil
 	if shown {

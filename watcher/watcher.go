@@ -168,12 +168,28 @@ func (w *Watcher) Retain(keep map[string]bool) {
 			continue
 		}
 		w.resting[key] = v
-		v.restTimer = time.AfterFunc(restFor, func() { w.stopResting(v) })
+		v.restGen++
+		gen := v.restGen
+		v.restTimer = time.AfterFunc(restFor, func() { w.restEnded(v, gen) })
 	}
 }
 
 // stopResting stops v if it still rests; it reports whether it did.
 func (w *Watcher) stopResting(v *view) bool { return w.remove(w.resting, v) }
+
+// restEnded stops v when its rest number gen is over, unless it came back
+// (or came back and rests again since).
+func (w *Watcher) restEnded(v *view, gen int) {
+	w.mu.Lock()
+	over := v.restGen == gen && w.resting[v.key] == v
+	if over {
+		delete(w.resting, v.key)
+	}
+	w.mu.Unlock()
+	if over {
+		v.cancel()
+	}
+}
 
 // remove stops v if it is in m, which it leaves; it reports whether it
 // was. m is w.views or w.resting.
@@ -304,6 +320,11 @@ func (w *Watcher) StatusOf(key string) (Status, bool) {
 
 // Stop ends every view and waits for their queries and timers to end.
 func (w *Watcher) Stop() {
+	w.mu.Lock()
+	for _, v := range w.resting {
+		v.restTimer.Stop()
+	}
+	w.mu.Unlock()
 	w.flightMu.Lock()
 	w.cancel()
 	w.flightMu.Unlock()
