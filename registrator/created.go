@@ -31,12 +31,11 @@ const (
 // destroy, ...), and "start" uses them up.
 var keepsCreated = map[string]bool{"create": true, "attach": true, "resize": true}
 
-// createdEntry is a created container's inspect data; info is nil until
-// the inspect answered.
+// createdEntry is what a created container's start is predicted to look
+// like (mapping.AsStarted); started is nil until the inspect answered.
 type createdEntry struct {
-	at     time.Time
-	info   *container.InspectResponse
-	bindIP string // see mapping.AsStarted
+	at      time.Time
+	started *container.InspectResponse
 }
 
 // noteEvent keeps the creation data of containers up to date with an
@@ -78,8 +77,8 @@ func (r *Registrator) noteNetwork(id, action, network string) {
 	if e == nil {
 		return
 	}
-	if action == "connect" && e.info != nil && e.info.NetworkSettings != nil {
-		if _, own := e.info.NetworkSettings.Networks[network]; own {
+	if action == "connect" && e.started != nil && e.started.NetworkSettings != nil {
+		if _, own := e.started.NetworkSettings.Networks[network]; own {
 			return
 		}
 	}
@@ -96,8 +95,8 @@ func (r *Registrator) forgetCreated() {
 
 // inspectCreated reads a container that was just created and keeps what
 // its start can be registered from, unless an event since its creation
-// made that unsafe or the start came first. A failure costs nothing but the shortcut: the start
-// is then inspected.
+// made that unsafe or the start came first. A failure costs nothing but
+// the shortcut: the start is then inspected.
 func (r *Registrator) inspectCreated(ctx context.Context, id string) {
 	r.mu.Lock()
 	e := r.created[id]
@@ -114,13 +113,14 @@ func (r *Registrator) inspectCreated(ctx context.Context, id string) {
 	if !publishes {
 		return
 	}
-	if _, ok := mapping.AsStarted(&info, r.opts, bindIP); !ok {
+	started, ok := mapping.AsStarted(&info, r.opts, bindIP)
+	if !ok {
 		return
 	}
 	r.mu.Lock()
 	kept := r.created[id] == e
 	if kept {
-		e.info, e.bindIP = &info, bindIP
+		e.started = started
 	}
 	r.mu.Unlock()
 	if kept {
@@ -135,10 +135,10 @@ func (r *Registrator) startedFromCreate(id string) (*container.InspectResponse, 
 	e := r.created[id]
 	delete(r.created, id)
 	r.mu.Unlock()
-	if e == nil || e.info == nil || time.Since(e.at) > createdFor {
+	if e == nil || e.started == nil || time.Since(e.at) > createdFor {
 		return nil, false
 	}
-	return mapping.AsStarted(e.info, r.opts, e.bindIP)
+	return e.started, true
 }
 
 // hostBindingIPv4 is the bridge driver's option naming the address a port
