@@ -31,9 +31,8 @@ const (
 )
 
 var (
-	mu    sync.Mutex
-	given = map[int]bool{}
-	next  = lo + os.Getpid()*7919%(hi-lo)
+	mu   sync.Mutex
+	next = lo + os.Getpid()*7919%(hi-lo)
 )
 
 // Port returns a free port (TCP and UDP) that no earlier call returned and
@@ -69,13 +68,14 @@ func take() (int, error) {
 		if next++; next >= hi {
 			next = lo
 		}
-		if given[p] || !claim(filepath.Join(dir, strconv.Itoa(p))) {
+		// A port this process claimed before is refused like any other
+		// live process's.
+		if !claim(filepath.Join(dir, strconv.Itoa(p))) {
 			continue
 		}
 		if !free(p) {
 			continue // in use by something else: leave it claimed
 		}
-		given[p] = true
 		return p, nil
 	}
 	return 0, errors.New("freeport: no free port left")
