@@ -274,9 +274,9 @@ func (s *Server) applyRaft(c *structs.Command) (bool, error) {
 // entries it wrote.
 func (s *Server) sendKVGroup(group []*queuedWrite) int {
 	reqs := flatten(group)
-	if len(reqs) > 1 && !s.groupsAllowed() {
-		// A server that cannot read a group joined meanwhile: one entry
-		// per write.
+	if len(reqs) == 1 || !s.groupsAllowed() {
+		// A lone write, or a server that cannot read a group joined
+		// meanwhile: one entry per write.
 		out := make([]applyResult, len(reqs))
 		for i, r := range reqs {
 			out[i].ok, out[i].err = s.applyRaft(&structs.Command{Type: structs.KVSRequestType, KVS: r})
@@ -284,22 +284,10 @@ func (s *Server) sendKVGroup(group []*queuedWrite) int {
 		giveResults(group, out)
 		return len(reqs)
 	}
-	var b []byte
-	var err error
-	if len(reqs) == 1 {
-		b, err = structs.EncodeCommand(&structs.Command{Type: structs.KVSRequestType, KVS: reqs[0]})
-	} else {
-		b = structs.EncodeKVGroup(reqs)
-	}
-	var res applyResult
-	if err == nil {
-		res, err = s.applyLog(b)
-	}
+	res, err := s.applyLog(structs.EncodeKVGroup(reqs))
 	switch {
 	case err != nil:
 		giveResults(group, repeatResult(len(reqs), applyResult{err: err}))
-	case len(reqs) == 1:
-		giveResults(group, []applyResult{res})
 	case len(res.group) != len(reqs):
 		err := res.err
 		if err == nil {
