@@ -128,8 +128,7 @@ func callFor[R any](ctx context.Context, r *Remote, method string, args interfac
 // callForPtr makes a call whose reply is one struct and returns a pointer
 // to it, never nil.
 func callForPtr[R any](ctx context.Context, r *Remote, method string, args interface{}) (*R, error) {
-	var out R
-	err := r.call(ctx, method, args, &out)
+	out, err := callFor[R](ctx, r, method, args)
 	return &out, err
 }
 

@@ -95,9 +95,11 @@ func (g *groupCommit) run(self *queuedWrite, group []*queuedWrite) {
 			}
 		}
 		g.groups.Add(uint64(sent))
+		writes := 0
 		for _, w := range group {
-			g.writes.Add(uint64(len(w.reqs)))
+			writes += len(w.reqs)
 		}
+		g.writes.Add(uint64(writes))
 		g.mu.Lock()
 		if len(g.queue) == 0 {
 			g.busy = false
