@@ -129,7 +129,7 @@ func (g *groupCommit) take() []*queuedWrite {
 		w := g.queue[n]
 		writes += len(w.reqs)
 		for _, r := range w.reqs {
-			size += len(r.DirEnt.Key) + len(r.DirEnt.Value)
+			size += r.Size()
 		}
 		if n > 0 && (writes > groupMaxWrites || size > groupMaxBytes) {
 			break

@@ -59,7 +59,7 @@ func (s *Server) KVApplyGroup(ctx context.Context, args *structs.KVSGroupRequest
 		if w == nil {
 			return reply, structs.BadInput("KV write %d of the group is empty", i+1)
 		}
-		size += len(w.DirEnt.Key) + len(w.DirEnt.Value)
+		size += w.Size()
 	}
 	if limit := groupMaxBytes + structs.MaxKVValueSize + structs.MaxKeyLength; size > limit {
 		return reply, structs.BadInput("a group holds %d bytes of keys and values, the limit is %d", size, limit)

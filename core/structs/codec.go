@@ -21,7 +21,7 @@ const binaryKVGroup byte = 0xB2
 // faster than JSON; every other command is JSON.
 func EncodeCommand(c *Command) ([]byte, error) {
 	if c.Type == KVSRequestType && c.KVS != nil {
-		return appendKVS(make([]byte, 0, 64+len(c.KVS.DirEnt.Key)+len(c.KVS.DirEnt.Value)), c.KVS), nil
+		return appendKVS(make([]byte, 0, 64+c.KVS.Size()), c.KVS), nil
 	}
 	return json.Marshal(c)
 }
@@ -49,7 +49,7 @@ func DecodeCommand(b []byte) (*Command, error) {
 func EncodeKVGroup(group []*KVSRequest) []byte {
 	n := 16
 	for _, r := range group {
-		n += 64 + len(r.DirEnt.Key) + len(r.DirEnt.Value) + len(r.Token) + len(r.RequestID)
+		n += 64 + r.Size() + len(r.Token) + len(r.RequestID)
 	}
 	b := append(make([]byte, 0, n), binaryKVGroup)
 	b = binary.AppendUvarint(b, uint64(len(group)))
@@ -191,7 +191,7 @@ func (d *decoder) kvs() *KVSRequest {
 // MarshalBinary is the KV write's compact form, also used on the wire
 // between agents and servers.
 func (r *KVSRequest) MarshalBinary() ([]byte, error) {
-	return appendKVS(make([]byte, 0, 64+len(r.DirEnt.Key)+len(r.DirEnt.Value)), r), nil
+	return appendKVS(make([]byte, 0, 64+r.Size()), r), nil
 }
 
 // UnmarshalBinary reads what MarshalBinary wrote.

@@ -124,6 +124,10 @@ type KVSRequest struct {
 	WriteRequest
 }
 
+// Size is the bytes of the write's key and value, what limits on groups
+// of writes count.
+func (r *KVSRequest) Size() int { return len(r.DirEnt.Key) + len(r.DirEnt.Value) }
+
 // SessionOp is a session write operation.
 type SessionOp string
 
