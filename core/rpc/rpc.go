@@ -25,38 +25,14 @@ const (
 // not allocated up front.
 var maxFrame = 512 << 20
 
-// Errors keep their meaning across the wire: each known kind travels as a
-// code and comes back as an error that matches the same sentinel.
-var codes = []struct {
-	code string
-	err  error
-}{
-	{"perm", structs.ErrPermissionDenied},
-	{"noleader", structs.ErrNoLeader},
-	{"nodc", structs.ErrUnknownDC},
-	{"nonode", structs.ErrMissingNode},
-	{"nosvc", structs.ErrMissingService},
-	{"nosess", structs.ErrMissingSessionID},
-	{"badsess", structs.ErrInvalidSession},
-	{"nocheck", structs.ErrCheckNotFound},
-	{"unknownsvc", structs.ErrServiceNotFound},
-	{"aclnotfound", structs.ErrACLNotFound},
-	{"aclboot", structs.ErrACLBootstrapDisabled},
-	{"acloff", structs.ErrACLDisabled},
-}
-
-// EncodeError is an error's message and the code of its kind, for a reply.
+// EncodeError is an error's message and the code of its kind, for a reply:
+// errors keep their meaning across the wire.
 func EncodeError(err error) (msg, code string) {
 	var in *structs.InputError
 	if errors.As(err, &in) {
 		return err.Error(), "input"
 	}
-	for _, c := range codes {
-		if errors.Is(err, c.err) {
-			return err.Error(), c.code
-		}
-	}
-	return err.Error(), ""
+	return err.Error(), structs.ErrorCode(err)
 }
 
 // DecodeError turns what EncodeError made back into an error of the same
@@ -65,12 +41,7 @@ func DecodeError(msg, code string) error {
 	if code == "input" {
 		return &structs.InputError{Msg: msg}
 	}
-	for _, c := range codes {
-		if c.code == code {
-			return &remoteError{msg: msg, kind: c.err}
-		}
-	}
-	return &remoteError{msg: msg}
+	return &remoteError{msg: msg, kind: structs.ErrorKind(code)}
 }
 
 // remoteError is an error returned by the other side.

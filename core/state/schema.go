@@ -1,7 +1,6 @@
 package state
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -38,28 +37,24 @@ type appliedRequest struct {
 	Kind  string `json:",omitempty"` // of Err, see failureKinds
 }
 
-// failureKinds are the errors whose kind a remembered failure keeps, so a
-// retry fails as the write did; any other failure comes back as bad input.
-var failureKinds = map[string]error{
-	"badsess": structs.ErrInvalidSession,
-	"nosess":  structs.ErrMissingSessionID,
-}
+// failureKinds are the codes (structs.ErrorCode) of the errors whose kind
+// a remembered failure keeps, so a retry fails as the write did; any other
+// failure comes back as bad input.
+var failureKinds = map[string]bool{"badsess": true, "nosess": true}
 
 // failedRequest remembers err as the outcome of request id.
 func failedRequest(id string, idx uint64, err error) appliedRequest {
 	r := appliedRequest{ID: id, Index: idx, Err: err.Error()}
-	for k, kind := range failureKinds {
-		if errors.Is(err, kind) {
-			r.Kind = k
-		}
+	if code := structs.ErrorCode(err); failureKinds[code] {
+		r.Kind = code
 	}
 	return r
 }
 
 // failure is the error a retry of a remembered failed request returns.
 func (r appliedRequest) failure() error {
-	if kind, ok := failureKinds[r.Kind]; ok {
-		return &replayedError{msg: r.Err, kind: kind}
+	if failureKinds[r.Kind] {
+		return &replayedError{msg: r.Err, kind: structs.ErrorKind(r.Kind)}
 	}
 	return structs.BadInput("%s", r.Err)
 }

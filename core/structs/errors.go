@@ -35,3 +35,44 @@ func (e *InputError) Validation() bool { return true }
 func BadInput(format string, args ...interface{}) error {
 	return &InputError{Msg: fmt.Sprintf(format, args...)}
 }
+
+// errorCodes name the kinds of error that keep their meaning where an
+// error travels as text: across the RPC wire, and in the log's memory of
+// a failed write.
+var errorCodes = []struct {
+	code string
+	err  error
+}{
+	{"perm", ErrPermissionDenied},
+	{"noleader", ErrNoLeader},
+	{"nodc", ErrUnknownDC},
+	{"nonode", ErrMissingNode},
+	{"nosvc", ErrMissingService},
+	{"nosess", ErrMissingSessionID},
+	{"badsess", ErrInvalidSession},
+	{"nocheck", ErrCheckNotFound},
+	{"unknownsvc", ErrServiceNotFound},
+	{"aclnotfound", ErrACLNotFound},
+	{"aclboot", ErrACLBootstrapDisabled},
+	{"acloff", ErrACLDisabled},
+}
+
+// ErrorCode is the code of err's kind, "" for none.
+func ErrorCode(err error) string {
+	for _, c := range errorCodes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return ""
+}
+
+// ErrorKind is the sentinel error of a code, nil for an unknown one.
+func ErrorKind(code string) error {
+	for _, c := range errorCodes {
+		if c.code == code {
+			return c.err
+		}
+	}
+	return nil
+}
