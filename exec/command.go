@@ -1,6 +1,7 @@
 // Package exec runs the processes the template renderer starts: reload
 // commands (through sh -c, in their own process group, killed as a group
-// on timeout, their output logged line by line) and the supervised child
+// on timeout, their output logged line by line; a Standby keeps a shell
+// waiting for a command's next run) and the supervised child
 // of -exec (reloaded by a signal or restarted after a render, stopped with
 // the kill signal and a grace period, its exit code passed on).
 package exec
@@ -54,24 +55,59 @@ var ErrTimeout = errors.New("timed out")
 // at info level for stdout and warn for stderr. A non-zero exit, a
 // timeout or a cancelled ctx is an error that says which.
 func Run(ctx context.Context, c Command, log hclog.Logger) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	p, err := start(c, build(c.Args, c.Shell), nil, log)
+	if err != nil {
+		return err
+	}
+	return p.wait(ctx)
+}
+
+func (c Command) check() error {
 	if len(c.Args) == 0 || c.Shell && strings.TrimSpace(c.Args[0]) == "" {
 		return errors.New("empty command")
 	}
-	cmd := build(c.Args, c.Shell)
+	return nil
+}
+
+// proc is a started command whose output is being logged.
+type proc struct {
+	c           Command
+	cmd         *osexec.Cmd
+	out, errOut *lineLogger
+	done        chan error
+}
+
+// start starts cmd for c in its own process group, with stdin as its
+// standard input (nil: /dev/null).
+func start(c Command, cmd *osexec.Cmd, stdin *os.File, log hclog.Logger) (*proc, error) {
 	cmd.Env = append(cmd.Environ(), c.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := newLineLogger(log, hclog.Info, c.Name, "stdout")
-	errOut := newLineLogger(log, hclog.Warn, c.Name, "stderr")
-	cmd.Stdout, cmd.Stderr = out, errOut
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
+	p := &proc{
+		c: c, cmd: cmd, done: make(chan error, 1),
+		out:    newLineLogger(log, hclog.Info, c.Name, "stdout"),
+		errOut: newLineLogger(log, hclog.Warn, c.Name, "stderr"),
+	}
+	cmd.Stdout, cmd.Stderr = p.out, p.errOut
 	// A command that starts a daemon which keeps the output pipes open
 	// must not hold us up once the command itself is done.
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("%s: %w", c, err)
+		return nil, fmt.Errorf("%s: %w", c, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { p.done <- cmd.Wait() }()
+	return p, nil
+}
 
+// wait waits for the command to end, within its timeout and ctx, and
+// says how it ended.
+func (p *proc) wait(ctx context.Context) error {
+	c := p.c
 	var timeout <-chan time.Time
 	if c.Timeout > 0 {
 		t := time.NewTimer(c.Timeout)
@@ -80,19 +116,19 @@ func Run(ctx context.Context, c Command, log hclog.Logger) error {
 	}
 	var err error
 	select {
-	case err = <-done:
+	case err = <-p.done:
 	case <-timeout:
-		killGroup(cmd, done)
+		killGroup(p.cmd, p.done)
 		err = fmt.Errorf("%s: %w after %s; its process group was killed", c, ErrTimeout, c.Timeout)
 	case <-ctx.Done():
-		killGroup(cmd, done)
+		killGroup(p.cmd, p.done)
 		err = fmt.Errorf("%s: stopped: %w", c, ctx.Err())
 	}
-	out.Flush()
-	errOut.Flush()
+	p.out.Flush()
+	p.errOut.Flush()
 	var exit *osexec.ExitError
 	if errors.As(err, &exit) {
-		return fmt.Errorf("%s: exited with %s%s", c, exitText(exit), errOut.tail())
+		return fmt.Errorf("%s: exited with %s%s", c, exitText(exit), p.errOut.tail())
 	}
 	if errors.Is(err, osexec.ErrWaitDelay) {
 		return nil
@@ -205,6 +241,13 @@ type lineLogger struct {
 
 func newLineLogger(log hclog.Logger, level hclog.Level, name, stream string) *lineLogger {
 	return &lineLogger{log: log, level: level, name: name, stream: stream}
+}
+
+// rename says whose command the following lines are.
+func (l *lineLogger) rename(name string) {
+	l.mu.Lock()
+	l.name = name
+	l.mu.Unlock()
 }
 
 func (l *lineLogger) Write(p []byte) (int, error) {

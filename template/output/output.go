@@ -50,6 +50,8 @@ type Options struct {
 	// (Pending.Sync after CommitVisible), so that whatever acts on the
 	// file need not wait for the disk.
 	LateSync bool
+	// Spare, when set, is the staged file to use if it fits (see Spare).
+	Spare *Spare
 }
 
 // Staged is new content waiting in a temporary file to replace the
@@ -82,13 +84,7 @@ func Stage(dest string, content []byte, o Options) (*Staged, error) {
 			return nil, fmt.Errorf("creating %s: %w", dir, err)
 		}
 	}
-	perms := o.Perms
-	if perms == 0 {
-		perms = DefaultPerms
-		if fi, err := os.Stat(dest); err == nil {
-			perms = fi.Mode().Perm()
-		}
-	}
+	perms := stagedPerms(dest, o)
 	tmpDir := dir
 	if o.Mode == ModeInPlace {
 		// The destination's directory may be a mount point the process
@@ -96,20 +92,101 @@ func Stage(dest string, content []byte, o Options) (*Staged, error) {
 		// the check.
 		tmpDir = ""
 	}
-	f, err := os.CreateTemp(tmpDir, "."+filepath.Base(dest)+".")
-	if err != nil {
-		return nil, fmt.Errorf("staging %s: %w", dest, err)
+	var f *os.File
+	if o.Spare != nil && o.Mode != ModeInPlace {
+		f = o.Spare.take(dest, perms, o)
+	}
+	fresh := f == nil
+	if fresh {
+		if f, err = os.CreateTemp(tmpDir, "."+filepath.Base(dest)+"."); err != nil {
+			return nil, fmt.Errorf("staging %s: %w", dest, err)
+		}
 	}
 	s := &Staged{dest: dest, tmp: f.Name(), content: content, opts: o, perms: perms}
 	if err := write(f, content, !o.LateSync); err != nil {
 		s.Discard()
 		return nil, fmt.Errorf("staging %s: %w", dest, err)
 	}
-	if err := s.setOwnerAndMode(s.tmp); err != nil {
-		s.Discard()
-		return nil, err
+	if fresh {
+		if err := s.setOwnerAndMode(s.tmp); err != nil {
+			s.Discard()
+			return nil, err
+		}
 	}
 	return s, nil
+}
+
+// A Spare is an empty staging file made for a destination before it is
+// needed, with the destination's mode and owner already set. Creating a
+// file waits for the file system's journal, and on a disk that other
+// processes keep syncing (a server's log) that costs a good part of a
+// millisecond, in the middle of getting a new configuration out; the
+// spare is made after a pass, while nothing waits for it. Between renders
+// the destination's directory holds the spare, a hidden file named like
+// any staged one (.<name>.<random>); Discard removes it.
+type Spare struct {
+	f     *os.File
+	dest  string
+	perms os.FileMode
+	owner string
+}
+
+// Prepare makes a spare for dest as Stage with o stages it, unless one
+// is ready. A spare that no longer fits (the destination's mode or owner
+// changed) is not used: Stage discards it and creates its own file.
+func (sp *Spare) Prepare(dest string, o Options) error {
+	if sp.f != nil || o.Mode == ModeInPlace {
+		return nil
+	}
+	perms := stagedPerms(dest, o)
+	f, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".")
+	if err != nil {
+		return fmt.Errorf("staging %s: %w", dest, err)
+	}
+	s := &Staged{dest: dest, tmp: f.Name(), opts: o, perms: perms}
+	if err := s.setOwnerAndMode(s.tmp); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	sp.f, sp.dest, sp.perms, sp.owner = f, dest, perms, o.User+":"+o.Group
+	return nil
+}
+
+// take hands over the spare's file if it was made for dest with perms
+// and o's owner; a spare that does not fit is removed.
+func (sp *Spare) take(dest string, perms os.FileMode, o Options) *os.File {
+	f := sp.f
+	if f == nil {
+		return nil
+	}
+	if sp.dest != dest || sp.perms != perms || sp.owner != o.User+":"+o.Group {
+		sp.Discard()
+		return nil
+	}
+	sp.f = nil
+	return f
+}
+
+// Discard removes the spare, if there is one.
+func (sp *Spare) Discard() {
+	if sp.f != nil {
+		sp.f.Close()
+		os.Remove(sp.f.Name())
+		sp.f = nil
+	}
+}
+
+// stagedPerms is the mode a new dest gets: the configured one, else that
+// of the file it replaces, else DefaultPerms.
+func stagedPerms(dest string, o Options) os.FileMode {
+	if o.Perms != 0 {
+		return o.Perms
+	}
+	if fi, err := os.Stat(dest); err == nil {
+		return fi.Mode().Perm()
+	}
+	return DefaultPerms
 }
 
 // Path is the temporary file, for a check command to read.

@@ -132,3 +132,60 @@ func TestStagedDiscardKeepsOld(t *testing.T) {
 		t.Error("commit after discard must fail")
 	}
 }
+
+// A spare made ahead becomes the destination, with the destination's mode;
+// one that no longer fits is removed and not used; Discard leaves nothing.
+func TestSpare(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "app.conf")
+	if _, err := Write(dest, []byte("one"), Options{Perms: 0o640}); err != nil {
+		t.Fatal(err)
+	}
+	hidden := func() []string {
+		entries, _ := os.ReadDir(dir)
+		var names []string
+		for _, e := range entries {
+			if e.Name() != "app.conf" {
+				names = append(names, e.Name())
+			}
+		}
+		return names
+	}
+	var sp Spare
+	if err := sp.Prepare(dest, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	spare := hidden()
+	if len(spare) != 1 {
+		t.Fatalf("files beside the destination: %q, want one spare", spare)
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, spare[0])); fi.Mode().Perm() != 0o640 {
+		t.Errorf("spare mode %v, want the destination's 0640", fi.Mode().Perm())
+	}
+	ino := inode(t, filepath.Join(dir, spare[0]))
+	if _, err := Write(dest, []byte("two"), Options{Spare: &sp}); err != nil {
+		t.Fatal(err)
+	}
+	if read(t, dest) != "two" || inode(t, dest) != ino || len(hidden()) != 0 {
+		t.Errorf("dest %q (inode %d, spare's %d), others %q", read(t, dest), inode(t, dest), ino, hidden())
+	}
+
+	// The configured mode changed since the spare was made.
+	if err := sp.Prepare(dest, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(dest, []byte("three"), Options{Spare: &sp, Perms: 0o600}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(dest); fi.Mode().Perm() != 0o600 || len(hidden()) != 0 {
+		t.Errorf("mode %v, others %q; want 0600 and the unfit spare gone", fi.Mode().Perm(), hidden())
+	}
+
+	if err := sp.Prepare(dest, Options{Perms: 0o600}); err != nil {
+		t.Fatal(err)
+	}
+	sp.Discard()
+	if len(hidden()) != 0 {
+		t.Errorf("left after Discard: %q", hidden())
+	}
+}

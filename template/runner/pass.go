@@ -67,7 +67,7 @@ func (r *Runner) pass(ctx context.Context) error {
 	var errs []error
 	for _, c := range cmds {
 		r.log.Info("running command", "template", c.Name, "command", c.String())
-		if err := exec.Run(ctx, c, r.log.Named("command")); err != nil {
+		if err := r.runCommand(ctx, c); err != nil {
 			r.log.Error("command failed", "template", c.Name, "error", err)
 			errs = append(errs, fmt.Errorf("template %s: command %w", c.Name, err))
 		}
@@ -81,6 +81,25 @@ func (r *Runner) pass(ctx context.Context) error {
 		return errors.Join(errs...)
 	}
 	return nil
+}
+
+// runCommand runs a template's command. A daemon keeps a shell waiting
+// for each command's next run (see exec.Standby); a -once run starts each
+// afresh, as it runs each once.
+func (r *Runner) runCommand(ctx context.Context, c exec.Command) error {
+	if r.once {
+		return exec.Run(ctx, c, r.log.Named("command"))
+	}
+	key := fmt.Sprintf("%t %s %q", c.Shell, c.Timeout, c.Args)
+	s := r.standby[key]
+	if s == nil {
+		if r.standby == nil {
+			r.standby = map[string]*exec.Standby{}
+		}
+		s = exec.NewStandby(c, r.log.Named("command"))
+		r.standby[key] = s
+	}
+	return s.Run(ctx, c.Name)
 }
 
 // render executes t and, when its output is complete and due, writes it.
@@ -143,12 +162,9 @@ func (r *Runner) write(t *tmpl, out []byte) (bool, error) {
 		_, err := r.stdout.Write(out)
 		return true, err
 	}
-	o := output.Options{
-		Backup: *t.cfg.Backup, CreateDestDirs: *t.cfg.CreateDestDirs, LateSync: true,
-		User: *t.cfg.User, Group: *t.cfg.Group, Mode: *t.cfg.WriteMode,
-	}
-	if t.cfg.Perms != nil {
-		o.Perms = *t.cfg.Perms
+	o := t.outputOptions()
+	if !r.once {
+		o.Spare = &t.spare
 	}
 	staged, err := output.Stage(t.dest(), out, o)
 	if err != nil || staged == nil {
@@ -182,6 +198,18 @@ func (r *Runner) syncPending() {
 		p.Sync()
 	}
 	r.unsynced = r.unsynced[:0]
+	if r.once || r.dry {
+		return
+	}
+	// The next render of each written destination finds its staged file
+	// made (see output.Spare).
+	for _, t := range r.tmpls {
+		if t.rendered {
+			if err := t.spare.Prepare(t.dest(), t.outputOptions()); err != nil {
+				r.log.Debug("no spare staged file", "template", t.name(), "error", err)
+			}
+		}
+	}
 }
 
 // retain keeps the views that some template used in its last execution.

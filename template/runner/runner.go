@@ -72,6 +72,8 @@ type Runner struct {
 	lastWarn  time.Time
 	// unsynced are the replacements of this pass not yet on disk.
 	unsynced []output.Pending
+	// standby holds the commands run so far, by command.
+	standby map[string]*exec.Standby
 }
 
 // New checks that every template can be read and parsed and prepares the
@@ -187,8 +189,12 @@ func (r *Runner) Run(ctx context.Context) error {
 		if r.files != nil {
 			r.files.Close()
 		}
+		for _, s := range r.standby {
+			s.Close()
+		}
 		for _, t := range r.tmpls {
 			t.quiet.stop()
+			t.spare.Discard()
 		}
 	}()
 	ticker := time.NewTicker(time.Second)

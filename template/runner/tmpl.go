@@ -8,6 +8,7 @@ import (
 
 	"github.com/beacon-sd/beacon/template"
 	"github.com/beacon-sd/beacon/template/config"
+	"github.com/beacon-sd/beacon/template/output"
 	"github.com/beacon-sd/beacon/watcher"
 )
 
@@ -36,6 +37,7 @@ type tmpl struct {
 	waitingSince time.Time
 	reported     bool // a "fail after" for this wait was reported
 	lastErr      error
+	spare        output.Spare // the staged file of the next write
 }
 
 func newTmpl(idx int, tc *config.Template, r *Runner) (*tmpl, error) {
@@ -69,6 +71,18 @@ func newTmpl(idx int, tc *config.Template, r *Runner) (*tmpl, error) {
 func (t *tmpl) name() string { return t.cfg.Name() }
 
 func (t *tmpl) dest() string { return *t.cfg.Destination }
+
+// outputOptions say how the destination is written.
+func (t *tmpl) outputOptions() output.Options {
+	o := output.Options{
+		Backup: *t.cfg.Backup, CreateDestDirs: *t.cfg.CreateDestDirs, LateSync: true,
+		User: *t.cfg.User, Group: *t.cfg.Group, Mode: *t.cfg.WriteMode,
+	}
+	if t.cfg.Perms != nil {
+		o.Perms = *t.cfg.Perms
+	}
+	return o
+}
 
 func (t *tmpl) parse(src string) error {
 	o := template.Options{
