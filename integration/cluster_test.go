@@ -81,6 +81,16 @@ func TestClientFailureAndLeave(t *testing.T) {
 	c.ready(30 * time.Second)
 	s1 := c.servers()[0]
 	c1, c2 := c.clients()[0], c.clients()[1]
+	// A server collects garbage at 3x its live heap, a client at Go's 2x.
+	for a, want := range map[*agent]string{s1: "200", c1: "100"} {
+		self, err := a.client.Agent().Self()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := self["Stats"]["runtime"].(map[string]interface{})["gc_percent"]; got != want {
+			t.Errorf("%s: gc_percent %v, want %s", a.name, got, want)
+		}
+	}
 	for _, a := range []*agent{c1, c2} {
 		err := a.client.Agent().ServiceRegister(&api.AgentServiceRegistration{ID: "web-" + a.name, Name: "web", Port: 80})
 		if err != nil {

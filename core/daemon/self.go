@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"time"
 
@@ -79,6 +80,7 @@ func (d *Daemon) self() map[string]interface{} {
 		"runtime": map[string]string{
 			"arch": runtime.GOARCH, "os": runtime.GOOS, "version": runtime.Version(),
 			"goroutines": strconv.Itoa(runtime.NumGoroutine()), "cpu_count": strconv.Itoa(runtime.NumCPU()),
+			"gc_percent": gcPercent(),
 		},
 		"build": map[string]string{"version": version.ConsulCompat, "beacon": version.Version},
 		"consul": map[string]string{
@@ -115,4 +117,14 @@ func (d *Daemon) self() map[string]interface{} {
 		"Meta":   d.node.Meta,
 		"xDS":    nil,
 	}
+}
+
+// gcPercent is the garbage collector's target, as GOGC or the agent set it.
+func gcPercent() string {
+	sample := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return ""
+	}
+	return strconv.FormatUint(sample[0].Value.Uint64(), 10)
 }
