@@ -195,7 +195,7 @@ func directlyRunnable(name string) bool {
 // shellWords are names sh resolves itself rather than through PATH.
 var shellWords = map[string]bool{
 	"alias": true, "bg": true, "break": true, "cd": true, "command": true, "continue": true,
-	"eval": true, "exec": true, "exit": true, "export": true, "false": true, "fc": true,
+	".": true, "eval": true, "exec": true, "exit": true, "export": true, "false": true, "fc": true,
 	"fg": true, "getopts": true, "hash": true, "jobs": true, "kill": true, "pwd": true,
 	"read": true, "readonly": true, "return": true, "set": true, "shift": true, "times": true,
 	"trap": true, "true": true, "type": true, "ulimit": true, "umask": true, "unalias": true,

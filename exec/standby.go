@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	osexec "os/exec"
-	"strings"
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
@@ -43,9 +42,10 @@ type Standby struct {
 }
 
 // NewStandby prepares c to be run repeatedly; the first shell is started
-// after the first run.
+// after the first run. Only a shell command (Shell) gets a waiting shell:
+// an argument list is started afresh each time, exactly as Run starts it.
 func NewStandby(c Command, log hclog.Logger) *Standby {
-	return &Standby{c: c, log: log}
+	return &Standby{c: c, log: log, closed: !c.Shell}
 }
 
 // Run runs the command like Run, under name in logs and errors, and then
@@ -130,22 +130,15 @@ func (s *Standby) startWaiting() (*proc, *os.File, error) {
 	return p, w, nil
 }
 
-// text is the command as the waiting shell evaluates it: a shell command
-// as written, except that a program the shell would only look up is
-// exec'd (one process, as Run starts it), and an argument list exec'd
-// with each argument quoted.
+// text is the command as the waiting shell evaluates it: as written,
+// except that a program Run would start directly (see build) is exec'd,
+// so that it runs as one process there too.
 func (s *Standby) text() string {
-	if s.c.Shell {
-		if _, ok := plainWords(s.c.Args[0]); ok {
-			return "exec " + s.c.Args[0]
-		}
-		return s.c.Args[0]
+	line := s.c.Args[0]
+	if words, ok := plainWords(line); ok && directlyRunnable(words[0]) {
+		return "exec " + line
 	}
-	q := make([]string, len(s.c.Args))
-	for i, a := range s.c.Args {
-		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-	}
-	return "exec " + strings.Join(q, " ")
+	return line
 }
 
 // Close ends the waiting shell, if any; later runs start the command

@@ -82,7 +82,8 @@ func TestStandbyRunsInAWaitingShell(t *testing.T) {
 	}
 }
 
-// An argument list runs as exactly those arguments, quotes and all.
+// An argument list is started afresh each time, exactly as Run starts it:
+// no shell waits for it.
 func TestStandbyArgumentList(t *testing.T) {
 	dir := t.TempDir()
 	script := filepath.Join(dir, "args.sh")
@@ -92,15 +93,48 @@ func TestStandbyArgumentList(t *testing.T) {
 	s := NewStandby(Command{Args: []string{script, "a b", "it's", "$HOME"}}, logger(&log))
 	defer s.Close()
 	for i := 0; i < 2; i++ {
-		if i == 1 {
-			waitingPid(t, s)
-		}
 		if err := s.Run(context.Background(), "t"); err != nil {
 			t.Fatal(err)
 		}
 		if b, _ := os.ReadFile(out); string(b) != "[a b][it's][$HOME]" {
 			t.Errorf("run %d: arguments %s", i, b)
 		}
+		time.Sleep(50 * time.Millisecond)
+		s.mu.Lock()
+		waiting := s.next != nil || s.filling
+		s.mu.Unlock()
+		if waiting {
+			t.Fatal("a shell waits for an argument list")
+		}
+	}
+}
+
+// What the shell itself runs (a builtin such as ., a program it would
+// not find) runs in the waiting shell as under sh -c, not through exec.
+func TestStandbyShellBuiltins(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	os.WriteFile(filepath.Join(dir, "lib.sh"), []byte("echo sourced >>"+out+"\n"), 0o644)
+	var log syncbuf.Buffer
+	s := NewStandby(Command{Args: []string{". " + filepath.Join(dir, "lib.sh")}, Shell: true}, logger(&log))
+	defer s.Close()
+	missing := NewStandby(Command{Args: []string{"no-such-program-here"}, Shell: true}, logger(&log))
+	defer missing.Close()
+	for i := 0; i < 2; i++ {
+		if i == 1 {
+			waitingPid(t, s)
+			waitingPid(t, missing)
+		}
+		if err := s.Run(context.Background(), "t"); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		err := missing.Run(context.Background(), "t")
+		if err == nil || !strings.Contains(err.Error(), "exited with code 127") || strings.Contains(err.Error(), "exec:") {
+			t.Errorf("run %d of a missing program: %v, want sh's own code 127", i, err)
+		}
+	}
+	if b, _ := os.ReadFile(out); string(b) != "sourced\nsourced\n" {
+		t.Errorf("sourced %q, want twice", b)
 	}
 }
 

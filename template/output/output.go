@@ -22,6 +22,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // Write modes.
@@ -93,7 +94,9 @@ func Stage(dest string, content []byte, o Options) (*Staged, error) {
 		tmpDir = ""
 	}
 	var f *os.File
-	if o.Spare != nil && o.Mode != ModeInPlace {
+	if o.Spare != nil && o.Mode != ModeInPlace && len(content) > 0 {
+		// (Empty content would leave the spare's old modification
+		// time on the new file.)
 		f = o.Spare.take(dest, perms, o)
 	}
 	fresh := f == nil
@@ -121,14 +124,21 @@ func Stage(dest string, content []byte, o Options) (*Staged, error) {
 // file waits for the file system's journal, and on a disk that other
 // processes keep syncing (a server's log) that costs a good part of a
 // millisecond, in the middle of getting a new configuration out; the
-// spare is made after a pass, while nothing waits for it. Between renders
-// the destination's directory holds the spare, a hidden file named like
-// any staged one (.<name>.<random>); Discard removes it.
+// spare is made after a pass, while nothing waits for it.
+//
+// Between renders the destination's directory holds the spare, an empty
+// hidden file named .<name>.spare-<random>. A spare is used only if it is
+// still that empty file at that path: one removed, replaced, written to,
+// or left behind by a directory that was recreated or a symlink that now
+// points elsewhere is not, and Stage creates its file as without a spare.
+// The first spare made for a destination removes the empty spares an
+// earlier run left there when it could not clean up (it was killed).
 type Spare struct {
 	f     *os.File
 	dest  string
 	perms os.FileMode
 	owner string
+	swept bool
 }
 
 // Prepare makes a spare for dest as Stage with o stages it, unless one
@@ -138,8 +148,13 @@ func (sp *Spare) Prepare(dest string, o Options) error {
 	if sp.f != nil || o.Mode == ModeInPlace {
 		return nil
 	}
+	dir, prefix := filepath.Dir(dest), "."+filepath.Base(dest)+".spare-"
+	if !sp.swept {
+		sp.swept = true
+		sweepSpares(dir, prefix)
+	}
 	perms := stagedPerms(dest, o)
-	f, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".")
+	f, err := os.CreateTemp(dir, prefix)
 	if err != nil {
 		return fmt.Errorf("staging %s: %w", dest, err)
 	}
@@ -153,8 +168,33 @@ func (sp *Spare) Prepare(dest string, o Options) error {
 	return nil
 }
 
+// sweepSpares removes the empty files named like spares for one
+// destination. A live renderer of the same destination whose spare goes
+// loses only its head start (see take).
+func sweepSpares(dir, prefix string) {
+	old, _ := filepath.Glob(filepath.Join(dir, globEscape(prefix)+"*"))
+	for _, p := range old {
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+			os.Remove(p)
+		}
+	}
+}
+
+// globEscape quotes the characters filepath.Match treats specially.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // take hands over the spare's file if it was made for dest with perms
-// and o's owner; a spare that does not fit is removed.
+// and o's owner and is still the empty file at its path; otherwise it
+// drops the spare and returns nil.
 func (sp *Spare) take(dest string, perms os.FileMode, o Options) *os.File {
 	f := sp.f
 	if f == nil {
@@ -162,6 +202,15 @@ func (sp *Spare) take(dest string, perms os.FileMode, o Options) *os.File {
 	}
 	if sp.dest != dest || sp.perms != perms || sp.owner != o.User+":"+o.Group {
 		sp.Discard()
+		return nil
+	}
+	held, err1 := f.Stat()
+	named, err2 := os.Lstat(f.Name())
+	if err1 != nil || err2 != nil || !os.SameFile(held, named) || held.Size() != 0 {
+		// Not the file at that path any more, or not empty: leave the
+		// path alone.
+		f.Close()
+		sp.f = nil
 		return nil
 	}
 	sp.f = nil

@@ -189,3 +189,55 @@ func TestSpare(t *testing.T) {
 		t.Errorf("left after Discard: %q", hidden())
 	}
 }
+
+// A spare that is no longer the empty file at its path (removed, written
+// to, its directory recreated) is not used, and the write still succeeds;
+// empty spares a killed renderer left behind go when the first spare is
+// made.
+func TestSpareGoneStale(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "conf", "app.conf")
+	if _, err := Write(dest, []byte("one"), Options{CreateDestDirs: true}); err != nil {
+		t.Fatal(err)
+	}
+	left := filepath.Join(dir, "conf", ".app.conf.spare-123")
+	os.WriteFile(left, nil, 0o644)
+	kept := filepath.Join(dir, "conf", ".app.conf.spare-456")
+	os.WriteFile(kept, []byte("not empty: not a spare of ours"), 0o644)
+
+	var sp Spare
+	spareFile := func() string {
+		if err := sp.Prepare(dest, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		return sp.f.Name()
+	}
+	spareFile()
+	if _, err := os.Stat(left); err == nil {
+		t.Error("an empty spare left by an earlier run is still there")
+	}
+	if _, err := os.Stat(kept); err != nil {
+		t.Error("a non-empty file named like a spare was removed")
+	}
+
+	for _, tc := range []struct {
+		name  string
+		spoil func(spare string)
+	}{
+		{"removed", func(spare string) { os.Remove(spare) }},
+		{"written to", func(spare string) { os.WriteFile(spare, []byte("junk"), 0o644) }},
+		{"directory recreated", func(string) {
+			os.RemoveAll(filepath.Dir(dest))
+			os.MkdirAll(filepath.Dir(dest), 0o755)
+		}},
+	} {
+		tc.spoil(spareFile())
+		content := "after the spare was " + tc.name
+		if _, err := Write(dest, []byte(content), Options{Spare: &sp, CreateDestDirs: true}); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := read(t, dest); got != content {
+			t.Errorf("%s: destination holds %q", tc.name, got)
+		}
+	}
+}
