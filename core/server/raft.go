@@ -13,9 +13,11 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	wal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
+	"github.com/hashicorp/raft-wal/segment"
 
 	"github.com/beacon-sd/beacon/core/state"
 	"github.com/beacon-sd/beacon/core/structs"
+	"github.com/beacon-sd/beacon/core/walfs"
 )
 
 // applyResult is what the FSM returns for one log entry; for a group of
@@ -233,7 +235,8 @@ func (s *Server) openLogStore(dir string) (logStore, error) {
 		return nil, fmt.Errorf("raft log dir: %w", err)
 	}
 	meta := &metadb.BoltMetaDB{}
-	w, err := wal.Open(walDir, wal.WithLogger(s.logger.Named("wal")), wal.WithMetaStore(meta))
+	w, err := wal.Open(walDir, wal.WithLogger(s.logger.Named("wal")), wal.WithMetaStore(meta),
+		wal.WithSegmentFiler(segment.NewFiler(walDir, walfs.New())))
 	if err != nil {
 		meta.Close()
 		return nil, fmt.Errorf("open the raft log %s: %w", walDir, err)

@@ -25,6 +25,29 @@ func BenchmarkKVSet(b *testing.B) {
 	}
 }
 
+// BenchmarkKVSetGroup applies KV writes as the servers do under load: in
+// groups of 26 (the mean group of the c64 cluster benchmark) at one index.
+// Reported per write.
+func BenchmarkKVSetGroup(b *testing.B) {
+	s := newTestStore(b)
+	val := make([]byte, 128)
+	const size = 26
+	reqs := make([]*structs.KVSRequest, 1000)
+	for i := range reqs {
+		reqs[i] = &structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: fmt.Sprintf("bench/put/k%d", i), Value: val}}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += size {
+		group := make([]*structs.KVSRequest, size)
+		for k := range group {
+			group[k] = reqs[(i+k*37)%len(reqs)]
+		}
+		s.idx++
+		s.ApplyBatch([]BatchEntry{{Index: s.idx, Group: group}})
+	}
+}
+
 func BenchmarkKVGet(b *testing.B) {
 	s := newTestStore(b)
 	for i := 0; i < 1000; i++ {
