@@ -78,6 +78,19 @@ func (fs *FS) Create(dir, name string, size uint64) (types.WritableFile, error) 
 	}
 	s := &segment{f: f, dir: dir, size: int64(size), wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
+	// The zeros go through a handle of their own: a sync reports a
+	// failed write-back once per handle, so the zeros' sync can never
+	// take the error an append's Sync must see.
+	if size > 0 {
+		if s.zf, err = os.OpenFile(f.Name(), os.O_RDWR, 0); err != nil {
+			s.zf = nil // the segment works without zeros
+		}
+	}
+	if s.zf == nil {
+		s.failed = true
+		close(s.done)
+		return s, nil
+	}
 	go s.zeroFill()
 	s.nudge()
 	return s, nil
@@ -87,15 +100,21 @@ func (fs *FS) Create(dir, name string, size uint64) (types.WritableFile, error) 
 // back to only setting the length where the file system cannot reserve.
 func preallocate(f *os.File, size int64) error {
 	err := syscall.Fallocate(int(f.Fd()), 0, 0, size)
-	if errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS) {
+	for tries := 0; errors.Is(err, syscall.EINTR) && tries < 3; tries++ {
+		err = syscall.Fallocate(int(f.Fd()), 0, 0, size)
+	}
+	if err != nil {
+		// Not supported here (tmpfs on old kernels, some overlays), or
+		// interrupted again and again: the length alone will do.
 		return f.Truncate(size)
 	}
-	return err
+	return nil
 }
 
 // segment is a segment file being appended to.
 type segment struct {
-	f    *os.File
+	f    *os.File // appends, reads and their syncs
+	zf   *os.File // the zeros and their syncs
 	dir  string
 	size int64
 
@@ -145,8 +164,11 @@ func (s *segment) Sync() error {
 
 func (s *segment) Close() error {
 	s.closeOnce.Do(func() {
-		close(s.stop)
-		<-s.done
+		if s.zf != nil {
+			close(s.stop)
+			<-s.done
+			s.zf.Close()
+		}
 	})
 	return s.f.Close()
 }
@@ -191,7 +213,7 @@ func (s *segment) fillChunk() bool {
 			break
 		}
 		n := min(int64(piece), s.size-from)
-		_, err := s.f.WriteAt(zeros[:n], from)
+		_, err := s.zf.WriteAt(zeros[:n], from)
 		if err != nil {
 			s.failed = true // appends go on as without zeros
 		} else {
@@ -208,7 +230,7 @@ func (s *segment) fillChunk() bool {
 		return false
 	}
 	// Written out now, in the background, not by the next append's sync.
-	if fdatasync(s.f) != nil {
+	if fdatasync(s.zf) != nil {
 		s.mu.Lock()
 		s.failed = true
 		s.mu.Unlock()
