@@ -13,7 +13,7 @@ PROM_SD = integration/prometheus
 # third_party/raft is hashicorp/raft with one change (its PATCHES.md); these
 # of its tests cover the change and the leader paths around it.
 RAFT = third_party/raft
-RAFT_TESTS = TestRaft_(ReplicatesWhileLeaderStores|LeaderStoreFailureAfterSending|CompactionWhileLeaderStores|ApplyConcurrent|TripleNode|LeaderFail|BehindFollower|RemoveFollower|RemoveLeader|SnapshotRestore|AutoSnapshot|CacheLogWithStoreError|LogStoreIsMonotonic)$$|TestLogCache
+RAFT_TESTS = TestRaft_(ReplicatesWhileLeaderStores|VoteAfterLeaderSilence|LeaderStoreFailureAfterSending|CompactionWhileLeaderStores|ApplyConcurrent|TripleNode|LeaderFail|BehindFollower|RemoveFollower|RemoveLeader|SnapshotRestore|AutoSnapshot|CacheLogWithStoreError|LogStoreIsMonotonic)$$|TestLogCache
 
 # The whole suite. Run as root on Debian, `make deps` first installs the
 # real peers the tests drive (dig, nginx, Prometheus, a Docker engine).

@@ -1629,6 +1629,21 @@ func (r *Raft) processConfigurationLogEntry(entry *Log) error {
 	return nil
 }
 
+// leaderHeardRecently reports whether the leader this server knows of
+// was heard from within the heartbeat timeout. A vote request is refused
+// for the sake of a known leader only then: a candidate that comes back
+// from a partition cannot unseat a leader that is alive, but once the
+// leader has been silent that long (it died), the first follower to time
+// out is elected at once, instead of waiting for the other followers'
+// own timers to forget the dead leader (up to another heartbeat timeout,
+// and a lost election round).
+func (r *Raft) leaderHeardRecently() bool {
+	if r.getState() == Leader {
+		return true
+	}
+	return time.Since(r.LastContact()) < r.config().HeartbeatTimeout
+}
+
 // requestVote is invoked when we get a request vote RPC call.
 func (r *Raft) requestVote(rpc RPC, req *RequestVoteRequest) {
 	defer metrics.MeasureSince([]string{"raft", "rpc", "requestVote"}, time.Now())
@@ -1677,7 +1692,7 @@ func (r *Raft) requestVote(rpc RPC, req *RequestVoteRequest) {
 			return
 		}
 	}
-	if leaderAddr, leaderID := r.LeaderWithID(); leaderAddr != "" && leaderAddr != candidate && !req.LeadershipTransfer {
+	if leaderAddr, leaderID := r.LeaderWithID(); leaderAddr != "" && leaderAddr != candidate && !req.LeadershipTransfer && r.leaderHeardRecently() {
 		r.logger.Warn("rejecting vote request since we have a leader",
 			"from", candidate,
 			"leader", leaderAddr,
@@ -1790,7 +1805,7 @@ func (r *Raft) requestPreVote(rpc RPC, req *RequestPreVoteRequest) {
 		return
 	}
 
-	if leaderAddr, leaderID := r.LeaderWithID(); leaderAddr != "" && leaderAddr != candidate {
+	if leaderAddr, leaderID := r.LeaderWithID(); leaderAddr != "" && leaderAddr != candidate && r.leaderHeardRecently() {
 		r.logger.Warn("rejecting pre-vote request since we have a leader",
 			"from", candidate,
 			"leader", leaderAddr,
