@@ -8,13 +8,16 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
 	wal "github.com/hashicorp/raft-wal"
+	walfs "github.com/hashicorp/raft-wal/fs"
 	"github.com/hashicorp/raft-wal/metadb"
 	walsegment "github.com/hashicorp/raft-wal/segment"
+	"github.com/hashicorp/raft-wal/types"
 )
 
 // Appends racing the zero-fill read back exactly as written, with zeros
@@ -142,5 +145,52 @@ func TestRaftWALRoundTrip(t *testing.T) {
 	check(w, 8000)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkSync is an append of 4 KB and its sync, from three writers at
+// once, each on its own 64 MB segment (three servers on one disk): on
+// raft-wal's own file system and on this one.
+//
+//	go test -run '^$' -bench Sync ./core/walfs
+func BenchmarkSync(b *testing.B) {
+	for _, fs := range []struct {
+		name string
+		vfs  types.VFS
+	}{{"raftwal", walfs.New()}, {"walfs", New()}} {
+		b.Run(fs.name, func(b *testing.B) {
+			dir := b.TempDir()
+			const writers = 3
+			files := make([]types.WritableFile, writers)
+			for i := range files {
+				f, err := fs.vfs.Create(dir, fmt.Sprintf("seg%d", i), 64<<20)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer f.Close()
+				files[i] = f
+			}
+			time.Sleep(500 * time.Millisecond) // the first zeros are out
+			buf := make([]byte, 4096)
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for i, f := range files {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for n := i; n < b.N; n += writers {
+						if _, err := f.WriteAt(buf, int64(n/writers)*int64(len(buf))); err != nil {
+							b.Error(err)
+							return
+						}
+						if err := f.Sync(); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+		})
 	}
 }
