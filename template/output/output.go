@@ -111,7 +111,7 @@ func Stage(dest string, content []byte, o Options) (*Staged, error) {
 		return nil, fmt.Errorf("staging %s: %w", dest, err)
 	}
 	if fresh {
-		if err := s.setOwnerAndMode(s.tmp); err != nil {
+		if err := setOwnerAndMode(s.tmp, dest, perms, o); err != nil {
 			s.Discard()
 			return nil, err
 		}
@@ -134,11 +134,11 @@ func Stage(dest string, content []byte, o Options) (*Staged, error) {
 // The first spare made for a destination removes the empty spares an
 // earlier run left there when it could not clean up (it was killed).
 type Spare struct {
-	f     *os.File
-	dest  string
-	perms os.FileMode
-	owner string
-	swept bool
+	f           *os.File
+	dest        string
+	perms       os.FileMode
+	user, group string
+	swept       bool
 }
 
 // Prepare makes a spare for dest as Stage with o stages it, unless one
@@ -158,13 +158,12 @@ func (sp *Spare) Prepare(dest string, o Options) error {
 	if err != nil {
 		return fmt.Errorf("staging %s: %w", dest, err)
 	}
-	s := &Staged{dest: dest, tmp: f.Name(), opts: o, perms: perms}
-	if err := s.setOwnerAndMode(s.tmp); err != nil {
+	if err := setOwnerAndMode(f.Name(), dest, perms, o); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return err
 	}
-	sp.f, sp.dest, sp.perms, sp.owner = f, dest, perms, o.User+":"+o.Group
+	sp.f, sp.dest, sp.perms, sp.user, sp.group = f, dest, perms, o.User, o.Group
 	return nil
 }
 
@@ -200,7 +199,7 @@ func (sp *Spare) take(dest string, perms os.FileMode, o Options) *os.File {
 	if f == nil {
 		return nil
 	}
-	if sp.dest != dest || sp.perms != perms || sp.owner != o.User+":"+o.Group {
+	if sp.dest != dest || sp.perms != perms || sp.user != o.User || sp.group != o.Group {
 		sp.Discard()
 		return nil
 	}
@@ -318,7 +317,7 @@ func (s *Staged) writeInPlace() error {
 	if err := write(f, s.content, true); err != nil {
 		return fmt.Errorf("writing %s: %w", s.dest, err)
 	}
-	return s.setOwnerAndMode(s.dest)
+	return setOwnerAndMode(s.dest, s.dest, s.perms, s.opts)
 }
 
 // Write stages and commits in one step, reporting whether the destination
@@ -345,19 +344,21 @@ func write(f *os.File, content []byte, sync bool) error {
 	return f.Close()
 }
 
-func (s *Staged) setOwnerAndMode(path string) error {
-	if err := os.Chmod(path, s.perms); err != nil {
-		return fmt.Errorf("chmod %s: %w", s.dest, err)
+// setOwnerAndMode gives path, a file that stands for dest, perms and o's
+// owner; errors name dest.
+func setOwnerAndMode(path, dest string, perms os.FileMode, o Options) error {
+	if err := os.Chmod(path, perms); err != nil {
+		return fmt.Errorf("chmod %s: %w", dest, err)
 	}
-	if s.opts.User == "" && s.opts.Group == "" {
+	if o.User == "" && o.Group == "" {
 		return nil
 	}
-	uid, gid, err := lookupOwner(s.opts.User, s.opts.Group)
+	uid, gid, err := lookupOwner(o.User, o.Group)
 	if err != nil {
-		return fmt.Errorf("owner of %s: %w", s.dest, err)
+		return fmt.Errorf("owner of %s: %w", dest, err)
 	}
 	if err := os.Lchown(path, uid, gid); err != nil {
-		return fmt.Errorf("chown %s: %w", s.dest, err)
+		return fmt.Errorf("chown %s: %w", dest, err)
 	}
 	return nil
 }
