@@ -87,8 +87,7 @@ func (fs *FS) Create(dir, name string, size uint64) (types.WritableFile, error) 
 		}
 	}
 	if s.zf == nil {
-		s.failed = true
-		close(s.done)
+		s.failed = true // appends go on without zeros; Close waits for no filler
 		return s, nil
 	}
 	go s.zeroFill()
