@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/beacon-sd/beacon/core/structs"
 )
 
 // Pool keeps one RPC connection per server address and makes calls on it.
@@ -89,7 +91,11 @@ func (p *Pool) Call(ctx context.Context, addr, method string, args, reply interf
 			break
 		}
 		if sent || attempt == 1 {
-			return p.streamErr(ctx, method, addr, err)
+			err = p.streamErr(ctx, method, addr, err)
+			if _, write := args.(structs.Write); write && sent && ctx.Err() == nil {
+				err = structs.Unknown(err) // it may have run without answering
+			}
+			return err
 		}
 		// The connection was dead before the request left: dial once more.
 	}

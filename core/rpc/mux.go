@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/beacon-sd/beacon/core/structs"
 )
 
 // The RPC connection carries many calls at once. Each frame is
@@ -396,7 +398,9 @@ func (s *Server) answer(ctx context.Context, f *frame) *frame {
 	h := s.handler
 	s.mu.Unlock()
 	if h == nil {
-		return &frame{id: f.id, typ: frameError, body: []byte("server is starting")}
+		// Nothing was run: the answer says so as "not applied" does.
+		msg, code := EncodeError(fmt.Errorf("%w: the server is still starting", structs.ErrNoLeader))
+		return &frame{id: f.id, typ: frameError, head: code, body: []byte(msg)}
 	}
 	body, err := s.call(ctx, h, f.head, f.body)
 	if err != nil {

@@ -70,10 +70,15 @@ func (r *Remote) call(ctx context.Context, method string, args, reply interface{
 		}
 	}
 	var err error
+	unknown := false // an earlier attempt may have applied the write
 	for i := range servers {
 		addr := servers[(start+i)%len(servers)]
 		err = r.Pool.Call(ctx, addr, method, args, reply)
-		if err == nil || IsRemote(err) || ctx.Err() != nil {
+		if structs.OutcomeUnknown(err) && ctx.Err() == nil {
+			// Sent, but not settled: the next server's answer will be,
+			// as the write's request ID lets it apply only once.
+			unknown = true
+		} else if err == nil || IsRemote(err) || ctx.Err() != nil {
 			if err == nil {
 				r.mu.Lock()
 				if addr != leader || r.last == "" {
@@ -82,13 +87,30 @@ func (r *Remote) call(ctx context.Context, method string, args, reply interface{
 				r.mu.Unlock()
 				r.maybeLearnLeader(addr)
 			}
-			return err
+			return Settle(err, unknown)
 		}
 		if addr == leader {
 			r.mu.Lock()
 			r.leader = "" // unreachable: ask again
 			r.mu.Unlock()
 		}
+	}
+	return Settle(err, unknown)
+}
+
+// Settle is the error a write ends with, given the error of its last
+// attempt and whether an earlier attempt may have applied it. An answer
+// from the far side settles the outcome, as a write sent again under its
+// request ID answers with the first apply's outcome, except one that
+// speaks only of the last attempt (it found no leader) or no answer at
+// all: then the outcome stays unknown. A caller that gave up (its context
+// ended) gets its context's error.
+func Settle(err error, unknown bool) error {
+	if err == nil || !unknown || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if errors.Is(err, structs.ErrNoLeader) || !IsRemote(err) {
+		return structs.Unknown(err)
 	}
 	return err
 }

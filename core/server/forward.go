@@ -66,6 +66,13 @@ func (s *Server) endpoints() map[string]rpc.Endpoint {
 // whether it forwarded. A leader that stops answering (dead, or frozen) is
 // given up on as soon as another leader is known, so calls move to the new
 // leader instead of hanging with the old one.
+//
+// A forwarded write carries a request ID, so sending it again applies it at
+// most once and answers with the outcome of the first apply. A write whose
+// attempt may have reached a leader without an answer (a broken connection,
+// a leader that lost leadership while committing it) is therefore sent
+// again until an answer settles it; if none does in time, the write fails
+// as one of unknown outcome, never as one that was not applied.
 func (s *Server) forward(ctx context.Context, method string, q *structs.QueryOptions, args, reply interface{}) (bool, error) {
 	if s.raft == nil {
 		return false, nil
@@ -73,15 +80,17 @@ func (s *Server) forward(ctx context.Context, method string, q *structs.QueryOpt
 	if q != nil && q.AllowStale && !s.tooStale(q) {
 		return false, nil
 	}
-	if w, ok := args.(interface{ EnsureRequestID() }); ok && !s.IsLeader() {
+	if w, ok := args.(structs.Write); ok && !s.IsLeader() {
 		w.EnsureRequestID() // a forwarded write may be retried: let it apply once
 	}
+	unknown := false // an earlier attempt may have applied the write
+	fail := func(err error) (bool, error) { return true, rpc.Settle(err, unknown) }
 	deadline := time.Now().Add(holdTimeout)
 	for {
 		if s.IsLeader() && !s.readyForReads.Load() {
 			// A new leader is still applying its predecessors' log.
 			if time.Now().After(deadline) {
-				return true, fmt.Errorf("%w: the new leader is not ready to serve reads yet", structs.ErrNoLeader)
+				return fail(fmt.Errorf("%w: the new leader is not ready to serve reads yet", structs.ErrNoLeader))
 			}
 			time.Sleep(10 * time.Millisecond)
 			continue
@@ -96,18 +105,21 @@ func (s *Server) forward(ctx context.Context, method string, q *structs.QueryOpt
 		}
 		if leader := s.leaderAddr(); leader != "" {
 			err, moved := s.callLeader(ctx, leader, method, args, reply)
+			if structs.OutcomeUnknown(err) {
+				unknown, moved = true, ctx.Err() == nil
+			}
 			if !moved {
-				return true, err
+				return fail(err)
 			}
 		}
 		if time.Now().After(deadline) {
-			return true, structs.ErrNoLeader
+			return fail(structs.ErrNoLeader)
 		}
 		select {
 		case <-ctx.Done():
 			return true, ctx.Err()
 		case <-s.shutdownCh:
-			return true, structs.ErrNoLeader
+			return fail(structs.ErrNoLeader)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -115,7 +127,8 @@ func (s *Server) forward(ctx context.Context, method string, q *structs.QueryOpt
 
 // callLeader calls the leader; moved reports that the call did not reach a
 // working leader (unreachable, or another leader took over while it hung)
-// and should be tried again.
+// and should be tried again. A write given up on after it was sent fails as
+// one of unknown outcome.
 func (s *Server) callLeader(ctx context.Context, leader, method string, args, reply interface{}) (err error, moved bool) {
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -133,7 +146,12 @@ func (s *Server) callLeader(ctx context.Context, leader, method string, args, re
 		case <-tick.C:
 			if now := s.leaderAddr(); now != leader && (now != "" || s.IsLeader()) {
 				cancel()
-				<-done
+				if err := <-done; err == nil || rpc.IsRemote(err) {
+					return err, false // it answered after all
+				}
+				if _, write := args.(structs.Write); write {
+					return structs.Unknown(fmt.Errorf("rpc %s to %s: given up on after the leader changed", method, leader)), true
+				}
 				return nil, true
 			}
 		}

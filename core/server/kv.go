@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -103,34 +104,64 @@ func (s *Server) applyKVGroup(ctx context.Context, writes []*structs.KVSRequest)
 
 // forwardKVGroup sends a follower's queued KV writes to the leader as one
 // call, or applies them here if this server has become the leader, and
-// returns the number of calls (1).
+// returns the number of calls. Writes the leader lost track of (it lost
+// leadership while committing them) are sent again, as forward sends a
+// lone write again: their request IDs make the first apply's outcome the
+// answer.
 func (s *Server) forwardKVGroup(group []*queuedWrite) int {
-	req := &structs.KVSGroupRequest{Writes: flatten(group)}
-	var reply structs.KVSGroupReply
+	writes := flatten(group)
 	// Not any one caller's context, as the group carries others' writes
 	// too, but one that ends with the server or after forwardTimeout.
 	ctx, cancel := context.WithTimeout(s.lifetime, forwardTimeout)
 	defer cancel()
+	out := s.forwardKVWrites(ctx, writes)
+	calls := 1
+	for deadline := time.Now().Add(holdTimeout); time.Now().Before(deadline) && ctx.Err() == nil; calls++ {
+		var again []int
+		for i, r := range out {
+			if structs.OutcomeUnknown(r.err) && rpc.IsRemote(r.err) {
+				again = append(again, i)
+			}
+		}
+		if len(again) == 0 {
+			break
+		}
+		retry := make([]*structs.KVSRequest, len(again))
+		for k, i := range again {
+			retry[k] = writes[i]
+		}
+		for k, r := range s.forwardKVWrites(ctx, retry) {
+			r.err = rpc.Settle(r.err, true)
+			out[again[k]] = r
+		}
+	}
+	giveResults(group, out)
+	return calls
+}
+
+// forwardKVWrites sends KV writes to the leader in one call, or applies
+// them here if this server leads, and returns their outcomes in order.
+func (s *Server) forwardKVWrites(ctx context.Context, writes []*structs.KVSRequest) []applyResult {
+	req := &structs.KVSGroupRequest{Writes: writes}
+	var reply structs.KVSGroupReply
 	done, err := s.forward(ctx, "KVApplyGroup", nil, req, &reply)
 	switch {
 	case !done:
-		giveResults(group, s.applyKVGroup(ctx, req.Writes))
+		return s.applyKVGroup(ctx, writes)
 	case err != nil:
-		giveResults(group, repeatResult(len(req.Writes), applyResult{err: err}))
-	case len(reply.Results) != len(req.Writes):
-		err := fmt.Errorf("the leader answered %d outcomes for %d KV writes", len(reply.Results), len(req.Writes))
-		giveResults(group, repeatResult(len(req.Writes), applyResult{err: err}))
-	default:
-		out := make([]applyResult, len(req.Writes))
-		for i, r := range reply.Results {
-			out[i].ok = r.OK
-			if r.Err != "" {
-				out[i].err = rpc.DecodeError(r.Err, r.Code)
-			}
-		}
-		giveResults(group, out)
+		return repeatResult(len(writes), applyResult{err: err})
+	case len(reply.Results) != len(writes):
+		err := fmt.Errorf("the leader answered %d outcomes for %d KV writes", len(reply.Results), len(writes))
+		return repeatResult(len(writes), applyResult{err: structs.Unknown(err)})
 	}
-	return 1
+	out := make([]applyResult, len(writes))
+	for i, r := range reply.Results {
+		out[i].ok = r.OK
+		if r.Err != "" {
+			out[i].err = rpc.DecodeError(r.Err, r.Code)
+		}
+	}
+	return out
 }
 
 // checkKVWrite refuses a write the store must not take or the token may

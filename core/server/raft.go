@@ -308,14 +308,28 @@ func (s *Server) applyLog(b []byte) (applyResult, error) {
 	start := time.Now()
 	f := s.raft.Apply(b, 30*time.Second)
 	if err := f.Error(); err != nil {
-		if err == raft.ErrNotLeader || err == raft.ErrLeadershipLost {
-			return applyResult{}, fmt.Errorf("%w: %v", structs.ErrNoLeader, err)
-		}
-		return applyResult{}, err
+		return applyResult{}, applyError(err)
 	}
 	s.confirmedAt(start)
 	res, _ := f.Response().(applyResult)
 	return res, nil
+}
+
+// applyError says what a failed append means for the write: refused before
+// it entered the log (not applied), or lost track of after it may have
+// reached other servers (outcome unknown).
+func applyError(err error) error {
+	switch err {
+	case raft.ErrNotLeader:
+		return fmt.Errorf("%w: %v", structs.ErrNoLeader, err)
+	case raft.ErrEnqueueTimeout:
+		return fmt.Errorf("%w: the log did not take the write within its timeout", structs.ErrNoLeader)
+	case raft.ErrLeadershipLost:
+		return structs.ErrLeadershipLost
+	}
+	// Shut down, or the log failed to store an entry it had already sent
+	// to the followers: either way the entry may commit without us.
+	return structs.Unknown(err)
 }
 
 // RaftStats are raft's figures as Consul reports them in its agent's

@@ -1,10 +1,14 @@
 package server
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+
+	"github.com/beacon-sd/beacon/core/structs"
 )
 
 // A follower whose log tail is cut (a new leader overwrote entries it
@@ -53,5 +57,32 @@ func TestLogReadableAfterTailCut(t *testing.T) {
 				t.Fatalf("last index %d after the restart, want 9", last)
 			}
 		})
+	}
+}
+
+// A failed append is answered "not applied" only where raft never took
+// the entry; once it may have reached the followers, the outcome is
+// unknown, in words no client reads as "not applied".
+func TestApplyErrorSaysWhetherTheWriteMayHaveApplied(t *testing.T) {
+	for _, tc := range []struct {
+		raft    error
+		unknown bool
+	}{
+		{raft.ErrNotLeader, false},
+		{raft.ErrEnqueueTimeout, false},
+		{raft.ErrLeadershipLost, true},
+		{raft.ErrRaftShutdown, true},
+		{errors.New("log store: disk full"), true},
+	} {
+		err := applyError(tc.raft)
+		if structs.OutcomeUnknown(err) != tc.unknown {
+			t.Errorf("%v: answered %q, outcome unknown %v; want %v", tc.raft, err, structs.OutcomeUnknown(err), tc.unknown)
+		}
+		if tc.unknown == strings.Contains(err.Error(), structs.ErrNoLeader.Error()) {
+			t.Errorf("%v: answered %q", tc.raft, err)
+		}
+	}
+	if got := applyError(raft.ErrLeadershipLost).Error(); got != "leadership lost while committing log" {
+		t.Errorf("lost leadership answered %q, not Consul's words", got)
 	}
 }

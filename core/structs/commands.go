@@ -53,6 +53,10 @@ type WriteRequest struct {
 	RequestID string `json:",omitempty"`
 }
 
+// Write is a request that changes state; its request ID lets it be sent
+// again without applying twice.
+type Write interface{ EnsureRequestID() }
+
 // EnsureRequestID gives the write an ID if it has none.
 func (w *WriteRequest) EnsureRequestID() {
 	if w.RequestID == "" {

@@ -6,6 +6,13 @@ import (
 )
 
 // Errors a write or read can return; the HTTP layer maps them to status codes.
+//
+// A failed write either was not applied, and may be retried as if it had never
+// been sent, or its outcome is unknown: it reached a leader's log, but no
+// answer says whether it committed. ErrNoLeader, ErrUnknownDC, permission,
+// validation and not-found errors mean not applied; ErrLeadershipLost and
+// ErrOutcomeUnknown (OutcomeUnknown reports both) mean the write may have been
+// applied, and only a read can tell.
 var (
 	ErrMissingNode       = errors.New("Missing node registration")
 	ErrMissingService    = errors.New("Missing service registration")
@@ -14,6 +21,8 @@ var (
 	ErrSessionNotFound   = errors.New("Session not found")
 	ErrPermissionDenied  = errors.New("Permission denied")
 	ErrNoLeader          = errors.New("No cluster leader")
+	ErrLeadershipLost    = errors.New("leadership lost while committing log")
+	ErrOutcomeUnknown    = errors.New("the write may or may not have been applied")
 	ErrUnknownDC         = errors.New("No path to datacenter")
 	ErrCheckNotFound     = errors.New("Unknown check ID")
 	ErrServiceNotFound   = errors.New("Unknown service ID")
@@ -43,6 +52,10 @@ var errorCodes = []struct {
 	code string
 	err  error
 }{
+	// First: an error of unknown outcome may say what else went wrong, but
+	// it must never travel as one that means "not applied".
+	{"lostleader", ErrLeadershipLost},
+	{"unknown", ErrOutcomeUnknown},
 	{"perm", ErrPermissionDenied},
 	{"noleader", ErrNoLeader},
 	{"nodc", ErrUnknownDC},
@@ -76,3 +89,30 @@ func ErrorKind(code string) error {
 	}
 	return nil
 }
+
+// OutcomeUnknown reports whether err leaves open whether a write was
+// applied.
+func OutcomeUnknown(err error) bool {
+	return errors.Is(err, ErrLeadershipLost) || errors.Is(err, ErrOutcomeUnknown)
+}
+
+// Unknown marks err, a failure to hear back about a write that was sent, as
+// one of unknown outcome; an error that already says so is returned as is.
+// The result is no longer any of the kinds err was, and its text does not
+// repeat ErrNoLeader's, which clients read as "not applied": what err said
+// about the attempt it came from no longer describes the write.
+func Unknown(err error) error {
+	if err == nil || OutcomeUnknown(err) {
+		return err
+	}
+	msg := err.Error()
+	if errors.Is(err, ErrNoLeader) {
+		msg = "no leader answered after an earlier attempt went unanswered"
+	}
+	return &unknownError{msg + "; " + ErrOutcomeUnknown.Error()}
+}
+
+type unknownError struct{ msg string }
+
+func (e *unknownError) Error() string { return e.msg }
+func (e *unknownError) Unwrap() error { return ErrOutcomeUnknown }
