@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/beacon-sd/beacon/core/outcome"
 )
 
 // stdin is what `kv put KEY -` reads; tests replace it.
@@ -216,20 +218,28 @@ reads FILE; without DATA the value is empty.`, stderr)
 			done:   "Success! Data written to: " + key,
 		}
 	}
+	w.key = key
 	return w.run(stdout, stderr)
 }
 
 // kvWrite is the one change `kv put` or `kv delete` makes to the store, and
-// what it reports: failed comes before the call's error, refused is the
-// message when the call returns false and done the one on success.
+// what it reports: failed comes before the error of a write that was not
+// applied, refused is the message when the call returns false and done the
+// one on success. A write whose outcome the error leaves open is reported
+// as such, with the key to read back.
 type kvWrite struct {
 	call                  func() (ok bool, err error)
+	key                   string
 	failed, refused, done string
 }
 
 // run makes the write and reports how it went; it returns the exit code.
 func (w kvWrite) run(stdout, stderr io.Writer) int {
 	ok, err := w.call()
+	if outcome.Of(err) == outcome.Unknown {
+		fmt.Fprintf(stderr, "Error! The change to %s may or may not have been applied (read it back to find out): %s\n", w.key, err)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %s\n", w.failed, err)
 		return 1
@@ -323,6 +333,7 @@ Removes KEY from the KV store, or with -recurse every key under the prefix.`, st
 			done:   "Success! Deleted key: " + key,
 		}
 	}
+	w.key = key
 	return w.run(stdout, stderr)
 }
 

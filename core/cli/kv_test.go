@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,5 +119,48 @@ func TestKVKey(t *testing.T) {
 		if got := kvKey(in); got != want {
 			t.Errorf("kvKey(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A write's report says whether it was not applied or may have been.
+func TestKVWriteReportsItsOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		ok       bool
+		err      error
+		code     int
+		stdout   string
+		stderr   string
+		notInErr string
+	}{
+		{name: "applied", ok: true, stdout: "Success! Data written to: cfg/a"},
+		{name: "refused", ok: false, code: 1, stderr: "Error! Did not write to cfg/a: CAS failed"},
+		{name: "not applied", err: api.StatusError{Code: 500, Body: "No cluster leader"}, code: 1,
+			stderr: "Error! Did not write to cfg/a: Unexpected response code: 500 (No cluster leader)"},
+		{name: "leadership lost", err: api.StatusError{Code: 500, Body: "leadership lost while committing log"}, code: 1,
+			stderr:   "Error! The change to cfg/a may or may not have been applied (read it back to find out): Unexpected response code: 500 (leadership lost while committing log)",
+			notInErr: "Did not write"},
+		{name: "connection broke", err: errors.New(`Put "http://127.0.0.1:8500/v1/kv/cfg/a": EOF`), code: 1,
+			stderr: "may or may not have been applied", notInErr: "Did not write"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := kvWrite{
+				call:    func() (bool, error) { return tc.ok, tc.err },
+				key:     "cfg/a",
+				failed:  "Error! Did not write to cfg/a",
+				refused: "Error! Did not write to cfg/a: CAS failed",
+				done:    "Success! Data written to: cfg/a",
+			}
+			var out, errb bytes.Buffer
+			if code := w.run(&out, &errb); code != tc.code {
+				t.Errorf("exit code %d, want %d", code, tc.code)
+			}
+			if !strings.Contains(out.String(), tc.stdout) || !strings.Contains(errb.String(), tc.stderr) {
+				t.Errorf("stdout %q, stderr %q; want %q and %q", out.String(), errb.String(), tc.stdout, tc.stderr)
+			}
+			if tc.notInErr != "" && strings.Contains(errb.String(), tc.notInErr) {
+				t.Errorf("stderr %q says %q", errb.String(), tc.notInErr)
+			}
+		})
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/beacon-sd/beacon/core/outcome"
 )
 
 // killGrace is how long a child has to exit after SIGTERM before SIGKILL.
@@ -81,6 +83,12 @@ SIGTERM, then SIGKILL after 5 seconds. Exits with CHILD's exit code.`, stderr)
 
 	logf("Attempting lock acquisition at %s", prefix)
 	lost, interrupted, err := acquireInterruptible(h, sigs)
+	if acquireUnknown(err) {
+		// Not tried again as if refused: it may be held now, by a session
+		// nobody renews any more, until that session's TTL runs out.
+		fmt.Fprintf(stderr, "Lock acquisition at %s may or may not have succeeded; if it did, the lock is released when its session expires: %s\n", prefix, err)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "Lock acquisition failed: %s\n", err)
 		return 1
@@ -186,6 +194,22 @@ func newLockHandle(c *api.Client, prefix string, limit int, name string, timeout
 		release: s.Release,
 		cleanup: func() error { return ignore(s.Destroy(), api.ErrSemaphoreInUse) },
 	}, nil
+}
+
+// acquireUnknown reports whether err, from acquiring, leaves open whether
+// the lock or semaphore slot was taken: the write that takes it failed
+// without an answer saying it was not applied. The client words those
+// failures with these prefixes.
+func acquireUnknown(err error) bool {
+	if err == nil {
+		return false
+	}
+	for _, p := range []string{"failed to acquire lock: ", "failed to update lock: ", "failed to make contender entry: "} {
+		if rest, ok := strings.CutPrefix(err.Error(), p); ok {
+			return outcome.Of(errors.New(rest)) == outcome.Unknown
+		}
+	}
+	return false
 }
 
 func ignore(err, harmless error) error {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/beacon-sd/beacon/core/outcome"
 	"github.com/beacon-sd/beacon/registrator/service"
 )
 
@@ -187,7 +188,10 @@ func hostOr(u *url.URL, def string) string {
 }
 
 // classify marks 4xx answers (but 429) as rejections; everything else is
-// worth retrying.
+// worth retrying. Every write a registry makes (register, deregister,
+// refresh) leaves the same state whether it applies once or twice, so one
+// of unknown outcome (core/outcome) is sent again just like one that was
+// not applied; the error says which it was.
 func classify(op string, s *service.Service, err error) error {
 	if err == nil {
 		return nil
@@ -196,7 +200,7 @@ func classify(op string, s *service.Service, err error) error {
 	if errors.As(err, &se) && se.Code >= 400 && se.Code < 500 && se.Code != 429 {
 		return fmt.Errorf("%s %s: %w: %s", op, s.ID, ErrRejected, strings.TrimSpace(se.Body))
 	}
-	return fmt.Errorf("%s %s: %w", op, s.ID, err)
+	return fmt.Errorf("%s %s (%s): %w", op, s.ID, outcome.Of(err), err)
 }
 
 // isNotFound reports a 404 answer.
