@@ -56,7 +56,21 @@ type agent struct {
 	log    *bytes.Buffer
 	logMu  sync.Mutex
 	client *api.Client
+	// host is the address the agent binds and is reached at ("" is
+	// 127.0.0.1); netns, when set, is the network namespace it runs in.
+	host, netns string
 }
+
+// ip is the agent's address.
+func (a *agent) ip() string {
+	if a.host == "" {
+		return "127.0.0.1"
+	}
+	return a.host
+}
+
+// addr is host:port on the agent's address.
+func (a *agent) addr(port int) string { return fmt.Sprintf("%s:%d", a.ip(), port) }
 
 // cluster is a set of agents sharing join addresses.
 type cluster struct {
@@ -87,10 +101,20 @@ func newTunedCluster(t testing.TB, servers, clients int, extra map[string]interf
 		} else {
 			a.name = fmt.Sprintf("c%d", i-servers+1)
 		}
-		cfg := api.DefaultNonPooledConfig()
-		cfg.Address = fmt.Sprintf("127.0.0.1:%d", a.http)
-		a.client, _ = api.NewClient(cfg)
 		c.agents = append(c.agents, a)
+	}
+	c.launch(servers)
+	return c
+}
+
+// launch gives each agent its client, writes the configs and starts the
+// agents; the test's end stops them.
+func (c *cluster) launch(servers int) {
+	t := c.t
+	for _, a := range c.agents {
+		cfg := api.DefaultNonPooledConfig()
+		cfg.Address = a.addr(a.http)
+		a.client, _ = api.NewClient(cfg)
 	}
 	for _, a := range c.agents {
 		c.writeConfig(a, servers)
@@ -127,17 +151,16 @@ func newTunedCluster(t testing.TB, servers, clients int, extra map[string]interf
 			}
 		}
 	})
-	return c
 }
 
 func (c *cluster) writeConfig(a *agent, servers int) {
 	var join []string
 	for _, o := range c.agents[:servers] {
-		join = append(join, fmt.Sprintf("127.0.0.1:%d", o.serf))
+		join = append(join, o.addr(o.serf))
 	}
 	cfg := map[string]interface{}{
 		"node_name": a.name, "datacenter": "dc1", "data_dir": filepath.Join(a.dir, "data"),
-		"bind_addr": "127.0.0.1", "client_addr": "127.0.0.1", "log_level": "debug",
+		"bind_addr": a.ip(), "client_addr": a.ip(), "log_level": "debug",
 		"ports":          map[string]int{"http": a.http, "dns": -1, "server": a.rpc, "serf_lan": a.serf, "serf_wan": -1},
 		"retry_join":     join,
 		"retry_interval": "500ms",
@@ -165,6 +188,10 @@ func (c *cluster) start(a *agent) {
 	a.log = &bytes.Buffer{}
 	a.logMu.Unlock()
 	a.cmd = exec.Command(beaconBin, "agent", "-config-dir", filepath.Join(a.dir, "config"))
+	if a.netns != "" {
+		// ip execs the agent in place: a.cmd's process is the agent's.
+		a.cmd = exec.Command("ip", append([]string{"netns", "exec", a.netns}, a.cmd.Args...)...)
+	}
 	a.cmd.Stdout = a
 	a.cmd.Stderr = a
 	a.cmd.SysProcAttr = procAttr()
@@ -245,7 +272,7 @@ func (a *agent) signal(sig syscall.Signal, timeout time.Duration) bool {
 	}
 }
 
-func (a *agent) rpcAddr() string { return fmt.Sprintf("127.0.0.1:%d", a.rpc) }
+func (a *agent) rpcAddr() string { return a.addr(a.rpc) }
 
 // leader returns the server that leads, waiting up to within.
 func (c *cluster) leader(within time.Duration) *agent {

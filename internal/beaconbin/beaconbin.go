@@ -37,8 +37,19 @@ func goTool() string {
 
 // RunTests is a test package's TestMain body: it builds the binary into a
 // temporary directory, sets *bin to its path, runs the tests and returns
-// their exit code, having removed the directory.
+// their exit code, having removed the directory. With BEACON_TEST_BINARY
+// set, the tests run that binary instead (an older build, to see a test
+// fail without a fix).
 func RunTests(m *testing.M, bin *string, race bool) int {
+	if given := os.Getenv("BEACON_TEST_BINARY"); given != "" {
+		if _, err := os.Stat(given); err != nil {
+			fmt.Fprintln(os.Stderr, "BEACON_TEST_BINARY:", err)
+			return 1
+		}
+		*bin = given
+		fmt.Fprintln(os.Stderr, "testing the binary BEACON_TEST_BINARY names:", given)
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "beacon-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
