@@ -56,7 +56,7 @@ func TestACLBootstrapOnce(t *testing.T) {
 		t.Fatalf("bootstrap token: %+v", tok)
 	}
 	code, body := do(t, "PUT", a.URL("/v1/acl/bootstrap"), "", "")
-	if code != 403 || !strings.HasPrefix(body, "ACL bootstrap no longer allowed (reset index: ") {
+	if code != 403 || !strings.HasPrefix(body, "Permission denied: ACL bootstrap no longer allowed (reset index: ") {
 		t.Fatalf("second bootstrap: %d %q", code, body)
 	}
 	self, _, err := tokenClient(t, a, tok.SecretID).ACL().TokenReadSelf(nil)
