@@ -230,8 +230,10 @@ func (w *aclWorld) cases() []aclCase {
 		{"PUT", "/v1/acl/policy/" + w.sparePolicy, `{"Name":"spare","Rules":"key \"spare\" { policy = \"write\" }"}`, denyAll, nil},
 		{"DELETE", "/v1/acl/policy/" + w.sparePolicy, "", denyAll, nil},
 		{"GET", "/v1/acl/replication", "", everyone, nil},
-		// The legacy API: the secret names the token, so reading it by
-		// its secret needs no other right.
+		// The legacy API, which Consul removed in 1.11 and beacon keeps
+		// for clients of Consul before 1.4, with the rights it needed
+		// there: management, but the secret names the token, so reading
+		// it by its secret needs no other right.
 		{"GET", "/v1/acl/list", "", denyAll, contains(w.legacy)},
 		{"PUT", "/v1/acl/create", `{"Name":"legacy","Type":"client"}`, denyAll, nil},
 		{"PUT", "/v1/acl/update", `{"ID":"` + w.legacy + `","Name":"renamed","Type":"client"}`, denyAll, nil},
