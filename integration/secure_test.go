@@ -152,7 +152,7 @@ func TestSecuredCluster(t *testing.T) {
 	// bootstrap, so asking again is refused, on every agent.
 	for _, a := range s.agents {
 		r := runBeacon(t, s.tlsEnv(a, ""), "acl", "bootstrap")
-		if r.code != 1 || !regexp.MustCompile(`^Failed ACL bootstrapping: Unexpected response code: 403 \(ACL bootstrap no longer allowed \(reset index: \d+\)\)\n$`).MatchString(r.stderr) {
+		if r.code != 1 || !regexp.MustCompile(`^Failed ACL bootstrapping: Unexpected response code: 403 \(Permission denied: ACL bootstrap no longer allowed \(reset index: \d+\)\)\n$`).MatchString(r.stderr) {
 			t.Fatalf("acl bootstrap on %s:\n%s", a.name, r)
 		}
 	}

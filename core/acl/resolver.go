@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -74,8 +75,9 @@ func (r *Resolver) Enabled() bool { return r != nil && r.cfg.Enabled }
 func (r *Resolver) Config() Config { return r.cfg }
 
 // Resolve returns what secret may do: nil (everything) when ACLs are off,
-// an error matching structs.ErrACLNotFound for an unknown secret. The
-// empty secret is the anonymous token.
+// an error matching structs.ErrACLNotFound for an unknown secret, an
+// UnresolvedError when no server could say and down_policy gives nothing.
+// The empty secret is the anonymous token.
 func (r *Resolver) Resolve(ctx context.Context, secret string) (*Authorizer, error) {
 	if !r.Enabled() {
 		return nil, nil
@@ -117,7 +119,7 @@ func (r *Resolver) Resolve(ctx context.Context, secret string) (*Authorizer, err
 	if ctx.Err() != nil {
 		return nil, err
 	}
-	return r.down(stale, err), nil
+	return r.down(stale, err)
 }
 
 // fetch asks the source and compiles the answer.
@@ -136,21 +138,42 @@ func (r *Resolver) fetch(ctx context.Context, secret string) (*Authorizer, *time
 	return authz, id.Token.ExpirationTime, nil
 }
 
-// down decides for a token that could not be resolved, by down_policy.
-func (r *Resolver) down(stale *cacheEntry, err error) *Authorizer {
+// down decides for a token that could not be resolved, by down_policy:
+// everything (allow), the token's cached rights (extend-cache,
+// async-cache), or else an UnresolvedError. A token no server could
+// resolve is never taken for the anonymous token.
+func (r *Resolver) down(stale *cacheEntry, err error) (*Authorizer, error) {
 	switch r.cfg.DownPolicy {
 	case DownAllow:
 		r.cfg.Logger.Warn("cannot resolve an ACL token; allowing, as down_policy says", "error", err)
-		return AllowAll()
+		return AllowAll(), nil
 	case DownExtendCache, DownAsyncCache:
 		if stale != nil {
 			r.cfg.Logger.Debug("cannot resolve an ACL token; using its cached rights", "error", err)
-			return stale.authz
+			return stale.authz, nil
 		}
 	}
-	r.cfg.Logger.Warn("cannot resolve an ACL token; denying", "down_policy", r.cfg.DownPolicy, "error", err)
-	return DenyAll()
+	r.cfg.Logger.Debug("cannot resolve an ACL token; refusing the request", "down_policy", r.cfg.DownPolicy, "error", err)
+	return nil, &UnresolvedError{Err: err, DownPolicy: r.cfg.DownPolicy}
 }
+
+// UnresolvedError is a request refused because its token could not be
+// resolved (no server answered) and down_policy gave it nothing. Its text
+// starts with the cause, such as "No known Consul servers".
+type UnresolvedError struct {
+	Err        error
+	DownPolicy string
+}
+
+func (e *UnresolvedError) Error() string {
+	if e.DownPolicy == DownDeny {
+		return fmt.Sprintf("%v: the request's ACL token could not be resolved, and down_policy is %q", e.Err, e.DownPolicy)
+	}
+	return fmt.Sprintf("%v: the request's ACL token could not be resolved, and down_policy %q has no cached rights for it", e.Err, e.DownPolicy)
+}
+
+// Unwrap makes the error match its cause.
+func (e *UnresolvedError) Unwrap() error { return e.Err }
 
 // refresh fetches a token in the background (async-cache); on failure the
 // cached rights stay.

@@ -3,6 +3,7 @@ package acl
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -64,18 +65,27 @@ func TestResolverDownPolicies(t *testing.T) {
 			f.down.Store(true)
 			now = now.Add(2 * time.Minute)
 			a, err = r.Resolve(ctx, "good")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := a.Allowed(Key, "app/x", Write); got != c.cachedWrites && c.policy != DownAllow {
-				t.Errorf("cached token while down: write=%v, want %v", got, c.cachedWrites)
+			switch {
+			case c.cachedWrites || c.policy == DownAllow:
+				if err != nil || !a.Allowed(Key, "app/x", Write) {
+					t.Errorf("cached token while down: %v, want its rights", err)
+				}
+			case !errors.Is(err, errUnreachable):
+				t.Errorf("cached token while down, policy %s: %v, %v; want the cause", c.policy, a, err)
 			}
 			a, err = r.Resolve(ctx, "never-seen")
-			if err != nil {
-				t.Fatal(err)
+			if c.uncachedAllows {
+				if err != nil || !a.Allowed(Key, "x", Read) {
+					t.Errorf("uncached token while down: %v, want allowed", err)
+				}
+				return
 			}
-			if got := a.Allowed(Key, "x", Read); got != c.uncachedAllows {
-				t.Errorf("uncached token while down: read=%v, want %v", got, c.uncachedAllows)
+			// Not the anonymous token's rights, nor a denial: the cause.
+			var ue *UnresolvedError
+			if a != nil || !errors.As(err, &ue) || !errors.Is(err, errUnreachable) ||
+				errors.Is(err, structs.ErrPermissionDenied) || errors.Is(err, structs.ErrACLNotFound) ||
+				!strings.HasPrefix(err.Error(), errUnreachable.Error()+": ") {
+				t.Errorf("uncached token while down: %v, %v; want the cause", a, err)
 			}
 		})
 	}

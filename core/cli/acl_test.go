@@ -138,7 +138,7 @@ Policies:
 	t.Setenv(api.HTTPTokenEnvName, field(r.stdout, "SecretID:"))
 	r = e.beacon("acl", "bootstrap")
 	match("second acl bootstrap", r.stderr,
-		`Failed ACL bootstrapping: Unexpected response code: 403 \(ACL bootstrap no longer allowed \(reset index: \d+\)\)
+		`Failed ACL bootstrapping: Unexpected response code: 403 \(Permission denied: ACL bootstrap no longer allowed \(reset index: \d+\)\)
 `)
 
 	r = e.beacon("acl", "policy", "create", "-name", "acl-replication", "-description", "Token capable of replicating ACL policies", "-rules", `acl = "read"`)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-sd/beacon/core/testagent"
 	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
@@ -131,6 +132,37 @@ func TestE2EInfoOnDevServer(t *testing.T) {
 		if !regexp.MustCompile(`^([a-z_]+:|\t[a-z_]+ = .*)$`).MatchString(line) {
 			t.Errorf("line %q is not `section:` or `\\tkey = value`", line)
 		}
+	}
+}
+
+// TestE2EInfoShowsACLs: info says whether the agent enforces ACLs, in
+// the consul section as `consul info` does, and the agent's gossip tags
+// say it too.
+func TestE2EInfoShowsACLs(t *testing.T) {
+	consulSection := func(out string) string {
+		_, rest, _ := strings.Cut(out, "consul:\n")
+		var b strings.Builder
+		for _, line := range strings.SplitAfter(rest, "\n") {
+			if !strings.HasPrefix(line, "\t") {
+				break
+			}
+			b.WriteString(line)
+		}
+		return b.String()
+	}
+	e := startAgent(t)
+	if c := consulSection(e.ok("info").stdout); !strings.Contains(c, "\tacl = disabled\n") {
+		t.Errorf("consul section without ACLs:\n%s", c)
+	}
+	if r := e.ok("members", "-detailed"); !strings.Contains(r.stdout, "acls=0") {
+		t.Errorf("members -detailed without ACLs:\n%s", r.stdout)
+	}
+	e = startAgent(t, testagent.WithHCL(`acl { enabled = true  default_policy = "deny"  tokens { initial_management = "root" } }`))
+	if c := consulSection(e.ok("info", "-token", "root").stdout); !strings.Contains(c, "\tacl = enabled\n") {
+		t.Errorf("consul section with ACLs enforced:\n%s", c)
+	}
+	if r := e.ok("members", "-detailed", "-token", "root"); !strings.Contains(r.stdout, "acls=1") {
+		t.Errorf("members -detailed with ACLs:\n%s", r.stdout)
 	}
 }
 

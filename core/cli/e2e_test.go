@@ -25,9 +25,9 @@ type env struct {
 
 // startAgent starts an in-process `agent -dev` and points the commands at it
 // through CONSUL_HTTP_ADDR, as a user's shell would.
-func startAgent(t *testing.T) *env {
+func startAgent(t *testing.T, opts ...testagent.Option) *env {
 	t.Helper()
-	a := testagent.Start(t)
+	a := testagent.Start(t, opts...)
 	t.Setenv(api.HTTPAddrEnvName, a.HTTPAddr)
 	t.Setenv(api.HTTPTokenEnvName, "")
 	t.Setenv(api.HTTPTokenFileEnvName, "")

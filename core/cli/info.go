@@ -108,7 +108,7 @@ func agentRole(client *api.Client, self map[string]map[string]interface{}) (role
 // and raft state always come from the raft view; other keys only fill
 // what the agent did not report.
 func (r role) fill(sections map[string]map[string]string) {
-	setDefault(sections, "consul", "acl", "disabled")
+	sections["consul"] = orEmpty(sections["consul"])
 	sections["consul"]["server"] = strconv.FormatBool(r.server)
 	if !r.server {
 		if _, ok := sections["consul"]["leader"]; ok {

@@ -138,7 +138,7 @@ func TestWritePeers(t *testing.T) {
 func TestInfoSections(t *testing.T) {
 	stats := map[string]interface{}{
 		"agent":  map[string]interface{}{"services": "2", "checks": "1"},
-		"consul": map[string]interface{}{"server": "true", "leader": "true", "known_datacenters": "1"},
+		"consul": map[string]interface{}{"server": "true", "leader": "true", "known_datacenters": "1", "acl": "enabled"},
 		"bogus":  "not a section",
 	}
 	sections := statsSections(stats)
@@ -157,7 +157,7 @@ func TestInfoSections(t *testing.T) {
 	writeInfo(&b, sections)
 	want := "agent:\n\tchecks = 1\n\tservices = 2\n" +
 		"build:\n\tprerelease = \n\trevision = beacon\n\tversion = 1.22.3\n\tversion_metadata = \n" +
-		"consul:\n\tacl = disabled\n\tknown_datacenters = 1\n\tleader = false\n\tleader_addr = 10.0.0.2:8300\n\tserver = true\n" +
+		"consul:\n\tacl = enabled\n\tknown_datacenters = 1\n\tleader = false\n\tleader_addr = 10.0.0.2:8300\n\tserver = true\n" +
 		"raft:\n\tlatest_configuration = [{Suffrage:Voter ID:a Address:10.0.0.1:8300} {Suffrage:Voter ID:b Address:10.0.0.2:8300} {Suffrage:Nonvoter ID:c Address:10.0.0.3:8300}]\n" +
 		"\tlatest_configuration_index = 7\n\tnum_peers = 2\n\tprotocol_version = 3\n\tprotocol_version_max = 3\n\tprotocol_version_min = 0\n" +
 		"\tsnapshot_version_max = 1\n\tsnapshot_version_min = 0\n\tstate = Follower\n" +

@@ -118,6 +118,10 @@ func (d *Daemon) gossipTags() map[string]string {
 	tags := map[string]string{
 		"role": "node", "dc": cfg.Datacenter, "id": d.node.ID, "segment": "",
 		"build": version.ConsulCompat + ":beacon-" + version.Version, "vsn": "2", "vsn_min": "2", "vsn_max": "3",
+		"acls": "0",
+	}
+	if cfg.ACL.Enabled {
+		tags["acls"] = "1" // Consul's tag for an agent that enforces ACLs
 	}
 	if cfg.Server {
 		tags["role"] = "consul"

@@ -53,7 +53,7 @@ func (d *Daemon) selfMember(wan bool) api.AgentMember {
 		name = d.node.Node + "." + cfg.Datacenter
 	}
 	tags := d.gossipTags()
-	tags["acls"], tags["ft_fs"], tags["ft_si"], tags["beacon"] = "0", "1", "1", version.Version
+	tags["ft_fs"], tags["ft_si"], tags["beacon"] = "1", "1", version.Version
 	if cfg.Server {
 		tags["expect"] = strconv.Itoa(cfg.BootstrapExpect)
 		tags["wan_join_port"] = strconv.Itoa(cfg.Ports.SerfWAN)
@@ -86,6 +86,7 @@ func (d *Daemon) self() map[string]interface{} {
 		"consul": map[string]string{
 			"server": strconv.FormatBool(cfg.Server), "leader": strconv.FormatBool(d.Server != nil && d.Server.IsLeader()),
 			"known_datacenters": "1", "uptime": time.Since(d.started).Truncate(time.Second).String(),
+			"acl": aclState(cfg.ACL.Enabled),
 		},
 	}
 	if d.Server != nil {
@@ -127,4 +128,12 @@ func gcPercent() string {
 		return ""
 	}
 	return strconv.FormatUint(sample[0].Value.Uint64(), 10)
+}
+
+// aclState is how `consul info` shows whether the agent enforces ACLs.
+func aclState(enabled bool) string {
+	if enabled {
+		return "enabled"
+	}
+	return "disabled"
 }

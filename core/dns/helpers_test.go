@@ -45,6 +45,8 @@ type fixture struct {
 //	db-1    fd00::1                     db   :5432
 //	web-1                               ext  :443  at example.com
 //	web-3                               down :1    critical only
+//	twin-1  10.2.0.1                    twin :7000
+//	twin-2  10.2.0.1                    twin :7000 (another node, same address:port)
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	a := testagent.Start(t)
@@ -71,6 +73,8 @@ func newFixture(t testing.TB) *fixture {
 	f.register(t, "web-3", "10.0.0.3", nil,
 		&api.AgentService{ID: "down", Service: "down", Port: 1},
 		&api.HealthCheck{CheckID: "down", Name: "down", Status: api.HealthCritical, ServiceID: "down"})
+	f.register(t, "twin-1", "10.2.0.1", nil, &api.AgentService{ID: "twin", Service: "twin", Port: 7000})
+	f.register(t, "twin-2", "10.2.0.1", nil, &api.AgentService{ID: "twin", Service: "twin", Port: 7000})
 	return f
 }
 

@@ -21,7 +21,7 @@ type serviceKey struct{ name, tag string }
 type serviceSet struct {
 	ttl   uint32
 	hosts []host      // distinct addresses, for A/AAAA answers
-	srvs  []srvTarget // distinct address:port pairs, for SRV answers
+	srvs  []srvTarget // distinct node, address and port, for SRV answers
 	txts  [][]string  // distinct node meta TXT strings, for TXT answers
 
 	rrsets rrsetCache // records built from the above, per question
@@ -107,7 +107,9 @@ func (s *Server) fetchService(ctx context.Context, key serviceKey, minIndex uint
 				set.txts = append(set.txts, t)
 			}
 		}
-		if k := net.JoinHostPort(h.String(), strconv.Itoa(e.Service.Port)); !seenSRV[k] {
+		// SRV answers are one per node, address and port: two nodes at
+		// one address:port are two instances, as Consul answers them.
+		if k := e.Node.Node + " " + net.JoinHostPort(h.String(), strconv.Itoa(e.Service.Port)); !seenSRV[k] {
 			seenSRV[k] = true
 			set.srvs = append(set.srvs, s.srvTarget(e, h, meta, weight))
 		}

@@ -87,6 +87,21 @@ var zoneCases = []zoneCase{
 	}},
 	{Qname: "0a01.addr.dc1.consul.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []string{soaConsul}},
 
+	// Two nodes at one address:port are two instances: an SRV record
+	// each, one A record for the address.
+	{Qname: "twin.service.consul.", Qtype: dns.TypeSRV,
+		Answer: []string{
+			"twin.service.consul. 0 IN SRV 1 1 7000 twin-1.node.dc1.consul.",
+			"twin.service.consul. 0 IN SRV 1 1 7000 twin-2.node.dc1.consul.",
+		},
+		Extra: []string{
+			"twin-1.node.dc1.consul. 0 IN A 10.2.0.1",
+			"twin-2.node.dc1.consul. 0 IN A 10.2.0.1",
+		}},
+	{Qname: "twin.service.consul.", Qtype: dns.TypeA, Answer: []string{
+		"twin.service.consul. 0 IN A 10.2.0.1",
+	}},
+
 	// IPv6 and host name addresses.
 	{Qname: "db.service.consul.", Qtype: dns.TypeAAAA, Answer: []string{
 		"db.service.consul. 0 IN AAAA fd00::1",

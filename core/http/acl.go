@@ -79,6 +79,9 @@ func (s *Server) aclTokenSet(r *request, accessor string) (interface{}, error) {
 func (s *Server) aclToken(w *httpserver.Response, r *request) (interface{}, error) {
 	id := tail(r, "/v1/acl/token/")
 	if id == "self" && r.Method == get {
+		if r.token == "" {
+			return nil, notFound("Supplied token does not exist")
+		}
 		return s.aclTokenRead(w, r, structs.ACLSpecificRequest{Self: true})
 	}
 	if base, ok := strings.CutSuffix(id, "/clone"); ok && r.Method == put {

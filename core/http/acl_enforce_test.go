@@ -2,15 +2,10 @@ package http_test
 
 import (
 	"encoding/json"
-	"fmt"
-	"net/http"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/consul/api"
-	"github.com/miekg/dns"
 
 	beaconhttp "github.com/beacon-sd/beacon/core/http"
 	"github.com/beacon-sd/beacon/core/testagent"
@@ -151,7 +146,10 @@ func (w *aclWorld) cases() []aclCase {
 		{"GET", "/v1/kv/app/a", "", [4]int{403, 200, 200, 200}, nil},
 		{"GET", "/v1/kv/secret/x", "", readers, nil},
 		{"GET", "/v1/kv/?recurse", "", [4]int{404, 200, 200, 200}, both(seenBy(`"secret/x"`, readersOK), seenBy(`"app/a"`, [4]bool{false, true, true, true}))},
-		{"GET", "/v1/kv/?keys", "", [4]int{404, 200, 200, 200}, both(seenBy(`"secret/x"`, readersOK), seenBy(`"app/b"`, [4]bool{false, true, true, true}))},
+		// A key list of the root is a list even when empty; of a prefix
+		// with nothing visible, a 404.
+		{"GET", "/v1/kv/?keys", "", everyone, both(seenBy(`"secret/x"`, readersOK), seenBy(`"app/b"`, [4]bool{false, true, true, true}))},
+		{"GET", "/v1/kv/secret/?keys", "", [4]int{404, 200, 404, 200}, contains(`"secret/x"`)},
 		{"PUT", "/v1/kv/app/c", "v", [4]int{403, 403, 200, 200}, nil},
 		{"PUT", "/v1/kv/secret/y", "v", denyAll, nil},
 		{"DELETE", "/v1/kv/app/c", "", [4]int{403, 403, 200, 200}, nil},
@@ -163,8 +161,10 @@ func (w *aclWorld) cases() []aclCase {
 		{"GET", "/v1/catalog/nodes", "", everyone, seenBy(n, readersOK)},
 		{"GET", "/v1/catalog/services", "", everyone, seenBy(`"web"`, readersOK)},
 		{"GET", "/v1/catalog/service/web", "", everyone, seenBy(`"ServiceID":"web"`, readersOK)},
-		{"GET", "/v1/catalog/node/" + n, "", [4]int{404, 200, 404, 200}, contains(`"web"`)},
-		{"GET", "/v1/catalog/node-services/" + n, "", [4]int{404, 200, 404, 200}, contains(`"web"`)},
+		// A node the token cannot read is answered as an unknown one: 200
+		// with null, as the API client expects.
+		{"GET", "/v1/catalog/node/" + n, "", everyone, seenBy(`"web"`, readersOK)},
+		{"GET", "/v1/catalog/node-services/" + n, "", everyone, seenBy(`"web"`, readersOK)},
 		// Health
 		{"GET", "/v1/health/node/" + n, "", everyone, seenBy("serfHealth", readersOK)},
 		{"GET", "/v1/health/checks/web", "", everyone, seenBy("web-alive", readersOK)},
@@ -215,7 +215,8 @@ func (w *aclWorld) cases() []aclCase {
 		{"GET", "/v1/status/peers", "", everyone, nil},
 		// ACLs
 		{"PUT", "/v1/acl/bootstrap", "", [4]int{403, 403, 403, 403}, nil},
-		{"GET", "/v1/acl/token/self", "", everyone, nil},
+		// A request without a token has no token to read.
+		{"GET", "/v1/acl/token/self", "", [4]int{404, 200, 200, 200}, nil},
 		{"GET", "/v1/acl/tokens", "", denyAll, contains(w.kvAppAccessor)},
 		{"GET", "/v1/acl/token/" + w.kvAppAccessor, "", denyAll, nil},
 		{"PUT", "/v1/acl/token", `{"Description":"made"}`, denyAll, nil},
@@ -229,8 +230,10 @@ func (w *aclWorld) cases() []aclCase {
 		{"PUT", "/v1/acl/policy/" + w.sparePolicy, `{"Name":"spare","Rules":"key \"spare\" { policy = \"write\" }"}`, denyAll, nil},
 		{"DELETE", "/v1/acl/policy/" + w.sparePolicy, "", denyAll, nil},
 		{"GET", "/v1/acl/replication", "", everyone, nil},
-		// The legacy API: the secret names the token, so reading it by
-		// its secret needs no other right.
+		// The legacy API, which Consul removed in 1.11 and beacon keeps
+		// for clients of Consul before 1.4, with the rights it needed
+		// there: management, but the secret names the token, so reading
+		// it by its secret needs no other right.
 		{"GET", "/v1/acl/list", "", denyAll, contains(w.legacy)},
 		{"PUT", "/v1/acl/create", `{"Name":"legacy","Type":"client"}`, denyAll, nil},
 		{"PUT", "/v1/acl/update", `{"ID":"` + w.legacy + `","Name":"renamed","Type":"client"}`, denyAll, nil},
@@ -242,6 +245,15 @@ func (w *aclWorld) cases() []aclCase {
 		}},
 		{"PUT", "/v1/acl/clone/" + w.legacy, "", denyAll, nil},
 		{"PUT", "/v1/acl/destroy/" + w.legacy, "", denyAll, nil},
+		// Go's profiler: operator:read.
+		{"GET", "/debug/pprof/", "", readers, contains("goroutine")},
+		{"GET", "/debug/pprof/cmdline", "", readers, contains(".test")},
+		{"GET", "/debug/pprof/profile?seconds=1", "", readers, nil},
+		{"GET", "/debug/pprof/heap", "", readers, nil},
+		{"GET", "/debug/pprof/goroutine?debug=1", "", readers, contains("goroutine profile:")},
+		{"GET", "/debug/pprof/symbol", "", readers, contains("num_symbols")},
+		{"POST", "/debug/pprof/symbol", "0x1", readers, contains("num_symbols")},
+		{"GET", "/debug/pprof/trace?seconds=0.2", "", readers, nil},
 		// UI
 		{"GET", "/ui/dc1/services", "", everyone, seenBy(">web<", readersOK)},
 		{"GET", "/ui/dc1/services/web", "", everyone, seenBy("127.0.0.1:80", readersOK)},
@@ -269,7 +281,7 @@ func TestACLEnforcementOnEveryEndpoint(t *testing.T) {
 				t.Errorf("%s %s as %s: 403 %q", c.method, c.path, names[i], body)
 			case want != anyButDenied && code != want:
 				t.Errorf("%s %s as %s: %d %q, want %d", c.method, c.path, names[i], code, body, want)
-			case code == 403 && !strings.HasPrefix(body, "Permission denied") && !strings.HasPrefix(body, "ACL bootstrap no longer allowed"):
+			case code == 403 && !strings.HasPrefix(body, "Permission denied"):
 				t.Errorf("%s %s as %s: 403 body %q", c.method, c.path, names[i], body)
 			case code == 200 && c.check != nil:
 				c.check(t, i, body)
@@ -298,7 +310,7 @@ func TestACLTableCoversEveryRoute(t *testing.T) {
 	}
 	covered := map[string]bool{}
 	for _, c := range (&aclWorld{node: "n", session: "s", doomed: "d", legacy: "l", spareToken: "t", sparePolicy: "p"}).cases() {
-		if strings.HasPrefix(c.path, "/v1/") {
+		if strings.HasPrefix(c.path, "/v1/") || strings.HasPrefix(c.path, "/debug/") {
 			covered[c.method+" "+match(c.path)] = true
 		}
 	}
@@ -307,189 +319,6 @@ func TestACLTableCoversEveryRoute(t *testing.T) {
 			if !covered[m+" "+p] && !(m == "POST" && covered["PUT "+p]) {
 				t.Errorf("no ACL case for %s %s", m, p)
 			}
-		}
-	}
-}
-
-func TestACLFilteredHeaderAndUnknownSecret(t *testing.T) {
-	w := newACLWorld(t)
-	resp, err := http.DefaultClient.Do(mustReq(t, "GET", w.a.URL("/v1/kv/?recurse&token="+w.kvApp), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.Header.Get("X-Consul-Results-Filtered-By-ACLs") != "true" {
-		t.Fatal("a filtered list lacks X-Consul-Results-Filtered-By-ACLs")
-	}
-	for _, how := range []func(*http.Request){
-		func(r *http.Request) { r.Header.Set("X-Consul-Token", "nope") },
-		func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") },
-		func(r *http.Request) { r.URL.RawQuery = "token=nope" },
-	} {
-		req := mustReq(t, "GET", w.a.URL("/v1/catalog/nodes"), "")
-		how(req)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 403 {
-			t.Fatalf("unknown secret: %d", resp.StatusCode)
-		}
-	}
-	req := mustReq(t, "GET", w.a.URL("/v1/kv/secret/x"), "")
-	req.Header.Set("Authorization", "Bearer "+w.readOnly)
-	if resp, _ := http.DefaultClient.Do(req); resp == nil || resp.StatusCode != 200 {
-		t.Fatal("bearer token not honoured")
-	}
-}
-
-// TestACLBlockingQueriesDoNotLeak checks that a blocking read shows
-// nothing of what its token cannot read: changes to hidden keys neither
-// wake it nor move its index, and a hidden service answers an index that
-// never moves.
-func TestACLBlockingQueriesDoNotLeak(t *testing.T) {
-	w := newACLWorld(t)
-	kv := tokenClient(t, w.a, w.kvApp).KV()
-	mkv := w.managementAccount.KV()
-	_, meta, err := kv.List("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan uint64, 1)
-	go func() {
-		_, m, err := kv.List("", &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: 2 * time.Second})
-		if err != nil {
-			done <- 0
-			return
-		}
-		done <- m.LastIndex
-	}()
-	time.Sleep(100 * time.Millisecond)
-	mkv.Put(&api.KVPair{Key: "secret/new", Value: []byte("1")}, nil)
-	mkv.Delete("secret/x", nil)
-	select {
-	case idx := <-done:
-		t.Fatalf("a change to hidden keys woke the query (index %d -> %d)", meta.LastIndex, idx)
-	case <-time.After(700 * time.Millisecond):
-	}
-	mkv.Put(&api.KVPair{Key: "app/new", Value: []byte("1")}, nil)
-	select {
-	case idx := <-done:
-		if idx <= meta.LastIndex {
-			t.Fatalf("visible change: index %d -> %d", meta.LastIndex, idx)
-		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("a visible change did not wake the query")
-	}
-
-	// A service the token cannot read: an index of 1, whatever happens.
-	h := tokenClient(t, w.a, w.kvApp).Health()
-	entries, hm, err := h.Service("web", "", false, nil)
-	if err != nil || len(entries) != 0 || hm.LastIndex != 1 {
-		t.Fatalf("hidden service: %d entries, index %d, %v", len(entries), hm.LastIndex, err)
-	}
-	w.managementAccount.Agent().ServiceRegister(&api.AgentServiceRegistration{ID: "web", Name: "web", Port: 8080})
-	w.a.Agent.SyncNow()
-	if _, hm, _ = h.Service("web", "", false, nil); hm.LastIndex != 1 {
-		t.Fatalf("hidden service index moved to %d", hm.LastIndex)
-	}
-	if _, km, _ := kv.Get("secret/new", nil); km != nil {
-		t.Fatal("a hidden key answered with meta")
-	}
-}
-
-// TestACLDNSUsesDefaultToken checks that DNS answers only what the
-// agent's default token may read.
-func TestACLDNSUsesDefaultToken(t *testing.T) {
-	w := newACLWorld(t)
-	ask := func(name string) *dns.Msg {
-		t.Helper()
-		m := new(dns.Msg)
-		m.SetQuestion(name, dns.TypeA)
-		r, err := dns.Exchange(m, w.a.DNSAddr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	if r := ask("web.service.consul."); len(r.Answer) != 0 {
-		t.Fatalf("anonymous DNS answered a hidden service: %v", r.Answer)
-	}
-	if r := ask(w.node + ".node.consul."); len(r.Answer) != 0 {
-		t.Fatalf("anonymous DNS answered a hidden node: %v", r.Answer)
-	}
-	if _, err := w.managementAccount.Agent().UpdateDefaultACLToken(w.readOnly, nil); err != nil {
-		t.Fatal(err)
-	}
-	if r := ask("web.service.consul."); len(r.Answer) == 0 {
-		t.Fatalf("DNS with a readable default token: %v", r)
-	}
-	// The default token also serves HTTP requests without a token.
-	if code, _ := do(t, "GET", w.a.URL("/v1/kv/secret/x"), "", ""); code != 200 {
-		t.Fatalf("request without a token after setting the default: %d", code)
-	}
-}
-
-func TestACLUITokenCookie(t *testing.T) {
-	w := newACLWorld(t)
-	req := mustReq(t, "GET", w.a.URL("/ui/dc1/services"), "")
-	req.Header.Set("Cookie", "beacon-ui-token="+w.readOnly)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	resp.Body.Close()
-	if !strings.Contains(b.String(), ">web<") {
-		t.Fatalf("UI with a token cookie: %.300s", b.String())
-	}
-	// The cookie is for the UI only, not the API.
-	req = mustReq(t, "GET", w.a.URL("/v1/kv/secret/x"), "")
-	req.Header.Set("Cookie", "beacon-ui-token="+w.readOnly)
-	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 403 {
-		t.Fatalf("API honoured the UI cookie: %d", resp.StatusCode)
-	}
-}
-
-func TestACLTokenPersistence(t *testing.T) {
-	dir := t.TempDir()
-	hcl := fmt.Sprintf(`data_dir = %q
-acl { enabled = true  default_policy = "deny"  enable_token_persistence = true  tokens { initial_management = "root" } }`, dir)
-	a := testagent.Start(t, testagent.WithHCL(hcl))
-	if _, err := tokenClient(t, a, "root").Agent().UpdateDefaultACLToken("root", nil); err != nil {
-		t.Fatal(err)
-	}
-	a.Shutdown()
-	var saved map[string]string
-	b := readFile(t, dir+"/acl-tokens.json")
-	if err := json.Unmarshal(b, &saved); err != nil || saved["default"] != "root" {
-		t.Fatalf("persisted tokens: %s %v", b, err)
-	}
-}
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func TestACLHiddenListsAreEmptyArrays(t *testing.T) {
-	w := newACLWorld(t)
-	for _, p := range []string{"/v1/catalog/service/web", "/v1/health/service/web", "/v1/health/checks/web", "/v1/catalog/nodes", "/v1/session/list"} {
-		if code, body := do(t, "GET", w.a.URL(p), w.kvApp, ""); code != 200 || body != "[]" {
-			t.Errorf("%s: %d %q, want []", p, code, body)
 		}
 	}
 }

@@ -56,7 +56,7 @@ func TestACLBootstrapOnce(t *testing.T) {
 		t.Fatalf("bootstrap token: %+v", tok)
 	}
 	code, body := do(t, "PUT", a.URL("/v1/acl/bootstrap"), "", "")
-	if code != 403 || !strings.HasPrefix(body, "ACL bootstrap no longer allowed (reset index: ") {
+	if code != 403 || !strings.HasPrefix(body, "Permission denied: ACL bootstrap no longer allowed (reset index: ") {
 		t.Fatalf("second bootstrap: %d %q", code, body)
 	}
 	self, _, err := tokenClient(t, a, tok.SecretID).ACL().TokenReadSelf(nil)
@@ -193,5 +193,33 @@ func TestACLDisabled(t *testing.T) {
 	}
 	if code, _ := do(t, "PUT", a.URL("/v1/kv/x"), "whatever", "1"); code != 200 {
 		t.Fatal("with ACLs off a token must not matter")
+	}
+}
+
+// TestACLNoServersSaysSo: a client agent that knows no server cannot
+// resolve any token. It says why, rather than judging the token as the
+// anonymous one; the agent_recovery token still opens its own endpoints.
+func TestACLNoServersSaysSo(t *testing.T) {
+	a := testagent.Start(t, testagent.Client(t), testagent.WithHCL(`acl {
+  enabled = true
+  default_policy = "deny"
+  tokens { agent_recovery = "recover" }
+}`))
+	for _, p := range []string{"/v1/agent/self", "/v1/agent/members", "/v1/agent/metrics", "/v1/kv/x"} {
+		code, body := do(t, "GET", a.URL(p), "a-valid-management-secret", "")
+		if code != 500 || !strings.HasPrefix(body, "No known Consul servers") || strings.Contains(body, "anonymous") {
+			t.Errorf("%s with a token: %d %q, want 500 naming the missing servers", p, code, body)
+		}
+	}
+	if code, body := do(t, "GET", a.URL("/v1/agent/self"), "", ""); code != 500 || !strings.Contains(body, "No known Consul servers") {
+		t.Errorf("agent/self without a token: %d %q", code, body)
+	}
+	if code, body := do(t, "GET", a.URL("/v1/agent/self"), "recover", ""); code != 200 {
+		t.Errorf("agent/self with the agent_recovery token: %d %q", code, body)
+	}
+	// The official client sees the cause as well.
+	_, err := tokenClient(t, a, "a-valid-management-secret").Agent().Self()
+	if err == nil || !strings.Contains(err.Error(), "500") || !strings.Contains(err.Error(), "No known Consul servers") {
+		t.Errorf("api client: %v", err)
 	}
 }

@@ -119,15 +119,15 @@ func (s *Server) nodeServices(w *httpserver.Response, r *request, prefix string)
 	return &out, nil
 }
 
-// catalogNode answers {Node, Services: {id: service}}, or 404 when the node
-// is unknown.
+// catalogNode answers {Node, Services: {id: service}}, or null when the
+// node is unknown or hidden from the token, as Consul does.
 func (s *Server) catalogNode(w *httpserver.Response, r *request) (interface{}, error) {
 	out, err := s.nodeServices(w, r, "/v1/catalog/node/")
 	if err != nil {
 		return nil, err
 	}
 	if out.Node == nil {
-		return nil, errEmptyNotFound
+		return jsonNull{}, nil
 	}
 	svcs := make(map[string]*structs.NodeService, len(out.Services))
 	for _, sv := range out.Services {
@@ -139,14 +139,18 @@ func (s *Server) catalogNode(w *httpserver.Response, r *request) (interface{}, e
 	}{out.Node, svcs}, nil
 }
 
-// catalogNodeServiceList answers {Node, Services: [service]}.
+// catalogNodeServiceList answers {Node, Services: [service]}; both are
+// null when the node is unknown or hidden from the token.
 func (s *Server) catalogNodeServiceList(w *httpserver.Response, r *request) (interface{}, error) {
 	out, err := s.nodeServices(w, r, "/v1/catalog/node-services/")
 	if err != nil {
 		return nil, err
 	}
 	if out.Node == nil {
-		return nil, errEmptyNotFound
+		return struct {
+			Node     *structs.Node
+			Services []*structs.NodeService
+		}{}, nil
 	}
 	if out.Services == nil {
 		out.Services = []*structs.NodeService{}

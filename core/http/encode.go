@@ -108,3 +108,10 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// jsonNull is a response body of null, as Consul answers a read of a
+// single thing that does not exist.
+type jsonNull struct{}
+
+func (jsonNull) appendJSON(b []byte) []byte   { return append(b, "null"...) }
+func (jsonNull) MarshalJSON() ([]byte, error) { return []byte("null"), nil }

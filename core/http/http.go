@@ -50,7 +50,8 @@ type Config struct {
 	ForceLeave func(node string, prune bool) error
 	// MaxKVSize caps KV values (default 512 KiB).
 	MaxKVSize int
-	// EnableDebug serves Go's profiler under /debug/pprof/ (enable_debug).
+	// EnableDebug serves Go's profiler under /debug/pprof/ (enable_debug);
+	// with ACLs enabled it is served to operator:read tokens either way.
 	EnableDebug bool
 	// UI serves the web UI under /ui/ when set.
 	UI http.Handler
@@ -151,10 +152,6 @@ func (s *Server) lookup(path string) *route {
 // Serve routes a request and writes the handler's result.
 func (s *Server) Serve(w *httpserver.Response, hr *httpserver.Request) {
 	start := time.Now()
-	if s.cfg.EnableDebug && strings.HasPrefix(hr.Path, "/debug/pprof/") {
-		httpserver.Std(http.HandlerFunc(servePprof), w, hr)
-		return
-	}
 	if hr.Path == "/" || hr.Path == "/ui" || strings.HasPrefix(hr.Path, "/ui/") {
 		s.serveUI(w, hr)
 		return
@@ -334,9 +331,11 @@ func (s *Server) writeError(w *httpserver.Response, r *request, err error) int {
 	switch {
 	case errors.As(err, &ce):
 		code = ce.code
-	case errors.Is(err, structs.ErrPermissionDenied), errors.Is(err, structs.ErrACLNotFound),
-		errors.Is(err, structs.ErrACLBootstrapDisabled):
+	case errors.Is(err, structs.ErrPermissionDenied), errors.Is(err, structs.ErrACLNotFound):
 		code = http.StatusForbidden
+	case errors.Is(err, structs.ErrACLBootstrapDisabled):
+		code = http.StatusForbidden
+		msg = structs.ErrPermissionDenied.Error() + ": " + msg
 	case errors.Is(err, structs.ErrACLDisabled):
 		code = http.StatusUnauthorized
 	case errors.Is(err, structs.ErrServiceNotFound), errors.Is(err, structs.ErrCheckNotFound):

@@ -77,7 +77,10 @@ func (s *Server) kvKeys(w *httpserver.Response, r *request, prefix string) (inte
 		return nil, err
 	}
 	if len(out.Keys) == 0 {
-		return nil, errEmptyNotFound
+		if prefix != "" {
+			return nil, errEmptyNotFound
+		}
+		return []string{}, nil // the root is listed even when empty
 	}
 	return out.Keys, nil
 }

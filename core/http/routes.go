@@ -75,4 +75,6 @@ func (s *Server) routes() {
 
 	s.handle("/v1/status/leader", s.statusLeader, get)
 	s.handle("/v1/status/peers", s.statusPeers, get)
+
+	s.handle(debugPrefix, s.pprof, get, pst)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/beacon-sd/beacon/core/config"
 	"github.com/beacon-sd/beacon/core/daemon"
+	"github.com/beacon-sd/beacon/internal/freeport"
 )
 
 // Agent is a running test agent.
@@ -48,6 +49,19 @@ func WithHCL(hcl string) Option {
 func WithJSON(js string) Option {
 	return func(o *options) {
 		o.sources = append(o.sources, config.Source{Name: "test json", Format: "json", Data: []byte(js)})
+	}
+}
+
+// Client makes the agent a client agent (not -dev): its own gossip port,
+// a data directory of its own, and no server unless a test joins one.
+func Client(t testing.TB) Option {
+	dir := t.TempDir()
+	lan := freeport.Port(t)
+	return func(o *options) {
+		o.dev = false
+		o.sources = append(o.sources, config.Source{Name: "test client", Format: "json", Data: []byte(fmt.Sprintf(
+			`{"server":false,"data_dir":%q,"bind_addr":"127.0.0.1","client_addr":"127.0.0.1","ports":{"serf_lan":%d,"serf_wan":-1}}`,
+			dir, lan))})
 	}
 }
 
