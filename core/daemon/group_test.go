@@ -145,7 +145,12 @@ func concurrentKVWrites(t *testing.T, ds []*Daemon) *Daemon {
 				key := fmt.Sprintf("ctr/%d", c)
 				for {
 					var cur structs.IndexedDirEntries
-					if err := srv.KVGet(ctx, &structs.KeyRequest{Key: key}, &cur); err != nil {
+					err := srv.KVGet(ctx, &structs.KeyRequest{Key: key}, &cur)
+					for end := time.Now().Add(30 * time.Second); errors.Is(err, structs.ErrNoLeader) && time.Now().Before(end); {
+						time.Sleep(50 * time.Millisecond) // a leader change under load
+						err = srv.KVGet(ctx, &structs.KeyRequest{Key: key}, &cur)
+					}
+					if err != nil {
 						t.Error(err)
 						return
 					}
@@ -154,7 +159,7 @@ func concurrentKVWrites(t *testing.T, ds []*Daemon) *Daemon {
 						n, _ = strconv.Atoi(string(cur.Entries[0].Value))
 						idx = cur.Entries[0].ModifyIndex
 					}
-					ok, err := srv.KVApply(ctx, &structs.KVSRequest{Op: structs.KVCAS, DirEnt: structs.DirEntry{
+					ok, err := applySettled(ctx, srv, &structs.KVSRequest{Op: structs.KVCAS, DirEnt: structs.DirEntry{
 						Key: key, Value: []byte(strconv.Itoa(n + 1)), RaftIndex: structs.RaftIndex{ModifyIndex: idx}}})
 					if err != nil {
 						t.Error(err)
@@ -166,7 +171,7 @@ func concurrentKVWrites(t *testing.T, ds []*Daemon) *Daemon {
 					}
 				}
 			}
-			_, err := srv.KVApply(ctx, &structs.KVSRequest{Op: structs.KVLock, DirEnt: structs.DirEntry{
+			_, err := applySettled(ctx, srv, &structs.KVSRequest{Op: structs.KVLock, DirEnt: structs.DirEntry{
 				Key: fmt.Sprintf("lock/%d", w), Session: "00000000-0000-0000-0000-000000000000"}})
 			if !errors.Is(err, structs.ErrInvalidSession) {
 				t.Errorf("writer %d: a lock with an unknown session answered %v", w, err)
@@ -189,6 +194,22 @@ func concurrentKVWrites(t *testing.T, ds []*Daemon) *Daemon {
 		t.Errorf("%d increments succeeded, want %d", total, writers*increments)
 	}
 	return leader
+}
+
+// applySettled makes a KV write as a careful client does on a busy machine,
+// where leaders come and go: under one request ID, sent again while the
+// answer is "no leader" or leaves the outcome unknown, so that it applies
+// at most once and its first apply's outcome comes back.
+func applySettled(ctx context.Context, srv *server.Server, req *structs.KVSRequest) (bool, error) {
+	req.EnsureRequestID()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok, err := srv.KVApply(ctx, req)
+		if !errors.Is(err, structs.ErrNoLeader) && !structs.OutcomeUnknown(err) || time.Now().After(deadline) {
+			return ok, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // A write that reaches a server after it shut down fails; it is not
