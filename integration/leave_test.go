@@ -206,3 +206,20 @@ func startKVLoad(ctx context.Context, servers []*agent, n int) func() int {
 		return count
 	}
 }
+
+// With no server to confirm that its node left the catalog, a client's
+// leave does not claim to be complete: the CLI says what did not happen
+// and exits non-zero, and the agent still stops.
+func TestLeaveWithoutServersSaysSo(t *testing.T) {
+	c := newCluster(t, 1, 1, nil)
+	c.ready(30 * time.Second)
+	s1, c1 := c.servers()[0], c.clients()[0]
+	s1.kill()
+	start := time.Now()
+	out, err := exec.Command(beaconBin, "leave", fmt.Sprintf("-http-addr=127.0.0.1:%d", c1.http)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no server confirmed removing this node from the catalog") {
+		t.Fatalf("beacon leave with the only server down: %v\n%s", err, out)
+	}
+	t.Logf("leave gave up after %v: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(string(out)))
+	waitfor.Until(t, 10*time.Second, "the client to exit after its leave", c1.exited)
+}
