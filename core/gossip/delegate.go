@@ -56,10 +56,15 @@ func (d *delegate) NotifyMsg(b []byte) {
 		d.p.heardLeave(m.Node)
 	case "left":
 		d.p.markLeft(m.Node)
+		if m.ID != 0 {
+			go d.p.ackLeft(m)
+		}
+	case "left-ack":
+		d.p.requests.answer(m)
 	case "key-request":
 		go d.p.answerKeyRequest(m)
 	case "key-answer":
-		d.p.keyAnswer(m)
+		d.p.requests.answer(m)
 	}
 }
 

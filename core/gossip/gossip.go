@@ -55,12 +55,12 @@ type Config struct {
 
 // Pool is the LAN gossip pool.
 type Pool struct {
-	cfg     Config
-	logger  hclog.Logger
-	ml      *memberlist.Memberlist
-	queue   *memberlist.TransmitLimitedQueue
-	keys    *keyring
-	keyReqs keyRequests
+	cfg      Config
+	logger   hclog.Logger
+	ml       *memberlist.Memberlist
+	queue    *memberlist.TransmitLimitedQueue
+	keys     *keyring
+	requests requests
 
 	mu      sync.Mutex
 	members map[string]*member

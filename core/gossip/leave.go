@@ -2,7 +2,7 @@ package gossip
 
 import (
 	"encoding/json"
-	"sync"
+	"net"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -15,7 +15,9 @@ import (
 // memberlist's own notice that the node went away; and, once that notice
 // is out, a "left" message sent to each member directly. The first makes
 // the node "leaving" (or turns a failure seen before it into "left"), the
-// second and third make it "left".
+// second and third make it "left". Each member confirms the third, so
+// when Leave returns every member that could be reached lists the node as
+// left.
 
 // lateLeave is how long after a member was seen to fail its leave
 // announcement still turns the failure into a departure: the announcement
@@ -57,28 +59,64 @@ func (p *Pool) Leave(timeout time.Duration) error {
 }
 
 // sendLeft tells each member this node has left, all at once, and waits
-// up to timeout for the sends.
+// up to timeout for each to confirm that it lists the node as left.
 func (p *Pool) sendLeft(timeout time.Duration) {
-	msg, _ := json.Marshal(userMsg{Kind: "left", Node: p.cfg.NodeName})
-	msg = append([]byte{msgUser}, msg...)
-	var wg sync.WaitGroup
+	var peers []*memberlist.Node
 	for _, n := range p.ml.Members() {
-		if n.Name == p.cfg.NodeName {
-			continue
+		if n.Name != p.cfg.NodeName {
+			peers = append(peers, n)
 		}
-		wg.Add(1)
+	}
+	if len(peers) == 0 {
+		return
+	}
+	id, answers, done := p.requests.open(len(peers))
+	defer done()
+	msg, _ := json.Marshal(userMsg{Kind: "left", Node: p.cfg.NodeName, ID: id})
+	msg = append([]byte{msgUser}, msg...)
+	failed := make(chan string, len(peers))
+	waiting := map[string]bool{}
+	for _, n := range peers {
+		waiting[n.Name] = true
 		go func(n *memberlist.Node) {
-			defer wg.Done()
 			if err := p.ml.SendReliable(n, msg); err != nil {
 				p.logger.Debug("telling a member this node left failed; gossip tells it", "member", n.Name, "error", err)
+				failed <- n.Name
 			}
 		}(n)
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(max(timeout, 0)):
+	expire := time.NewTimer(max(timeout, 0))
+	defer expire.Stop()
+	for len(waiting) > 0 {
+		select {
+		case a := <-answers:
+			delete(waiting, a.Node)
+		case name := <-failed:
+			delete(waiting, name)
+		case <-expire.C:
+			p.logger.Debug("members that did not confirm this node left in time; gossip tells them", "members", len(waiting))
+			return
+		}
+	}
+}
+
+// ackLeft confirms to a member that left that it is listed as left here.
+// memberlist no longer lists it, so its address is taken from the member
+// list.
+func (p *Pool) ackLeft(m userMsg) {
+	p.mu.Lock()
+	from, ok := p.members[m.Node]
+	var to *memberlist.Node
+	if ok {
+		to = &memberlist.Node{Name: from.Name, Addr: net.ParseIP(from.Addr), Port: from.Port}
+	}
+	p.mu.Unlock()
+	if to == nil || to.Addr == nil {
+		return
+	}
+	b, _ := json.Marshal(userMsg{Kind: "left-ack", Node: p.cfg.NodeName, ID: m.ID})
+	if err := p.ml.SendReliable(to, append([]byte{msgUser}, b...)); err != nil {
+		p.logger.Debug("cannot confirm a member's leave to it", "member", m.Node, "error", err)
 	}
 }
 
