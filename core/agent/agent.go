@@ -140,7 +140,8 @@ func (a *Agent) Start() {
 	go a.reapLoop()
 }
 
-// Shutdown stops check monitors and anti-entropy.
+// Shutdown stops check monitors and anti-entropy, and returns once no
+// push to the catalog is under way (none starts after it).
 func (a *Agent) Shutdown() {
 	a.shutdown.Do(func() {
 		close(a.shutdownCh)
@@ -152,6 +153,8 @@ func (a *Agent) Shutdown() {
 		a.mu.Unlock()
 	})
 	a.wg.Wait()
+	a.syncMu.Lock()
+	a.syncMu.Unlock()
 	a.Persisted()
 }
 

@@ -171,3 +171,23 @@ func TestReRegistrationReplacesRunner(t *testing.T) {
 		}
 	}
 }
+
+// Once the agent has shut down (as a leave does before its node is taken
+// out of the catalog) nothing it still holds is pushed to the catalog.
+func TestNoPushAfterShutdown(t *testing.T) {
+	a := newAgent(t, nil)
+	a.Shutdown()
+	if err := a.AddService(&structs.ServiceDefinition{Name: "late", Port: 80}, "api"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SyncChanges(); err == nil {
+		t.Fatal("a push after shutdown reported success")
+	}
+	var out structs.IndexedServiceNodes
+	if err := a.backend.CatalogServiceNodes(context.Background(), &structs.ServiceSpecificRequest{ServiceName: "late"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.ServiceNodes) != 0 {
+		t.Fatalf("a service added after shutdown reached the catalog: %+v", out.ServiceNodes)
+	}
+}

@@ -17,6 +17,9 @@ type Backend interface {
 
 	CatalogRegister(ctx context.Context, args *structs.RegisterRequest) error
 	CatalogDeregister(ctx context.Context, args *structs.DeregisterRequest) error
+	// NodeLeave removes the node of an agent that is leaving the cluster
+	// and keeps the leader from registering it again meanwhile.
+	NodeLeave(ctx context.Context, args *structs.DeregisterRequest) error
 	CatalogDatacenters(ctx context.Context) ([]string, error)
 	CatalogNodes(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedNodes) error
 	CatalogServices(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedServices) error

@@ -2,11 +2,14 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 
 	"github.com/beacon-sd/beacon/core/structs"
 )
+
+var errShutDown = errors.New("the agent has shut down; local changes are no longer pushed to the catalog")
 
 // syncLoop pushes local changes as they happen and compares the whole node
 // with the catalog every SyncInterval (with jitter). A failed sync is retried
@@ -144,6 +147,13 @@ type syncOp struct {
 func (a *Agent) syncChanges() error {
 	a.syncMu.Lock()
 	defer a.syncMu.Unlock()
+	select {
+	case <-a.shutdownCh:
+		// After a leave the node is out of the catalog; a push now
+		// would put it back.
+		return errShutDown
+	default:
+	}
 	ops := a.pendingOps()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

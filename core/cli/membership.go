@@ -49,8 +49,9 @@ members (host, host:port or IP:port of their LAN gossip port).`, stderr)
 // and shuts down.
 func leaveCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("leave", "beacon leave [options]", `
-Causes the agent to gracefully leave the cluster and shut down. Other members
-see it as left, not failed, and the leader removes it from the catalog.`, stderr)
+Causes the agent to gracefully leave the cluster and shut down. A client agent
+first has the servers remove its node and services from the catalog; then every
+member is told, and lists it as left, not failed.`, stderr)
 	var hf httpFlags
 	hf.register(fs)
 	if code, ok := parseFlags(fs, args); !ok {

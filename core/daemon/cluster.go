@@ -296,20 +296,6 @@ func (d *Daemon) ForceLeave(node string, prune bool) error {
 	return d.Gossip.ForceLeave(node, prune)
 }
 
-// Leave leaves the cluster gracefully (others see "left", not "failed",
-// and the leader removes the node from the catalog), then stops the agent.
-func (d *Daemon) Leave() error {
-	var err error
-	if d.Gossip != nil {
-		os.MkdirAll(filepath.Dir(d.leftMarker()), 0o700)
-		os.WriteFile(d.leftMarker(), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o600)
-		d.Logger.Info("leaving the cluster")
-		err = d.Gossip.Leave(5 * time.Second)
-	}
-	go d.Shutdown()
-	return err
-}
-
 // Done is closed when the agent has shut down, e.g. after a leave.
 func (d *Daemon) Done() <-chan struct{} { return d.doneCh }
 

@@ -53,11 +53,18 @@ func (d *delegate) NotifyMsg(b []byte) {
 	case "force-leave":
 		d.p.applyForceLeave(m.Node, m.Prune)
 	case "leave":
-		d.p.markLeaving(m.Node)
+		d.p.heardLeave(m.Node)
+	case "left":
+		d.p.markLeft(m.Node)
+		if m.ID != 0 {
+			go d.p.ackLeft(m)
+		}
+	case "left-ack":
+		d.p.requests.answer(m)
 	case "key-request":
 		go d.p.answerKeyRequest(m)
 	case "key-answer":
-		d.p.keyAnswer(m)
+		d.p.requests.answer(m)
 	}
 }
 
@@ -80,36 +87,12 @@ func (e *events) NotifyUpdate(n *memberlist.Node) { e.p.update(n, structs.Member
 func (e *events) NotifyLeave(n *memberlist.Node) {
 	e.p.mu.Lock()
 	m, ok := e.p.members[n.Name]
-	leaving := ok && m.Status == structs.MemberLeaving
+	leaving := ok && (m.Status == structs.MemberLeaving || m.Status == structs.MemberLeft)
 	e.p.mu.Unlock()
 	if leaving {
 		e.p.update(n, structs.MemberLeft)
 	} else {
 		e.p.update(n, structs.MemberFailed)
-	}
-}
-
-// lateLeave is how long after a member was seen to fail its leave
-// announcement still turns the failure into a departure: the announcement
-// and memberlist's own notice of the node going away travel separately, and
-// the notice can win.
-const lateLeave = 10 * time.Second
-
-// markLeaving records a member's announcement that it is leaving.
-func (p *Pool) markLeaving(name string) {
-	p.mu.Lock()
-	m, ok := p.members[name]
-	changed := false
-	switch {
-	case !ok:
-	case m.Status == structs.MemberAlive:
-		m.Status, m.since, changed = structs.MemberLeaving, time.Now(), true
-	case m.Status == structs.MemberFailed && time.Since(m.since) < lateLeave:
-		m.Status, m.since, changed = structs.MemberLeft, time.Now(), true
-	}
-	p.mu.Unlock()
-	if changed {
-		p.notify()
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -54,16 +55,19 @@ type Config struct {
 
 // Pool is the LAN gossip pool.
 type Pool struct {
-	cfg     Config
-	logger  hclog.Logger
-	ml      *memberlist.Memberlist
-	queue   *memberlist.TransmitLimitedQueue
-	keys    *keyring
-	keyReqs keyRequests
+	cfg      Config
+	logger   hclog.Logger
+	ml       *memberlist.Memberlist
+	queue    *memberlist.TransmitLimitedQueue
+	keys     *keyring
+	requests requests
 
 	mu      sync.Mutex
 	members map[string]*member
 	tags    map[string]string
+
+	// leaving is set once this node announced its leave.
+	leaving atomic.Bool
 
 	events   chan struct{}
 	stopCh   chan struct{}
@@ -211,21 +215,6 @@ func (p *Pool) SetTags(tags map[string]string) error {
 	return p.ml.UpdateNode(5 * time.Second)
 }
 
-// Leave tells the pool this node is leaving, waits up to timeout for the
-// news to spread, and stops.
-func (p *Pool) Leave(timeout time.Duration) error {
-	p.markLeaving(p.cfg.NodeName)
-	msg, _ := json.Marshal(userMsg{Kind: "leave", Node: p.cfg.NodeName})
-	p.queue.QueueBroadcast(&broadcast{name: "leave:" + p.cfg.NodeName, msg: append([]byte{msgUser}, msg...)})
-	deadline := time.Now().Add(timeout / 2)
-	for p.queue.NumQueued() > 0 && p.numMembers() > 1 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	err := p.ml.Leave(timeout)
-	p.Shutdown()
-	return err
-}
-
 // Shutdown stops gossip without leaving (others will see a failure).
 func (p *Pool) Shutdown() {
 	p.stopOnce.Do(func() {
@@ -290,6 +279,7 @@ func (p *Pool) maintain() {
 			return
 		case <-reap.C:
 			p.reap()
+			p.revive()
 		case <-reconnect.C:
 			p.reconnect()
 		}

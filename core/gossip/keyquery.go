@@ -17,12 +17,43 @@ import (
 // answers.
 const KeyringTimeout = 5 * time.Second
 
-// keyRequests tracks keyring operations this member started and the
-// answers that have come back.
-type keyRequests struct {
+// requests tracks the requests this member sent to others (keyring
+// operations, its "left" message) and routes the answers that come back.
+type requests struct {
 	mu      sync.Mutex
 	next    uint64
 	pending map[uint64]chan userMsg
+}
+
+// open starts a request expecting up to n answers; close ends it.
+func (r *requests) open(n int) (id uint64, answers chan userMsg, close func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending == nil {
+		r.pending = map[uint64]chan userMsg{}
+	}
+	r.next++
+	id = r.next
+	answers = make(chan userMsg, n)
+	r.pending[id] = answers
+	return id, answers, func() {
+		r.mu.Lock()
+		delete(r.pending, id)
+		r.mu.Unlock()
+	}
+}
+
+// answer hands an answer to the request waiting for it.
+func (r *requests) answer(m userMsg) {
+	r.mu.Lock()
+	ch := r.pending[m.ID]
+	r.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- m:
+		default:
+		}
+	}
 }
 
 // Keyring lists ("list") or changes ("install", "use", "remove") the
@@ -62,21 +93,8 @@ func (p *Pool) Keyring(op, key string) (structs.KeyringResult, error) {
 		return res, res.Err()
 	}
 
-	kr := &p.keyReqs
-	kr.mu.Lock()
-	if kr.pending == nil {
-		kr.pending = map[uint64]chan userMsg{}
-	}
-	kr.next++
-	id := kr.next
-	answers := make(chan userMsg, len(peers))
-	kr.pending[id] = answers
-	kr.mu.Unlock()
-	defer func() {
-		kr.mu.Lock()
-		delete(kr.pending, id)
-		kr.mu.Unlock()
-	}()
+	id, answers, done := p.requests.open(len(peers))
+	defer done()
 
 	req, _ := json.Marshal(userMsg{Kind: "key-request", ID: id, Node: self, Op: op, Key: key})
 	req = append([]byte{msgUser}, req...)
@@ -157,19 +175,6 @@ func (p *Pool) keyAnswerFor(op, key string, req *userMsg) userMsg {
 	}
 	a.Keys, a.Primary = keys, keys[0]
 	return a
-}
-
-// keyAnswer hands an answer to the operation waiting for it.
-func (p *Pool) keyAnswer(m userMsg) {
-	p.keyReqs.mu.Lock()
-	ch := p.keyReqs.pending[m.ID]
-	p.keyReqs.mu.Unlock()
-	if ch != nil {
-		select {
-		case ch <- m:
-		default:
-		}
-	}
 }
 
 // Keys lists this member's installed keys (base64), the primary first.

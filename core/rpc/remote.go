@@ -178,6 +178,10 @@ func (r *Remote) CatalogDeregister(ctx context.Context, args *structs.Deregister
 	return r.call(ctx, "CatalogDeregister", args, nil)
 }
 
+func (r *Remote) NodeLeave(ctx context.Context, args *structs.DeregisterRequest) error {
+	return r.call(ctx, "NodeLeave", args, nil)
+}
+
 func (r *Remote) CatalogDatacenters(ctx context.Context) ([]string, error) {
 	return callFor[[]string](ctx, r, "CatalogDatacenters", nil)
 }

@@ -27,6 +27,7 @@ func (s *Server) endpoints() map[string]rpc.Endpoint {
 		"KVKeys":              rpc.Read(s.KVKeys),
 		"CatalogRegister":     rpc.Do(s.CatalogRegister),
 		"CatalogDeregister":   rpc.Do(s.CatalogDeregister),
+		"NodeLeave":           rpc.Do(s.NodeLeave),
 		"CatalogDatacenters":  rpc.Get(s.CatalogDatacenters),
 		"CatalogNodes":        rpc.Read(s.CatalogNodes),
 		"CatalogServices":     rpc.Read(s.CatalogServices),

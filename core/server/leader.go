@@ -12,6 +12,9 @@ import (
 
 const (
 	serfCheckFailedOutput = "Agent not live or unreachable"
+	// reconcileRetry is how soon a reconcile pass that failed is tried
+	// again.
+	reconcileRetry = time.Second
 )
 
 // monitorLeadership starts the leader's duties when this server becomes
@@ -80,15 +83,27 @@ func (s *Server) leaderLoop(ctx context.Context) {
 	defer servers.Stop()
 	reap := time.NewTicker(s.tombstones.granularity)
 	defer reap.Stop()
-	s.reconcile()
+	// A pass that could not write everything (a raft write failed or timed
+	// out) is retried soon rather than at the next member event or tick.
+	retry := time.NewTimer(0)
+	defer retry.Stop()
+	pass := func() {
+		if s.reconcile() {
+			retry.Stop()
+		} else {
+			retry.Reset(reconcileRetry)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.cfg.MemberEvents:
-			s.reconcile()
+			pass()
+		case <-retry.C:
+			pass()
 		case <-reconcile.C:
-			s.reconcile()
+			pass()
 			if !aclsReady {
 				if err := s.initializeACLs(); err != nil {
 					s.logger.Error("initialize ACLs failed; will retry", "error", err)
@@ -120,14 +135,18 @@ func (s *Server) restoreSessionTimers() {
 }
 
 // reconcile makes the catalog follow gossip: alive members registered with
-// a passing serfHealth check, failed ones critical, departed ones removed,
-// and servers added to or removed from raft.
-func (s *Server) reconcile() {
+// a passing serfHealth check, failed ones critical, departed (and
+// departing) ones removed, and servers added to or removed from raft. It
+// reports whether every change was written.
+func (s *Server) reconcile() bool {
 	if s.cfg.Members == nil {
-		return
+		return true
 	}
+	s.reconcileMu.Lock()
+	defer s.reconcileMu.Unlock()
 	members := s.cfg.Members()
 	known := map[string]bool{}
+	ok := true
 	for i := range members {
 		m := &members[i]
 		if m.Tags["dc"] != s.cfg.Datacenter {
@@ -137,17 +156,31 @@ func (s *Server) reconcile() {
 		var err error
 		switch m.Status {
 		case structs.MemberAlive:
-			err = s.handleAlive(m)
+			if s.askedToLeave(m.Name) {
+				err = s.handleLeaving(m)
+			} else {
+				err = s.handleAlive(m)
+			}
+		case structs.MemberLeaving:
+			err = s.handleLeaving(m)
 		case structs.MemberFailed:
+			delete(s.leaving, m.Name)
 			err = s.handleFailed(m)
 		case structs.MemberLeft:
+			delete(s.leaving, m.Name)
 			err = s.handleLeft(m)
 		}
 		if err != nil {
-			s.logger.Error("reconcile member failed", "member", m.Name, "error", err)
+			ok = false
+			s.logger.Error("reconcile member failed; will retry", "member", m.Name, "error", err)
 		}
 	}
-	s.reapUnknown(known)
+	for name := range s.leaving {
+		if !known[name] {
+			delete(s.leaving, name)
+		}
+	}
+	return s.reapUnknown(known) && ok
 }
 
 func (s *Server) nodeState(name string) (*structs.Node, *structs.HealthCheck, bool, error) {
@@ -233,44 +266,26 @@ func (s *Server) handleFailed(m *structs.Member) error {
 	return err
 }
 
-func (s *Server) handleLeft(m *structs.Member) error {
-	if m.IsServer() {
-		s.removePeer(m.ID(), m.RPCAddr(), "it left")
-		delete(s.failedAt, m.Name)
-	}
-	if m.Name == s.cfg.NodeName {
-		return nil
-	}
-	node, _, _, err := s.nodeState(m.Name)
-	if err != nil || node == nil {
-		return err
-	}
-	return s.deregisterNode(m.Name)
-}
-
-func (s *Server) deregisterNode(name string) error {
-	_, err := s.apply(&structs.Command{Type: structs.DeregisterRequestType, Deregister: &structs.DeregisterRequest{
-		Datacenter: s.cfg.Datacenter, Node: name}})
-	return err
-}
-
 // reapUnknown deregisters agent nodes (those with a serfHealth check) that
 // gossip no longer knows, e.g. failed nodes reaped after reconnect_timeout.
-func (s *Server) reapUnknown(known map[string]bool) {
+func (s *Server) reapUnknown(known map[string]bool) bool {
 	_, checks, err := s.Store().ChecksInState(nil, structs.HealthAny, nil)
 	if err != nil {
-		return
+		return false
 	}
+	ok := true
 	for _, c := range checks {
 		if c.CheckID != structs.SerfCheckID || known[c.Node] || c.Node == s.cfg.NodeName {
 			continue
 		}
 		if err := s.deregisterNode(c.Node); err != nil {
+			ok = false
 			s.logger.Error("reap node failed", "node", c.Node, "error", err)
 		} else {
 			s.logger.Info("deregistered a node gossip no longer knows", "node", c.Node)
 		}
 	}
+	return ok
 }
 
 // ensureVoter adds an alive server of this datacenter to the raft

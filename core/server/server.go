@@ -108,6 +108,11 @@ type Server struct {
 	sessions   *sessionTimers
 	tombstones *tombstoneGC
 	failedAt   map[string]time.Time // failed servers, by node name
+	// reconcileMu makes reconcile passes and NodeLeave calls one at a
+	// time; leaving (under it) holds the nodes that asked to leave, and
+	// when.
+	reconcileMu sync.Mutex
+	leaving     map[string]time.Time
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -142,6 +147,7 @@ func New(cfg Config) (*Server, error) {
 		logger:     cfg.Logger.Named("server"),
 		shutdownCh: make(chan struct{}),
 		failedAt:   map[string]time.Time{},
+		leaving:    map[string]time.Time{},
 	}
 	s.store.Store(st)
 	s.lifetime, s.endLifetime = context.WithCancel(context.Background())

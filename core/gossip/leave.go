@@ -1,0 +1,198 @@
+package gossip
+
+import (
+	"encoding/json"
+	"net"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/beacon-sd/beacon/core/structs"
+)
+
+// A graceful leave reaches the other members three ways: the "leave"
+// announcement, which every member passes on the first time it hears it;
+// memberlist's own notice that the node went away; and, once that notice
+// is out, a "left" message sent to each member directly. The first makes
+// the node "leaving" (or turns a failure seen before it into "left"), the
+// second and third make it "left". Each member confirms the third, so
+// when Leave returns every member that could be reached lists the node as
+// left.
+
+// lateLeave is how long after a member was seen to fail its leave
+// announcement still turns the failure into a departure: the announcement
+// and memberlist's own notice of the node going away travel separately, and
+// the notice can win.
+const lateLeave = 10 * time.Second
+
+// reviveAfter is how long a member may be listed as leaving or left while
+// memberlist still finds it alive before it is taken for alive again: an
+// agent restarted at once on the same address answers for the node before
+// anyone saw it gone, and memberlist then reports no join.
+const reviveAfter = 15 * time.Second
+
+// AnnounceLeave tells the pool this node is about to leave: every member
+// passes the news on, so that each one lists this node as "left", not
+// "failed", once it is gone. Leave follows.
+func (p *Pool) AnnounceLeave() {
+	p.leaving.Store(true)
+	p.markLeaving(p.cfg.NodeName)
+	p.queueLeave(p.cfg.NodeName)
+}
+
+// Leave announces this node's leave (if AnnounceLeave has not), waits up
+// to timeout for the news to spread, tells every member it has left, and
+// stops.
+func (p *Pool) Leave(timeout time.Duration) error {
+	if !p.leaving.Load() {
+		p.AnnounceLeave()
+	}
+	start := time.Now()
+	for p.queue.NumQueued() > 0 && p.numMembers() > 1 && time.Since(start) < timeout/2 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	// memberlist waits without end for a timeout of 0.
+	err := p.ml.Leave(max(timeout*3/4-time.Since(start), time.Millisecond))
+	p.sendLeft(timeout - time.Since(start))
+	p.Shutdown()
+	return err
+}
+
+// sendLeft tells each member this node has left, all at once, and waits
+// up to timeout for each to confirm that it lists the node as left.
+func (p *Pool) sendLeft(timeout time.Duration) {
+	var peers []*memberlist.Node
+	for _, n := range p.ml.Members() {
+		if n.Name != p.cfg.NodeName {
+			peers = append(peers, n)
+		}
+	}
+	if len(peers) == 0 {
+		return
+	}
+	id, answers, done := p.requests.open(len(peers))
+	defer done()
+	msg, _ := json.Marshal(userMsg{Kind: "left", Node: p.cfg.NodeName, ID: id})
+	msg = append([]byte{msgUser}, msg...)
+	failed := make(chan string, len(peers))
+	waiting := map[string]bool{}
+	for _, n := range peers {
+		waiting[n.Name] = true
+		go func(n *memberlist.Node) {
+			if err := p.ml.SendReliable(n, msg); err != nil {
+				p.logger.Debug("telling a member this node left failed; gossip tells it", "member", n.Name, "error", err)
+				failed <- n.Name
+			}
+		}(n)
+	}
+	expire := time.NewTimer(max(timeout, 0))
+	defer expire.Stop()
+	for len(waiting) > 0 {
+		select {
+		case a := <-answers:
+			delete(waiting, a.Node)
+		case name := <-failed:
+			delete(waiting, name)
+		case <-expire.C:
+			p.logger.Debug("members that did not confirm this node left in time; gossip tells them", "members", len(waiting))
+			return
+		}
+	}
+}
+
+// ackLeft confirms to a member that left that it is listed as left here.
+// memberlist no longer lists it, so its address is taken from the member
+// list.
+func (p *Pool) ackLeft(m userMsg) {
+	p.mu.Lock()
+	from, ok := p.members[m.Node]
+	var to *memberlist.Node
+	if ok {
+		to = &memberlist.Node{Name: from.Name, Addr: net.ParseIP(from.Addr), Port: from.Port}
+	}
+	p.mu.Unlock()
+	if to == nil || to.Addr == nil {
+		return
+	}
+	b, _ := json.Marshal(userMsg{Kind: "left-ack", Node: p.cfg.NodeName, ID: m.ID})
+	if err := p.ml.SendReliable(to, append([]byte{msgUser}, b...)); err != nil {
+		p.logger.Debug("cannot confirm a member's leave to it", "member", m.Node, "error", err)
+	}
+}
+
+// queueLeave gossips a member's leave announcement.
+func (p *Pool) queueLeave(name string) {
+	msg, _ := json.Marshal(userMsg{Kind: "leave", Node: name})
+	p.queue.QueueBroadcast(&broadcast{name: "leave:" + name, msg: append([]byte{msgUser}, msg...)})
+}
+
+// heardLeave takes another member's leave announcement and, if it was
+// news, passes it on, so that it reaches every member even after the node
+// that left stopped gossiping. A member never takes its own leave from
+// someone else.
+func (p *Pool) heardLeave(name string) {
+	if name != p.cfg.NodeName && p.markLeaving(name) {
+		p.queueLeave(name)
+	}
+}
+
+// markLeaving records a member's announcement that it is leaving and
+// reports whether it was news.
+func (p *Pool) markLeaving(name string) bool {
+	p.mu.Lock()
+	m, ok := p.members[name]
+	changed := false
+	switch {
+	case !ok:
+	case m.Status == structs.MemberAlive:
+		m.Status, m.since, changed = structs.MemberLeaving, time.Now(), true
+	case m.Status == structs.MemberFailed && time.Since(m.since) < lateLeave:
+		m.Status, m.since, changed = structs.MemberLeft, time.Now(), true
+	}
+	p.mu.Unlock()
+	if changed {
+		p.notify()
+	}
+	return changed
+}
+
+// markLeft records a member's word that it has left.
+func (p *Pool) markLeft(name string) {
+	if name == p.cfg.NodeName {
+		return
+	}
+	p.mu.Lock()
+	m, ok := p.members[name]
+	changed := ok && m.Status != structs.MemberLeft
+	if changed {
+		m.Status, m.since = structs.MemberLeft, time.Now()
+	}
+	p.mu.Unlock()
+	if changed {
+		p.logger.Debug("member changed", "member", name, "status", structs.MemberLeft.String())
+		p.notify()
+	}
+}
+
+// revive lists as alive again the members memberlist has found alive for
+// longer than reviveAfter since they were said to be leaving or gone.
+func (p *Pool) revive() {
+	alive := map[string]*memberlist.Node{}
+	for _, n := range p.ml.Members() {
+		alive[n.Name] = n
+	}
+	var back []*memberlist.Node
+	p.mu.Lock()
+	for name, m := range p.members {
+		n, ok := alive[name]
+		if ok && name != p.cfg.NodeName && (m.Status == structs.MemberLeaving || m.Status == structs.MemberLeft) &&
+			time.Since(m.since) > reviveAfter {
+			back = append(back, n)
+		}
+	}
+	p.mu.Unlock()
+	for _, n := range back {
+		p.logger.Info("member said to leave is alive after all", "member", n.Name)
+		p.update(n, structs.MemberAlive)
+	}
+}
