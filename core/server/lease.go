@@ -18,32 +18,65 @@ const leaseTime = 500 * time.Millisecond
 // lease tracks the last time a quorum confirmed this leader, so a leader
 // that was frozen or cut off does not answer default reads from a state a
 // newer leader may have moved past. Confirmations are shared: one quorum
-// round serves every read that waits on it.
+// round serves every read that waits on it, as long as its lease still
+// holds when it ends. A round only speaks for the moment it began: a read
+// that arrived after that moment and finds the lease run out by the end
+// (the leader was frozen with the round in flight) needs a round of its
+// own.
 type lease struct {
 	rounds  atomic.Uint64 // quorum rounds run for leader reads
+	joined  atomic.Uint64 // reads that waited on a round another began
 	mu      sync.Mutex
 	until   time.Time
 	pending chan struct{}
 	err     error
+	// now is the clock; nil is time.Now.
+	now func() time.Time
+}
+
+func (l *lease) clock() time.Time {
+	if l.now != nil {
+		return l.now()
+	}
+	return time.Now()
 }
 
 // leaderReads confirms this server may answer a leader read: within the
 // lease for default reads, with a fresh quorum round for consistent ones.
 func (s *Server) leaderReads(consistent bool) error {
-	l := &s.lease
-	l.mu.Lock()
-	if !consistent && time.Now().Before(l.until) {
-		l.mu.Unlock()
-		return nil
+	err := s.lease.confirm(consistent, func() error { return s.raft.VerifyLeader().Error() })
+	if err != nil {
+		return fmt.Errorf("%w: %v", structs.ErrNoLeader, err)
 	}
-	if l.pending != nil && !consistent {
+	return nil
+}
+
+// confirm returns once a read that arrived now may be answered: a default
+// read within the lease (waiting for a round under way if there is one),
+// a consistent one after a quorum round of its own (verify) began after
+// it arrived.
+func (l *lease) confirm(consistent bool, verify func() error) error {
+	for {
+		l.mu.Lock()
+		if !consistent && l.clock().Before(l.until) {
+			l.mu.Unlock()
+			return nil
+		}
+		if l.pending == nil || consistent {
+			break // l.mu held
+		}
 		ch := l.pending
 		l.mu.Unlock()
+		l.joined.Add(1)
 		<-ch
 		l.mu.Lock()
 		err := l.err
 		l.mu.Unlock()
-		return err
+		if err != nil {
+			return err
+		}
+		// The round began before this read arrived: it serves the read
+		// only if its lease still holds now, which the loop checks.
 	}
 	ch := make(chan struct{})
 	if !consistent {
@@ -51,12 +84,9 @@ func (s *Server) leaderReads(consistent bool) error {
 	}
 	l.mu.Unlock()
 
-	start := time.Now()
+	start := l.clock()
 	l.rounds.Add(1)
-	err := s.raft.VerifyLeader().Error()
-	if err != nil {
-		err = fmt.Errorf("%w: %v", structs.ErrNoLeader, err)
-	}
+	err := verify()
 	l.mu.Lock()
 	if err == nil {
 		l.extendLocked(start)
