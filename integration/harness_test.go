@@ -211,10 +211,16 @@ func (a *agent) Write(b []byte) (int, error) {
 	return a.log.Write(b)
 }
 
+// logTail is the last n lines the agent logged before any goroutine
+// listing it printed on SIGQUIT.
 func (a *agent) logTail(n int) string {
 	a.logMu.Lock()
 	defer a.logMu.Unlock()
-	return lines.Last(a.log.String(), n)
+	all := a.log.String()
+	if i := strings.Index(all, "SIGQUIT: quit"); i >= 0 {
+		all = all[:i]
+	}
+	return lines.Last(all, n)
 }
 
 func (a *agent) logContains(s string) bool {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -65,7 +66,7 @@ func (w *kvWorkload) client(id int, servers []*agent, keys []string) {
 			val := fmt.Sprintf("w%d-%d", id, n)
 			call := time.Now()
 			_, err := cl.KV().Put(&api.KVPair{Key: key, Value: []byte(val)}, nil)
-			w.write(id, kvInput{op: "write", key: key, value: val}, call, true, err)
+			w.write(id, kvInput{op: "write", key: key, value: val, via: a.name}, call, true, err)
 			if err != nil {
 				avoid = a
 			}
@@ -83,12 +84,12 @@ func (w *kvWorkload) client(id int, servers []*agent, keys []string) {
 			val := fmt.Sprintf("c%d-%d", id, n)
 			call := time.Now()
 			ok, _, err := cl.KV().CAS(&api.KVPair{Key: key, Value: []byte(val), ModifyIndex: idx}, nil)
-			w.write(id, kvInput{op: "cas", key: key, value: val, expected: expected}, call, ok, err)
+			w.write(id, kvInput{op: "cas", key: key, value: val, expected: expected, via: a.name}, call, ok, err)
 			if err != nil {
 				avoid = a
 			}
 		default:
-			if !w.read(id, cl, key, r < 8) {
+			if !w.read(id, a, cl, key, r < 8) {
 				avoid = a
 			}
 		}
@@ -112,7 +113,7 @@ func (w *kvWorkload) write(id int, in kvInput, call time.Time, ok bool, err erro
 }
 
 // read reads key and records what it saw; a failed read says nothing.
-func (w *kvWorkload) read(id int, cl *api.Client, key string, consistent bool) bool {
+func (w *kvWorkload) read(id int, a *agent, cl *api.Client, key string, consistent bool) bool {
 	call := time.Now()
 	p, _, err := cl.KV().Get(key, &api.QueryOptions{RequireConsistent: consistent})
 	if err != nil {
@@ -122,7 +123,7 @@ func (w *kvWorkload) read(id int, cl *api.Client, key string, consistent bool) b
 	if p != nil {
 		v = string(p.Value)
 	}
-	w.h.add(id, kvInput{op: "read", key: key}, call, kvOutput{value: v}, time.Now())
+	w.h.add(id, kvInput{op: "read", key: key, via: a.name, consistent: consistent}, call, kvOutput{value: v}, time.Now())
 	return true
 }
 
@@ -133,6 +134,12 @@ func (w *kvWorkload) stopped() bool {
 	default:
 		return false
 	}
+}
+
+// event logs what the nemesis did, at the history's clock.
+func (w *kvWorkload) event(t *testing.T, format string, args ...interface{}) {
+	t.Helper()
+	t.Logf("t=%.3fs %s", time.Since(w.h.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
 // halt stops the clients and waits for their last operations.

@@ -1,9 +1,11 @@
 package integration
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,10 +19,12 @@ import (
 // compare-and-set on the ModifyIndex a read returned is a compare-and-set
 // on the value that read saw.
 type kvInput struct {
-	op       string // "read", "write", "cas"
-	key      string
-	value    string // written value
-	expected string // for cas: the value read before
+	op         string // "read", "write", "cas"
+	key        string
+	value      string // written value
+	expected   string // for cas: the value read before
+	via        string // the agent asked, for the reader of a failure
+	consistent bool   // for a read: ?consistent
 }
 
 // kvOutput is what the operation returned: a value read, a CAS's answer,
@@ -111,7 +115,10 @@ var kvModel = porcupine.NondeterministicModel{
 		case in.op == "cas" && !out.ok:
 			res = "refused"
 		}
-		return in.op + " " + in.key + " " + in.value + " " + res
+		if in.consistent {
+			res += " (consistent)"
+		}
+		return in.op + " " + in.key + " " + in.value + " " + res + " via " + in.via
 	},
 }
 
@@ -160,8 +167,61 @@ func (h *history) check(t *testing.T) {
 			}
 			f.Close()
 		}
+		h.explain(t, info)
 		t.Fatal("the history is not linearizable")
 	case porcupine.Unknown:
 		t.Log("the linearizability check timed out; the history could not be decided")
+	}
+}
+
+// explain logs, for each key whose history is not linearizable, the end of
+// the longest order found and the operations that could not follow it.
+func (h *history) explain(t *testing.T, info porcupine.LinearizationInfo) {
+	t.Helper()
+	model := kvModel.ToModel()
+	describe := func(op porcupine.Operation) string {
+		ret := "unknown"
+		if op.Return != math.MaxInt64 {
+			ret = fmt.Sprintf("%.3fs", float64(op.Return)/1e9)
+		}
+		return fmt.Sprintf("client %d %.3fs-%s %s", op.ClientId, float64(op.Call)/1e9, ret, model.DescribeOperation(op.Input, op.Output))
+	}
+	for _, part := range info.PartialLinearizationsOperations() {
+		var longest []porcupine.Operation
+		for _, seq := range part {
+			if len(seq) > len(longest) {
+				longest = seq
+			}
+		}
+		if len(longest) == 0 {
+			continue
+		}
+		key := longest[0].Input.(kvInput).key
+		var all []porcupine.Operation
+		for _, op := range h.ops {
+			if op.Input.(kvInput).key == key {
+				all = append(all, op)
+			}
+		}
+		if len(longest) == len(all) {
+			continue
+		}
+		placed := map[[2]int64]bool{}
+		for _, op := range longest {
+			placed[[2]int64{int64(op.ClientId), op.Call}] = true
+		}
+		var lines []string
+		for _, op := range longest[max(0, len(longest)-8):] {
+			lines = append(lines, "  in order: "+describe(op))
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i].Call < all[j].Call })
+		n := 0
+		for _, op := range all {
+			if !placed[[2]int64{int64(op.ClientId), op.Call}] && n < 12 {
+				lines = append(lines, "  left:     "+describe(op))
+				n++
+			}
+		}
+		t.Logf("%s: %d of %d operations in a legal order; then none of these fits:\n%s", key, len(longest), len(all), strings.Join(lines, "\n"))
 	}
 }

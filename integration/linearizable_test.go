@@ -51,17 +51,21 @@ func TestLinearizableUnderFaults(t *testing.T) {
 		switch step % 3 {
 		case 0:
 			victim := servers[rng.IntN(len(servers))]
+			w.event(t, "kill %s", victim.name)
 			victim.kill()
 			time.Sleep(time.Second)
+			w.event(t, "restart %s", victim.name)
 			c.start(victim)
 		case 1, 2:
 			l := c.leader(15 * time.Second)
 			target.Store(l)
 			time.Sleep(300 * time.Millisecond) // writes in flight at l
 			stopWatch := make(chan struct{})
+			w.event(t, "freeze %s (leader)", l.name)
 			l.cmd.Process.Signal(syscall.SIGSTOP)
 			elected := newLeaderWatch(servers, l, stopWatch)
 			time.Sleep(freeze)
+			w.event(t, "resume %s", l.name)
 			l.cmd.Process.Signal(syscall.SIGCONT)
 			close(stopWatch)
 			freezes = append(freezes, takeover{old: l.name, how: fmt.Sprintf("frozen for %v", freeze), elected: elected})
@@ -129,13 +133,13 @@ func (w *kvWorkload) patientWriter(t *testing.T, id int, via func() *agent, serv
 		val := fmt.Sprintf("p%d-%d", id, n)
 		call := time.Now()
 		_, err := timedClient(a, 20*time.Second).KV().Put(&api.KVPair{Key: key, Value: []byte(val)}, nil)
-		w.h.add(id, kvInput{op: "write", key: key, value: val}, call, writeOutput(true, err), time.Now())
+		w.h.add(id, kvInput{op: "write", key: key, value: val, via: a.name}, call, writeOutput(true, err), time.Now())
 		if err != nil {
 			t.Logf("patient write through %s: %v", a.name, err)
 			time.Sleep(100 * time.Millisecond)
 		}
 		if r := servers[rng.IntN(len(servers))]; !r.exited() {
-			w.read(id, timedClient(r, 2*time.Second), key, true)
+			w.read(id, r, timedClient(r, 2*time.Second), key, true)
 		}
 	}
 }

@@ -42,9 +42,11 @@ func TestLinearizableUnderPartitions(t *testing.T) {
 		}
 		d := 12*time.Second + time.Duration(rng.IntN(3000))*time.Millisecond
 		stop := make(chan struct{})
+		w.event(t, "cut %s (leader) off", l.name)
 		lab.cut(i, peers)
 		elected := newLeaderWatch(servers, l, stop)
 		time.Sleep(d)
+		w.event(t, "heal %s", l.name)
 		lab.heal(i)
 		close(stop)
 		cuts = append(cuts, takeover{old: l.name, how: fmt.Sprintf("cut off for %v", d.Round(time.Millisecond)), elected: elected})
