@@ -102,6 +102,16 @@ func (b *reader) readHead(max int, firstByte, partial func()) (string, error) {
 	}
 }
 
+// headBuffered reports whether a whole request head is buffered, after
+// any blank lines.
+func (b *reader) headBuffered() bool {
+	data := b.buf[b.r:b.w]
+	for len(data) > 0 && (data[0] == '\r' || data[0] == '\n') {
+		data = data[1:]
+	}
+	return headEnd(data, 0) >= 0
+}
+
 func max0(n int) int {
 	if n < 0 {
 		return 0
