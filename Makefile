@@ -36,6 +36,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzHandler -fuzztime 30s ./core/dns
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./core/acl
 	$(GO) test -run '^$$' -fuzz FuzzExtractToken -fuzztime 30s ./core/http
+	$(GO) test -run '^$$' -fuzz FuzzDiffNetHTTP -fuzztime 30s ./core/httpserver
 
 deps:
 	.ci/deps

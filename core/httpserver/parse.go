@@ -102,6 +102,16 @@ func (b *reader) readHead(max int, firstByte, partial func()) (string, error) {
 	}
 }
 
+// headBuffered reports whether a whole request head is buffered, after
+// any blank lines.
+func (b *reader) headBuffered() bool {
+	data := b.buf[b.r:b.w]
+	for len(data) > 0 && (data[0] == '\r' || data[0] == '\n') {
+		data = data[1:]
+	}
+	return headEnd(data, 0) >= 0
+}
+
 func max0(n int) int {
 	if n < 0 {
 		return 0
@@ -138,14 +148,18 @@ func (b *reader) readBody(n int) ([]byte, error) {
 	return body, nil
 }
 
-// readLine returns one CRLF- or LF-terminated line (without the ending),
-// copied, for the chunked body decoder.
+// readLine returns one CRLF-terminated line (without the CRLF), copied,
+// for the chunked body decoder. Unlike the head, a chunked body has no
+// bare LF line ends (RFC 9112, 7.1), nor CRs but the one before the LF.
 func (b *reader) readLine(max int) (string, error) {
 	for {
 		if i := bytes.IndexByte(b.buf[b.r:b.w], '\n'); i >= 0 {
 			line := b.buf[b.r : b.r+i]
 			b.r += i + 1
-			return strings.TrimSuffix(string(line), "\r"), nil
+			if len(line) == 0 || bytes.IndexByte(line, '\r') != len(line)-1 {
+				return "", badRequest("chunked body line not ended by CRLF")
+			}
+			return string(line[:len(line)-1]), nil
 		}
 		if b.buffered() >= max {
 			return "", badRequest("line too long in chunked body")
@@ -159,31 +173,33 @@ func (b *reader) readLine(max int) (string, error) {
 // readChunked decodes a chunked body of at most max bytes.
 func (b *reader) readChunked(max int) ([]byte, error) {
 	var body []byte
+	var overhead chunkOverhead
 	for {
 		line, err := b.readLine(1024)
 		if err != nil {
 			return nil, err
 		}
-		if i := strings.IndexByte(line, ';'); i >= 0 {
-			line = line[:i]
-		}
-		size, err := strconv.ParseUint(strings.TrimSpace(line), 16, 32)
+		size, err := chunkSize(line)
 		if err != nil {
-			return nil, badRequest("invalid chunk size %q", line)
+			return nil, err
 		}
 		if size == 0 {
-			for { // trailer fields, ignored
-				t, err := b.readLine(8192)
+			var trailer trailerSection
+			for { // trailer fields, checked and dropped
+				t, err := b.readLine(maxTrailerBytes)
 				if err != nil {
 					return nil, err
 				}
-				if t == "" {
-					return body, nil
+				if done, err := trailer.add(t); done || err != nil {
+					return body, err
 				}
 			}
 		}
-		if len(body)+int(size) > max {
+		if size > uint64(max-len(body)) {
 			return nil, &statusError{413, fmt.Sprintf("request body larger than %d bytes", max)}
+		}
+		if err := overhead.add(len(line), int(size)); err != nil {
+			return nil, err
 		}
 		chunk, err := b.readBody(int(size))
 		if err != nil {
@@ -209,6 +225,9 @@ func parseHead(head string, r *Request) error {
 	if !ok1 || !ok2 || method == "" || target == "" {
 		return badRequest("malformed request line %q", clip(line))
 	}
+	if hasCTL(target, false) {
+		return badRequest("control character in request target %q", clip(target))
+	}
 	if !validToken(method) {
 		return badRequest("invalid method %q", clip(method))
 	}
@@ -233,17 +252,29 @@ func parseHead(head string, r *Request) error {
 		if l[0] == ' ' || l[0] == '\t' {
 			return badRequest("obsolete header line folding")
 		}
-		name, value, ok := strings.Cut(l, ":")
-		if !ok || !validToken(name) {
-			return badRequest("malformed header line %q", clip(l))
+		f, err := parseField(l)
+		if err != nil {
+			return err
 		}
 		if len(r.Header) >= 256 {
 			return &statusError{431, "too many header fields"}
 		}
-		r.Header = append(r.Header, Field{Name: name, Value: strings.Trim(value, " \t")})
+		r.Header = append(r.Header, f)
 	}
-	r.Host = r.Header.Get("Host")
-	return nil
+	return checkHead(r)
+}
+
+// parseField splits a header (or trailer) line into a field.
+func parseField(l string) (Field, error) {
+	name, value, ok := strings.Cut(l, ":")
+	if !ok || !validToken(name) {
+		return Field{}, badRequest("malformed header line %q", clip(l))
+	}
+	value = strings.Trim(value, " \t")
+	if hasCTL(value, true) {
+		return Field{}, badRequest("control character in the value of header field %q", clip(name))
+	}
+	return Field{Name: name, Value: value}, nil
 }
 
 // parseTarget splits the request-target into path and query.
@@ -253,7 +284,13 @@ func parseTarget(target string, r *Request) error {
 		r.RawPath, r.Path, r.RawQuery = "*", "*", ""
 		return nil
 	case strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://"):
-		// absolute-form: keep the path.
+		// absolute-form: its authority is the Host (RFC 9112, 3.2.2);
+		// keep the path.
+		u, err := url.ParseRequestURI(target)
+		if err != nil {
+			return badRequest("invalid request target %q", clip(target))
+		}
+		r.Host = u.Host
 		_, after, _ := strings.Cut(target, "://")
 		i := strings.IndexAny(after, "/?")
 		if i < 0 {
@@ -327,24 +364,26 @@ func clip(s string) string {
 }
 
 // bodyLength reads the framing headers: the Content-Length, or -1 for a
-// chunked body.
+// chunked body. It is as strict as net/http, so that a proxy in front
+// and the server cannot disagree on where a body ends: one
+// Transfer-Encoding field, exactly "chunked"; never with a
+// Content-Length; Content-Length fields all alike and plain digits.
 func bodyLength(h Header) (int64, error) {
-	var cl int64 = 0
+	cl := ""
 	seenCL := false
 	chunked := false
 	for _, f := range h {
 		switch {
-		case strings.EqualFold(f.Name, "Content-Length"):
-			n, err := strconv.ParseInt(f.Value, 10, 64)
-			if err != nil || n < 0 {
-				return 0, badRequest("invalid Content-Length %q", clip(f.Value))
-			}
-			if seenCL && n != cl {
+		case equalFold(f.Name, "Content-Length"):
+			if seenCL && f.Value != cl {
 				return 0, badRequest("conflicting Content-Length headers")
 			}
-			cl, seenCL = n, true
-		case strings.EqualFold(f.Name, "Transfer-Encoding"):
-			if !strings.EqualFold(strings.TrimSpace(f.Value), "chunked") {
+			cl, seenCL = f.Value, true
+		case equalFold(f.Name, "Transfer-Encoding"):
+			if chunked {
+				return 0, &statusError{501, "more than one Transfer-Encoding field"}
+			}
+			if !equalFold(f.Value, "chunked") {
 				return 0, &statusError{501, fmt.Sprintf("unsupported Transfer-Encoding %q", clip(f.Value))}
 			}
 			chunked = true
@@ -354,18 +393,25 @@ func bodyLength(h Header) (int64, error) {
 		return 0, badRequest("both Content-Length and Transfer-Encoding")
 	}
 	if chunked {
-		return -1, nil
+		return -1, checkTrailerNames(h)
 	}
-	return cl, nil
+	if !seenCL {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(cl, 10, 63)
+	if err != nil { // no sign, no spaces, no underscores
+		return 0, badRequest("invalid Content-Length %q", clip(cl))
+	}
+	return int64(n), nil
 }
 
-// wantsClose reports whether the connection ends after this request.
+// wantsClose reports whether the connection ends after this request: the
+// close option in any Connection field, or HTTP/1.0 without keep-alive.
 func wantsClose(r *Request) bool {
-	c := r.Header.Get("Connection")
-	if r.Proto == "HTTP/1.0" {
-		return !strings.EqualFold(c, "keep-alive")
+	if hasToken(r.Header, "Connection", "close") {
+		return true
 	}
-	return strings.EqualFold(c, "close")
+	return r.Proto == "HTTP/1.0" && !hasToken(r.Header, "Connection", "keep-alive")
 }
 
 var errClientGone = errors.New("client closed the connection")

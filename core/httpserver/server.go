@@ -359,8 +359,8 @@ func (c *conn) fail(err error) {
 		c.resp.reset()
 		c.resp.Error(se.msg, se.code)
 		c.writeResponse(&Request{Method: "GET", Proto: "HTTP/1.1"}, true)
-		c.flush()
 	}
+	c.flush() // with the answers to the requests before
 }
 
 // handle reads the body of one request, runs the handler and writes the
@@ -390,10 +390,12 @@ func (c *conn) handle(head string) bool {
 			c.fail(&statusError{417, "unsupported Expect header"})
 			return false
 		}
-		io.WriteString(c.nc, "HTTP/1.1 100 Continue\r\n\r\n")
+		c.wbuf = append(c.wbuf, "HTTP/1.1 100 Continue\r\n\r\n"...) // after the answers before
+		c.flush()
 	}
 	if n != 0 {
 		if int64(c.rd.buffered()) < n || n < 0 {
+			c.flush() // the client may wait for them before sending the rest
 			c.nc.SetReadDeadline(time.Now().Add(c.srv.HeaderTimeout))
 		}
 		if n > 0 {
@@ -419,7 +421,7 @@ func (c *conn) handle(head string) bool {
 	c.writeResponse(r, closeAfter)
 	// Pipelined requests already buffered are answered in one write;
 	// otherwise send now (the buffer is the watcher's while it reads).
-	if reading || closeAfter || c.rd.buffered() == 0 {
+	if reading || closeAfter || !c.rd.headBuffered() {
 		if !c.flush() {
 			return false
 		}

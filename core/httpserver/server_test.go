@@ -126,6 +126,10 @@ func TestProtocolCases(t *testing.T) {
 		{"header too large", "GET / HTTP/1.1\r\nX-Big: " + strings.Repeat("a", 5000) + "\r\n\r\n", []string{"431"}, nil},
 		{"folded header", "GET / HTTP/1.1\r\nX-A: 1\r\n  folded\r\n\r\n", []string{"400"}, nil},
 		{"absolute-form target", "GET http://example/abs?q=1 HTTP/1.1\r\nConnection: close\r\n\r\n", []string{"X-Path: /abs", "X-Query: 1"}, nil},
+		{"pipelined request answered while the next is incomplete", "GET /one HTTP/1.1\r\n\r\nGET /tw",
+			[]string{"X-Path: /one"}, nil},
+		{"100 Continue after the answers before it", "GET /one HTTP/1.1\r\n\r\nPUT /two HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+			[]string{"X-Path: /one", "\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"}, nil},
 	}
 	for _, c := range cases {
 		got := raw(t, addr, c.req)
