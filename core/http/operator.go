@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,29 +27,58 @@ func BodyLimit(r *httpserver.Request) int {
 }
 
 func (s *Server) snapshot(w *httpserver.Response, r *request) (interface{}, error) {
-	if r.Method == get {
-		var args structs.SnapshotRequest
-		if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
-			return nil, err
-		}
-		var out structs.SnapshotReply
-		if err := read(s, w, r, &args, &out, s.backend.SnapshotSave); err != nil {
-			return nil, err
-		}
-		w.SetHeader("Content-Type", "application/x-gzip")
-		w.SetHeader("Content-Disposition", `attachment; filename="snapshot-`+strconv.FormatUint(out.Index, 10)+`.tgz"`)
+	if r.Method == put {
+		return nil, s.snapshotRestore(r)
+	}
+	var args structs.SnapshotRequest
+	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	var out structs.SnapshotReply
+	if err := read(s, w, r, &args, &out, s.backend.SnapshotSave); err != nil {
+		return nil, err
+	}
+	w.SetHeader("Content-Type", "application/x-gzip")
+	w.SetHeader("Content-Disposition", `attachment; filename="snapshot-`+strconv.FormatUint(out.Index, 10)+`.tgz"`)
+	if out.ArchiveFile == nil {
 		w.Write(out.Archive)
 		return nil, nil
 	}
+	defer out.ArchiveFile.Close()
+	if err := w.Stream(func(body io.Writer, flush func() error) error {
+		buf := make([]byte, 256<<10)
+		for {
+			n, err := out.ArchiveFile.Read(buf)
+			if n > 0 {
+				if _, werr := body.Write(buf[:n]); werr != nil {
+					return werr
+				}
+				if werr := flush(); werr != nil {
+					return werr
+				}
+			}
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}); err != nil {
+		s.logger.Warn("sending a snapshot failed", "error", err)
+	}
+	return nil, nil
+}
+
+// snapshotRestore restores the archive in the request body.
+func (s *Server) snapshotRestore(r *request) error {
 	args := structs.SnapshotRequest{Datacenter: r.query.Get("dc"), Archive: r.Body}
 	args.Token = token(r)
 	if len(bytes.TrimSpace(r.Body)) == 0 {
-		return nil, badRequest("Missing snapshot archive in the request body")
+		return badRequest("Missing snapshot archive in the request body")
 	}
-	if _, err := s.backend.SnapshotRestore(r.Context(), &args); err != nil {
-		return nil, err
-	}
-	return nil, nil
+	_, err := s.backend.SnapshotRestore(r.Context(), &args)
+	return err
 }
 
 func (s *Server) raftConfiguration(w *httpserver.Response, r *request) (interface{}, error) {
