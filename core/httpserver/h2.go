@@ -55,18 +55,9 @@ func (p *prefixConn) Read(b []byte) (int, error) {
 type fromStd struct{ s *Server }
 
 func (f fromStd) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(hr.Body, int64(f.s.MaxBodyBytes)+1))
-	if err != nil {
-		http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	if len(body) > f.s.MaxBodyBytes {
-		http.Error(w, "request body larger than "+strconv.Itoa(f.s.MaxBodyBytes)+" bytes", http.StatusRequestEntityTooLarge)
-		return
-	}
 	r := &Request{
 		Method: hr.Method, Path: hr.URL.Path, RawPath: hr.URL.EscapedPath(), RawQuery: hr.URL.RawQuery,
-		Proto: "HTTP/1.1", Body: body, Host: hr.Host, ctx: hr.Context(),
+		Proto: "HTTP/1.1", Host: hr.Host, ctx: hr.Context(),
 	}
 	for k, vs := range hr.Header {
 		for _, v := range vs {
@@ -77,6 +68,32 @@ func (f fromStd) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		r.RemoteAddr = addr
 	}
 	resp := Response{streamer: h2Streamer{w: w, method: hr.Method}}
+	n := hr.ContentLength
+	if hr.Body == nil || hr.Body == http.NoBody {
+		n = 0
+	}
+	plan, held, ok := f.s.planBody(&resp, r, n)
+	if !ok {
+		f.write(w, hr, &resp) // net/http resets the stream of an unread body
+		return
+	}
+	defer f.s.releaseBody(held)
+	switch {
+	case n == 0:
+	case plan.Stream:
+		r.BodyReader = &limitedBody{r: hr.Body, left: plan.Limit, limit: plan.Limit}
+	default:
+		body, err := io.ReadAll(io.LimitReader(hr.Body, plan.Limit+1))
+		if err != nil {
+			http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if int64(len(body)) > plan.Limit {
+			http.Error(w, "request body larger than "+strconv.FormatInt(plan.Limit, 10)+" bytes", http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = body
+	}
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -90,9 +107,13 @@ func (f fromStd) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		}()
 		f.s.Handler.Serve(&resp, r)
 	}()
-	if resp.streamed {
-		return
+	if !resp.streamed {
+		f.write(w, hr, &resp)
 	}
+}
+
+// write sends a buffered response.
+func (f fromStd) write(w http.ResponseWriter, hr *http.Request, resp *Response) {
 	h := w.Header()
 	for _, fd := range resp.header {
 		if validHeaderValue(fd.Value) {

@@ -125,17 +125,34 @@ func headEnd(data []byte, from int) int {
 	return -1
 }
 
-// readBody reads exactly n body bytes into a new slice.
+// readBody reads exactly n body bytes into a new slice. A large body that
+// is still on its way gets its slice grown as its bytes arrive, so a
+// client that declares more than it sends does not make the server hold
+// what it declared.
 func (b *reader) readBody(n int) ([]byte, error) {
-	body := make([]byte, n)
+	size := n
+	if n > SmallBody && b.buffered() < n {
+		size = max(SmallBody, b.buffered())
+	}
+	body := make([]byte, size)
 	got := copy(body, b.buf[b.r:b.w])
 	b.r += got
-	if got < n {
-		if _, err := io.ReadFull(b.c, body[got:]); err != nil {
+	for got < n {
+		if got == len(body) {
+			grown := make([]byte, min(2*len(body), n))
+			copy(grown, body[:got])
+			body = grown
+		}
+		m, err := io.ReadAtLeast(b.c, body[got:], 1)
+		got += m
+		if err != nil && got < n {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
 			return nil, err
 		}
 	}
-	return body, nil
+	return body[:n], nil
 }
 
 // readLine returns one CRLF- or LF-terminated line (without the ending),
