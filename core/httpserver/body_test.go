@@ -82,6 +82,8 @@ func TestBodyMemoryBound(t *testing.T) {
 	}, func(s *Server) { s.MaxBodyBytes = 512 << 10; s.MaxBodyMemory = 1 << 20 })
 	body := strings.Repeat("v", 400<<10)
 	var wg sync.WaitGroup
+	var release sync.Once
+	defer func() { release.Do(func() { close(hold) }); wg.Wait() }()
 	for i := 0; i < 2; i++ {
 		wg.Add(1)
 		go func() {
@@ -99,7 +101,7 @@ func TestBodyMemoryBound(t *testing.T) {
 	if _, ok := got.Load("/third"); ok {
 		t.Fatal("the refused request reached its handler")
 	}
-	close(hold)
+	release.Do(func() { close(hold) })
 	wg.Wait()
 	if code, msg, _ := put(t, "http://"+addr+"/third", strings.NewReader(body), int64(len(body))); code != 200 {
 		t.Fatalf("retried: %d %s", code, msg)
