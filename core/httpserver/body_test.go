@@ -198,3 +198,44 @@ func TestStreamedBodyConnection(t *testing.T) {
 		t.Fatalf("an unread body: %q", got)
 	}
 }
+
+// Over HTTP/2 a body is admitted the same way: refused from its head, or
+// streamed to the handler within Admit's limit.
+func TestH2CBodies(t *testing.T) {
+	_, addr := start(t, sum, func(s *Server) {
+		streaming(s)
+		admit := s.Admit
+		s.Admit = func(w *Response, r *Request) BodyPlan {
+			if r.Path == "/deny" {
+				w.Error("Permission denied", 403)
+				return BodyPlan{Answered: true}
+			}
+			return admit(w, r)
+		}
+	})
+	var dials atomic.Int32
+	c := h2cClient(&dials)
+	do := func(path string, body io.Reader, n int64) (int, string) {
+		req, _ := http.NewRequest("PUT", "http://"+addr+path, body)
+		req.ContentLength = n
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b))
+	}
+	z := zeros.New(250 << 20)
+	if code, body := do("/deny", z, 250<<20); code != 403 || z.Taken() > 32<<20 {
+		t.Fatalf("refused: %d %q, %d MiB sent", code, body, z.Taken()>>20)
+	}
+	data := strings.Repeat("x", 3<<20)
+	want := fmt.Sprintf("%d %x", len(data), sha256.Sum256([]byte(data)))
+	if code, body := do("/s", strings.NewReader(data), int64(len(data))); code != 200 || body != want {
+		t.Fatalf("streamed: %d %q", code, body)
+	}
+	if code, body := do("/s", zeros.New(9<<20), -1); code != 413 {
+		t.Fatalf("past the limit: %d %q", code, body)
+	}
+}
