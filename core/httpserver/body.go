@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -50,17 +51,48 @@ func (b *bodyBudget) take(n int64) bool {
 	return true
 }
 
+// bodyHold is what one request's body holds of the bound on bodies in
+// memory.
+type bodyHold struct {
+	s *Server
+	n int64
+}
+
+// grow takes n bytes more of the bound for the body, or says that the
+// bound would be passed.
+func (h *bodyHold) grow(n int64) error {
+	if !h.s.bodies.take(n) {
+		return &statusError{503, fmt.Sprintf("request not applied: the request bodies this server holds "+
+			"in memory are at their limit of %d MiB; retry shortly", h.s.bodies.max>>20)}
+	}
+	h.n += n
+	return nil
+}
+
+// release gives the body's share of the bound back.
+func (h *bodyHold) release() {
+	if h.n == 0 {
+		return
+	}
+	h.s.bodies.used.Add(-h.n)
+	if h.s.Freed != nil {
+		h.s.Freed(h.n)
+	}
+	h.n = 0
+}
+
 // planBody decides, before any of it is read, how the body of n bytes (-1:
 // chunked, length unknown) of a request is taken: it asks Admit about a
-// large one, bounds its size and reserves memory for it. It returns false
-// with a refusal written in w when the body is not to be read; otherwise
-// the plan, with its Limit set, and the bytes reserved, which releaseBody
-// gives back.
-func (s *Server) planBody(w *Response, r *Request, n int64) (plan BodyPlan, held int64, ok bool) {
+// large one, bounds its size, and takes its share of the bound on bodies
+// in memory (a body of unknown length takes it as it is read, through the
+// hold). It returns false with a refusal written in w when the body is not
+// to be read; otherwise the plan, with its Limit set.
+func (s *Server) planBody(w *Response, r *Request, n int64, hold *bodyHold) (plan BodyPlan, ok bool) {
+	hold.s = s
 	if s.Admit != nil && (n < 0 || n > SmallBody) {
 		plan = s.Admit(w, r)
 		if plan.Answered {
-			return plan, 0, false
+			return plan, false
 		}
 	}
 	if plan.Limit <= 0 {
@@ -69,34 +101,49 @@ func (s *Server) planBody(w *Response, r *Request, n int64) (plan BodyPlan, held
 	if n > plan.Limit {
 		w.reset()
 		w.Error(fmt.Sprintf("request body of %d bytes is larger than the limit of %d", n, plan.Limit), 413)
-		return plan, 0, false
+		return plan, false
 	}
-	if n == 0 || plan.Stream {
-		return plan, 0, true
+	if n > 0 && !plan.Stream {
+		if err := hold.grow(n); err != nil {
+			w.reset()
+			writeStatus(w, err.(*statusError))
+			return plan, false
+		}
 	}
-	held = n
-	if n < 0 {
-		held = plan.Limit
-	}
-	if !s.bodies.take(held) {
-		w.reset()
-		w.SetHeader("Retry-After", "1")
-		w.Error(fmt.Sprintf("request not applied: the request bodies this server is receiving already hold "+
-			"close to its limit of %d MiB for them (a body of %d bytes would pass it); retry shortly",
-			s.bodies.max>>20, held), 503)
-		return plan, 0, false
-	}
-	return plan, held, true
+	return plan, true
 }
 
-// releaseBody gives back memory planBody reserved for a body.
-func (s *Server) releaseBody(held int64) {
-	if held == 0 {
-		return
+// writeStatus writes the answer to a request that could not be served.
+func writeStatus(w *Response, se *statusError) {
+	if se.code == 503 {
+		w.SetHeader("Retry-After", "1")
 	}
-	s.bodies.used.Add(-held)
-	if s.Freed != nil {
-		s.Freed(held)
+	w.Error(se.msg, se.code)
+}
+
+// readHeld reads a body of unknown length up to limit, its hold growing
+// with it.
+func readHeld(r io.Reader, limit int64, hold *bodyHold) ([]byte, error) {
+	var body []byte
+	for {
+		if len(body) == cap(body) {
+			more := max(len(body), 32<<10)
+			if err := hold.grow(int64(more)); err != nil {
+				return nil, err
+			}
+			body = slices.Grow(body, more)
+		}
+		n, err := r.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if int64(len(body)) > limit {
+			return nil, &BodyTooLargeError{Limit: limit}
+		}
+		if err == io.EOF {
+			return body, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 }
 

@@ -101,6 +101,19 @@ func TestBodyMemoryBound(t *testing.T) {
 	if _, ok := got.Load("/third"); ok {
 		t.Fatal("the refused request reached its handler")
 	}
+	// A body of unknown length takes its share as it comes: a small one
+	// fits beside the held ones, a large one is cut off at the bound.
+	chunked := func(n int) io.Reader {
+		pr, pw := io.Pipe()
+		go func() { pw.Write([]byte(strings.Repeat("c", n))); pw.Close() }()
+		return pr
+	}
+	if code, msg, _ := put(t, "http://"+addr+"/small", chunked(1000), -1); code != 200 {
+		t.Fatalf("a small chunked body beside the held ones: %d %q", code, msg)
+	}
+	if code, msg, h := put(t, "http://"+addr+"/large", chunked(400<<10), -1); code != 503 || !strings.Contains(msg, "limit of 1 MiB") || h.Get("Retry-After") == "" {
+		t.Fatalf("a large chunked body past the bound: %d %q", code, msg)
+	}
 	release.Do(func() { close(hold) })
 	wg.Wait()
 	if code, msg, _ := put(t, "http://"+addr+"/third", strings.NewReader(body), int64(len(body))); code != 200 {

@@ -110,14 +110,17 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 }
 
 // fail answers a request that could not be read, when that is still
-// possible, and gives up on the connection.
+// possible, and gives up on the connection (lingering: the client may be
+// sending still).
 func (c *conn) fail(err error) {
 	var se *statusError
 	if errors.As(err, &se) {
 		c.resp.reset()
-		c.resp.Error(se.msg, se.code)
+		writeStatus(&c.resp, se)
 		c.writeResponse(&Request{Method: "GET", Proto: "HTTP/1.1"}, true)
-		c.flush()
+		if c.flush() {
+			c.linger()
+		}
 	}
 }
 
@@ -136,11 +139,12 @@ func (c *conn) handle(head string) bool {
 		return false
 	}
 	c.resp.reset()
-	plan, held, ok := c.srv.planBody(&c.resp, r, n)
+	var hold bodyHold
+	plan, ok := c.srv.planBody(&c.resp, r, n, &hold)
 	if !ok {
 		return c.answerUnread(r, n)
 	}
-	defer c.srv.releaseBody(held)
+	defer hold.release()
 	expect := false
 	if n != 0 && r.Header.Get("Expect") != "" {
 		if !equalFold(r.Header.Get("Expect"), "100-continue") {
@@ -165,7 +169,7 @@ func (c *conn) handle(head string) bool {
 		if n > 0 {
 			r.Body, err = c.rd.readBody(int(n))
 		} else {
-			r.Body, err = c.rd.readChunked(int(plan.Limit))
+			r.Body, err = c.rd.readChunked(int(plan.Limit), &hold)
 		}
 		if err != nil {
 			c.fail(err)

@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -72,24 +73,38 @@ func (f fromStd) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	if hr.Body == nil || hr.Body == http.NoBody {
 		n = 0
 	}
-	plan, held, ok := f.s.planBody(&resp, r, n)
+	var hold bodyHold
+	plan, ok := f.s.planBody(&resp, r, n, &hold)
 	if !ok {
 		f.write(w, hr, &resp) // net/http resets the stream of an unread body
 		return
 	}
-	defer f.s.releaseBody(held)
+	defer hold.release()
 	switch {
 	case n == 0:
 	case plan.Stream:
 		r.BodyReader = &limitedBody{r: hr.Body, left: plan.Limit, limit: plan.Limit}
 	default:
-		body, err := io.ReadAll(io.LimitReader(hr.Body, plan.Limit+1))
-		if err != nil {
-			http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
-			return
+		var body []byte
+		var err error
+		if n > 0 {
+			body = make([]byte, n)
+			_, err = io.ReadFull(hr.Body, body)
+		} else {
+			body, err = readHeld(hr.Body, plan.Limit, &hold)
 		}
-		if int64(len(body)) > plan.Limit {
-			http.Error(w, "request body larger than "+strconv.FormatInt(plan.Limit, 10)+" bytes", http.StatusRequestEntityTooLarge)
+		var se *statusError
+		var tl *BodyTooLargeError
+		switch {
+		case errors.As(err, &se):
+			writeStatus(&resp, se)
+		case errors.As(err, &tl):
+			resp.Error(tl.Error(), http.StatusRequestEntityTooLarge)
+		case err != nil:
+			resp.Error("reading the request body: "+err.Error(), http.StatusBadRequest)
+		}
+		if err != nil {
+			f.write(w, hr, &resp)
 			return
 		}
 		r.Body = body

@@ -173,8 +173,9 @@ func (b *reader) readLine(max int) (string, error) {
 	}
 }
 
-// readChunked decodes a chunked body of at most max bytes.
-func (b *reader) readChunked(max int) ([]byte, error) {
+// readChunked decodes a chunked body of at most max bytes, its hold on the
+// bound on bodies in memory growing with it.
+func (b *reader) readChunked(max int, hold *bodyHold) ([]byte, error) {
 	var body []byte
 	for {
 		line, err := b.readLine(1024)
@@ -201,6 +202,9 @@ func (b *reader) readChunked(max int) ([]byte, error) {
 		}
 		if len(body)+int(size) > max {
 			return nil, &statusError{413, fmt.Sprintf("request body larger than %d bytes", max)}
+		}
+		if err := hold.grow(int64(size)); err != nil {
+			return nil, err
 		}
 		chunk, err := b.readBody(int(size))
 		if err != nil {
