@@ -155,7 +155,7 @@ func TestWrongEncryptKeyIsRefused(t *testing.T) {
 }
 
 // A snapshot saved on one cluster restores on a fresh one with the same KV
-// and catalog.
+// and catalog, handed to the leader by a client agent.
 func TestSnapshotToFreshCluster(t *testing.T) {
 	src := newCluster(t, 3, 0, nil)
 	src.ready(30 * time.Second)
@@ -172,9 +172,9 @@ func TestSnapshotToFreshCluster(t *testing.T) {
 	archive, _ := io.ReadAll(snap)
 	snap.Close()
 
-	dst := newCluster(t, 3, 0, nil)
+	dst := newCluster(t, 3, 1, nil)
 	dst.ready(30 * time.Second)
-	d := dst.servers()[1].client
+	d := dst.clients()[0].client
 	if err := d.Snapshot().Restore(nil, bytes.NewReader(archive)); err != nil {
 		t.Fatal(err)
 	}

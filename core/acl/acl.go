@@ -125,14 +125,19 @@ type PermissionDeniedError struct {
 }
 
 func (e *PermissionDeniedError) Error() string {
-	who := "anonymous token"
-	if e.Accessor != "" {
-		who = fmt.Sprintf("token with AccessorID '%s'", e.Accessor)
-	}
+	who := holder(e.Accessor)
 	if e.Resource.named() {
 		return fmt.Sprintf("%s: %s lacks permission '%s:%s' on %q", structs.ErrPermissionDenied, who, e.Resource, e.Need, e.Name)
 	}
 	return fmt.Sprintf("%s: %s lacks permission '%s:%s'", structs.ErrPermissionDenied, who, e.Resource, e.Need)
+}
+
+// holder names a token in a denial.
+func holder(accessor string) string {
+	if accessor == "" {
+		return "anonymous token"
+	}
+	return fmt.Sprintf("token with AccessorID '%s'", accessor)
 }
 
 // Unwrap makes the error match structs.ErrPermissionDenied.

@@ -132,6 +132,41 @@ func (a *Authorizer) Check(res Resource, name string, need Access) error {
 	return &PermissionDeniedError{Accessor: a.AccessorID(), Resource: res, Need: need, Name: name}
 }
 
+// MayWrite reports whether the token may write anything at all, which
+// any request that changes something needs.
+func (a *Authorizer) MayWrite() bool {
+	if a == nil || a.management || a.dflt.grants(Write) {
+		return true
+	}
+	if a.rules == nil {
+		return false
+	}
+	for res := Resource(0); res < numResources; res++ {
+		if a.rules.global[res].grants(Write) {
+			return true
+		}
+		for _, lvl := range a.rules.exact[res] {
+			if lvl.grants(Write) {
+				return true
+			}
+		}
+		for _, p := range a.rules.prefix[res] {
+			if p.access.grants(Write) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// CheckMayWrite is MayWrite as an error.
+func (a *Authorizer) CheckMayWrite() error {
+	if a.MayWrite() {
+		return nil
+	}
+	return fmt.Errorf("%w: %s lacks write permission on anything", structs.ErrPermissionDenied, holder(a.AccessorID()))
+}
+
 // Read, Write are Check for the common levels.
 func (a *Authorizer) Read(res Resource, name string) error  { return a.Check(res, name, Read) }
 func (a *Authorizer) Write(res Resource, name string) error { return a.Check(res, name, Write) }

@@ -18,6 +18,7 @@ import (
 	"github.com/beacon-sd/beacon/core/daemon"
 	"github.com/beacon-sd/beacon/core/logging"
 	"github.com/beacon-sd/beacon/core/version"
+	"github.com/beacon-sd/beacon/internal/memlimit"
 )
 
 // serverGCPercent is a server's garbage collector target unless GOGC says
@@ -62,6 +63,9 @@ func agentCommand(args []string, stdout, stderr io.Writer) int {
 		// sharing two cores). Clients keep Go's default; GOGC decides
 		// when set.
 		debug.SetGCPercent(serverGCPercent)
+	}
+	if limit := memlimit.SetDefault(); limit > 0 {
+		logger.Debug("soft memory limit set; GOMEMLIMIT overrides it", "limit_mib", limit>>20)
 	}
 	// Signals are caught from before the start: one that arrives while the
 	// agent starts (its PID file is already written) is handled after.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -155,7 +154,7 @@ func writeVerified(file string, r io.Reader) (snapshot.Meta, error) {
 	if err != nil {
 		return meta, fmt.Errorf("Error opening snapshot file for verify: %s", err)
 	}
-	meta, _, err = snapshot.Read(f)
+	meta, _, err = snapshot.Verify(f, nil)
 	f.Close()
 	if err != nil {
 		return meta, fmt.Errorf("Error verifying snapshot file: %s", err)
@@ -192,12 +191,13 @@ is checked before anything is replaced.`, stderr)
 	if client == nil {
 		return 1
 	}
-	data, err := os.ReadFile(file)
+	f, err := os.Open(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "Error opening snapshot file: %s\n", err)
 		return 1
 	}
-	if err := client.Snapshot().Restore(nil, bytes.NewReader(data)); err != nil {
+	defer f.Close()
+	if err := client.Snapshot().Restore(nil, f); err != nil {
 		fmt.Fprintf(stderr, "Error restoring snapshot: %s\n", err)
 		return 1
 	}

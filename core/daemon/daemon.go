@@ -33,6 +33,7 @@ import (
 	"github.com/beacon-sd/beacon/core/telemetry"
 	"github.com/beacon-sd/beacon/core/tlsutil"
 	"github.com/beacon-sd/beacon/core/ui"
+	"github.com/beacon-sd/beacon/internal/memlimit"
 )
 
 // Options are what the caller supplies besides the configuration.
@@ -258,13 +259,14 @@ func (d *Daemon) listenHTTP() error {
 		Agent: d.Agent, Datacenter: cfg.Datacenter, Members: d.members, Self: d.self, ACL: d.agentResolver(),
 		Reload: d.Reload, Join: d.Join, Leave: d.Leave, ForceLeave: d.ForceLeave, Keyring: d.Keyring,
 		Metrics: d.Metrics, Logger: d.Logger,
-		MaxKVSize: kvMax, EnableDebug: cfg.EnableDebug, UI: webUI,
+		MaxKVSize: kvMax, EnableDebug: cfg.EnableDebug, UI: webUI, DataDir: cfg.DataDir,
 	})
 	d.http = &httpserver.Server{
 		Handler:           api,
 		MaxConnsPerClient: cfg.Limits.HTTPMaxConnsPerClient,
 		MaxBodyBytes:      beaconhttp.MaxBody(kvMax),
-		BodyLimit:         beaconhttp.BodyLimit,
+		Admit:             api.Admit,
+		Freed:             memlimit.Freed,
 		HandshakeTimeout:  cfg.Limits.HTTPSHandshakeTimeout.D(),
 		Logger:            d.Logger.Named("http"),
 	}

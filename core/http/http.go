@@ -15,7 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
+	"sync"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -50,6 +50,9 @@ type Config struct {
 	ForceLeave func(node string, prune bool) error
 	// MaxKVSize caps KV values (default 512 KiB).
 	MaxKVSize int
+	// DataDir holds uploaded snapshots while they are restored; the
+	// system's temporary directory when empty (dev mode).
+	DataDir string
 	// EnableDebug serves Go's profiler under /debug/pprof/ (enable_debug);
 	// with ACLs enabled it is served to operator:read tokens either way.
 	EnableDebug bool
@@ -74,6 +77,8 @@ type Server struct {
 	stable  stability
 	// recovery is what the agent_recovery token may do on this agent.
 	recovery *acl.Authorizer
+	// restoring is held while a snapshot restore runs.
+	restoring sync.Mutex
 }
 
 type handlerFunc func(w *httpserver.Response, r *request) (interface{}, error)

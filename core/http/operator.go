@@ -2,7 +2,11 @@ package http
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,43 +16,110 @@ import (
 	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
+	"github.com/beacon-sd/beacon/internal/memlimit"
 )
 
 // MaxSnapshot bounds a snapshot restored through PUT /v1/snapshot.
 const MaxSnapshot = 256 << 20
 
-// BodyLimit lets snapshot restores through the server's body limit.
-func BodyLimit(r *httpserver.Request) int {
-	if r.Path == "/v1/snapshot" && r.Method != get {
-		return MaxSnapshot
-	}
-	return 0
-}
-
 func (s *Server) snapshot(w *httpserver.Response, r *request) (interface{}, error) {
-	if r.Method == get {
-		var args structs.SnapshotRequest
-		if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
-			return nil, err
-		}
-		var out structs.SnapshotReply
-		if err := read(s, w, r, &args, &out, s.backend.SnapshotSave); err != nil {
-			return nil, err
-		}
-		w.SetHeader("Content-Type", "application/x-gzip")
-		w.SetHeader("Content-Disposition", `attachment; filename="snapshot-`+strconv.FormatUint(out.Index, 10)+`.tgz"`)
+	if r.Method == put {
+		return nil, s.snapshotRestore(r)
+	}
+	var args structs.SnapshotRequest
+	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	var out structs.SnapshotReply
+	if err := read(s, w, r, &args, &out, s.backend.SnapshotSave); err != nil {
+		return nil, err
+	}
+	w.SetHeader("Content-Type", "application/x-gzip")
+	w.SetHeader("Content-Disposition", `attachment; filename="snapshot-`+strconv.FormatUint(out.Index, 10)+`.tgz"`)
+	if out.ArchiveFile == nil {
 		w.Write(out.Archive)
 		return nil, nil
 	}
-	args := structs.SnapshotRequest{Datacenter: r.query.Get("dc"), Archive: r.Body}
-	args.Token = token(r)
-	if len(bytes.TrimSpace(r.Body)) == 0 {
-		return nil, badRequest("Missing snapshot archive in the request body")
-	}
-	if _, err := s.backend.SnapshotRestore(r.Context(), &args); err != nil {
-		return nil, err
+	defer out.ArchiveFile.Close()
+	if err := w.Stream(func(body io.Writer, flush func() error) error {
+		buf := make([]byte, 256<<10)
+		for {
+			n, err := out.ArchiveFile.Read(buf)
+			if n > 0 {
+				if _, werr := body.Write(buf[:n]); werr != nil {
+					return werr
+				}
+				if werr := flush(); werr != nil {
+					return werr
+				}
+			}
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}); err != nil {
+		s.logger.Warn("sending a snapshot failed", "error", err)
 	}
 	return nil, nil
+}
+
+// snapshotRestore restores the archive in the request body. One restore
+// runs at a time on an agent; the archive waits in a temporary file,
+// streamed there as it arrives (see Admit), not in memory.
+func (s *Server) snapshotRestore(r *request) error {
+	if !s.restoring.TryLock() {
+		return &codedError{http.StatusTooManyRequests,
+			"Snapshot not restored: another snapshot restore is running on this agent; retry once it is done"}
+	}
+	defer s.restoring.Unlock()
+	f, err := s.spool(r)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	args := structs.SnapshotRequest{Datacenter: r.query.Get("dc"), ArchiveFile: f}
+	args.Token = token(r)
+	_, err = s.backend.SnapshotRestore(r.Context(), &args)
+	if fi, serr := f.Stat(); serr == nil {
+		memlimit.Freed(fi.Size()) // the store replaced, and what building the new one took
+	}
+	return err
+}
+
+// spool copies a request body into a temporary file in the data dir,
+// already unlinked, and returns it read from its start.
+func (s *Server) spool(r *request) (*os.File, error) {
+	body := r.BodyReader
+	if body == nil {
+		body = bytes.NewReader(r.Body)
+	}
+	f, err := os.CreateTemp(s.cfg.DataDir, "snapshot-upload-*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("Snapshot not restored: temporary file: %w", err)
+	}
+	os.Remove(f.Name())
+	n, err := io.Copy(f, body)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	var tooLarge *httpserver.BodyTooLargeError
+	switch {
+	case errors.As(err, &tooLarge):
+		err = &codedError{http.StatusRequestEntityTooLarge, "Snapshot not restored: the archive is larger than the limit of " +
+			strconv.Itoa(MaxSnapshot) + " bytes"}
+	case err != nil:
+		err = badRequest("Snapshot not restored: reading the archive: %v", err)
+	case n == 0:
+		err = badRequest("Missing snapshot archive in the request body")
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 func (s *Server) raftConfiguration(w *httpserver.Response, r *request) (interface{}, error) {

@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -55,18 +56,9 @@ func (p *prefixConn) Read(b []byte) (int, error) {
 type fromStd struct{ s *Server }
 
 func (f fromStd) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(hr.Body, int64(f.s.MaxBodyBytes)+1))
-	if err != nil {
-		http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	if len(body) > f.s.MaxBodyBytes {
-		http.Error(w, "request body larger than "+strconv.Itoa(f.s.MaxBodyBytes)+" bytes", http.StatusRequestEntityTooLarge)
-		return
-	}
 	r := &Request{
 		Method: hr.Method, Path: hr.URL.Path, RawPath: hr.URL.EscapedPath(), RawQuery: hr.URL.RawQuery,
-		Proto: "HTTP/1.1", Body: body, Host: hr.Host, ctx: hr.Context(),
+		Proto: "HTTP/1.1", Host: hr.Host, ctx: hr.Context(),
 	}
 	for k, vs := range hr.Header {
 		for _, v := range vs {
@@ -77,6 +69,46 @@ func (f fromStd) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		r.RemoteAddr = addr
 	}
 	resp := Response{streamer: h2Streamer{w: w, method: hr.Method}}
+	n := hr.ContentLength
+	if hr.Body == nil || hr.Body == http.NoBody {
+		n = 0
+	}
+	var hold bodyHold
+	plan, ok := f.s.planBody(&resp, r, n, &hold)
+	if !ok {
+		f.write(w, hr, &resp) // net/http resets the stream of an unread body
+		return
+	}
+	defer hold.release()
+	switch {
+	case n == 0:
+	case plan.Stream:
+		r.BodyReader = &limitedBody{r: hr.Body, left: plan.Limit, limit: plan.Limit}
+	default:
+		var body []byte
+		var err error
+		if n > 0 {
+			body = make([]byte, n)
+			_, err = io.ReadFull(hr.Body, body)
+		} else {
+			body, err = readHeld(hr.Body, plan.Limit, &hold)
+		}
+		var se *statusError
+		var tl *BodyTooLargeError
+		switch {
+		case errors.As(err, &se):
+			writeStatus(&resp, se)
+		case errors.As(err, &tl):
+			resp.Error(tl.Error(), http.StatusRequestEntityTooLarge)
+		case err != nil:
+			resp.Error("reading the request body: "+err.Error(), http.StatusBadRequest)
+		}
+		if err != nil {
+			f.write(w, hr, &resp)
+			return
+		}
+		r.Body = body
+	}
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -90,9 +122,13 @@ func (f fromStd) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		}()
 		f.s.Handler.Serve(&resp, r)
 	}()
-	if resp.streamed {
-		return
+	if !resp.streamed {
+		f.write(w, hr, &resp)
 	}
+}
+
+// write sends a buffered response.
+func (f fromStd) write(w http.ResponseWriter, hr *http.Request, resp *Response) {
 	h := w.Header()
 	for _, fd := range resp.header {
 		if validHeaderValue(fd.Value) {

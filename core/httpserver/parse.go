@@ -135,17 +135,34 @@ func headEnd(data []byte, from int) int {
 	return -1
 }
 
-// readBody reads exactly n body bytes into a new slice.
+// readBody reads exactly n body bytes into a new slice. A large body that
+// is still on its way gets its slice grown as its bytes arrive, so a
+// client that declares more than it sends does not make the server hold
+// what it declared.
 func (b *reader) readBody(n int) ([]byte, error) {
-	body := make([]byte, n)
+	size := n
+	if n > SmallBody && b.buffered() < n {
+		size = max(SmallBody, b.buffered())
+	}
+	body := make([]byte, size)
 	got := copy(body, b.buf[b.r:b.w])
 	b.r += got
-	if got < n {
-		if _, err := io.ReadFull(b.c, body[got:]); err != nil {
+	for got < n {
+		if got == len(body) {
+			grown := make([]byte, min(2*len(body), n))
+			copy(grown, body[:got])
+			body = grown
+		}
+		m, err := io.ReadAtLeast(b.c, body[got:], 1)
+		got += m
+		if err != nil && got < n {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
 			return nil, err
 		}
 	}
-	return body, nil
+	return body[:n], nil
 }
 
 // readLine returns one CRLF-terminated line (without the CRLF), copied,
@@ -170,8 +187,9 @@ func (b *reader) readLine(max int) (string, error) {
 	}
 }
 
-// readChunked decodes a chunked body of at most max bytes.
-func (b *reader) readChunked(max int) ([]byte, error) {
+// readChunked decodes a chunked body of at most max bytes, its hold on the
+// bound on bodies in memory growing with it.
+func (b *reader) readChunked(max int, hold *bodyHold) ([]byte, error) {
 	var body []byte
 	var overhead chunkOverhead
 	for {
@@ -199,6 +217,9 @@ func (b *reader) readChunked(max int) ([]byte, error) {
 			return nil, &statusError{413, fmt.Sprintf("request body larger than %d bytes", max)}
 		}
 		if err := overhead.add(len(line), int(size)); err != nil {
+			return nil, err
+		}
+		if err := hold.grow(int64(size)); err != nil {
 			return nil, err
 		}
 		chunk, err := b.readBody(int(size))

@@ -1,7 +1,9 @@
 // Package httpserver is the small HTTP/1.1 server under the API. It does
 // what the API needs and no more: keep-alive and pipelined requests,
-// Content-Length and chunked request bodies read whole before the handler
-// runs, Expect: 100-continue, HEAD, per-client connection caps, and a
+// Content-Length and chunked request bodies (read whole before the handler
+// runs, within a bound on what all bodies in memory take together, or
+// streamed to it when Admit says so), Expect: 100-continue, HEAD,
+// per-client connection caps, and a
 // request context that is cancelled when the client goes away, so a parked
 // blocking query ends with its client. Requests are parsed without copying
 // beyond one allocation for the head, which keeps the per-request cost well
@@ -13,6 +15,7 @@ package httpserver
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -39,13 +42,17 @@ func (h Header) Get(name string) string {
 
 // Request is one parsed HTTP request. It is valid until its handler returns.
 type Request struct {
-	Method     string
-	Path       string // decoded
-	RawPath    string // as sent, without the query
-	RawQuery   string
-	Proto      string // "HTTP/1.1" or "HTTP/1.0"
-	Header     Header
-	Body       []byte
+	Method   string
+	Path     string // decoded
+	RawPath  string // as sent, without the query
+	RawQuery string
+	Proto    string // "HTTP/1.1" or "HTTP/1.0"
+	Header   Header
+	Body     []byte
+	// BodyReader is set instead of Body when Server.Admit streams the
+	// body: it reads the body as it arrives. A handler may leave some of
+	// it unread; the connection is then closed after the response.
+	BodyReader io.Reader
 	Host       string
 	RemoteAddr net.Addr
 
@@ -74,6 +81,9 @@ func (r *Request) Query() url.Values {
 // connection. Handlers that may wait long (blocking queries) call it; it
 // costs a goroutine for the duration of the handler.
 func (r *Request) WatchClient() {
+	if br, ok := r.BodyReader.(*bodyReader); ok && !br.done {
+		return // the connection's next bytes are the body's
+	}
 	if r.conn != nil {
 		r.ctx = r.conn.watch(r.ctx)
 	}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,9 +24,22 @@ type Server struct {
 	// MaxHeaderBytes bounds the request line and headers (default 1 MiB).
 	MaxHeaderBytes int
 	// MaxBodyBytes bounds request bodies (default 8 MiB); larger ones get
-	// 413. BodyLimit, when set, may allow a particular request more.
+	// 413.
 	MaxBodyBytes int
-	BodyLimit    func(r *Request) int
+	// MaxBodyMemory bounds what the bodies of the requests being served
+	// take in memory together (default 64 MiB, and at least four bodies of
+	// MaxBodyBytes). A request whose body would pass it is answered 503,
+	// its body unread.
+	MaxBodyMemory int64
+	// Admit, when set, sees the head of each request whose body is larger
+	// than SmallBody (or of unknown length) before any of the body is read.
+	// It may refuse the request by writing the response (the body is then
+	// not read: the connection is closed unless the body is already in),
+	// or allow it a larger body, or have the body streamed to the handler.
+	Admit func(w *Response, r *Request) BodyPlan
+	// Freed, when set, is told of the bytes of each body held in memory
+	// once its request is done with it.
+	Freed func(n int64)
 	// IdleTimeout closes a keep-alive connection with no request for this
 	// long (default 90s); HeaderTimeout bounds reading one request once it
 	// has started (default 30s).
@@ -47,6 +59,7 @@ type Server struct {
 	perIP     map[string]int
 	closing   atomic.Bool
 	date      atomic.Pointer[dateCache]
+	bodies    bodyBudget
 }
 
 type dateCache struct {
@@ -62,6 +75,10 @@ func (s *Server) init() {
 		if s.MaxBodyBytes <= 0 {
 			s.MaxBodyBytes = 8 << 20
 		}
+		if s.MaxBodyMemory <= 0 {
+			s.MaxBodyMemory = max(64<<20, 4*int64(s.MaxBodyBytes))
+		}
+		s.bodies.max = s.MaxBodyMemory
 		if s.IdleTimeout <= 0 {
 			s.IdleTimeout = 90 * time.Second
 		}
@@ -252,340 +269,4 @@ func (s *Server) dateLine(now time.Time) string {
 	d := &dateCache{sec: sec, line: "Date: " + now.UTC().Format(http.TimeFormat) + "\r\n"}
 	s.date.Store(d)
 	return d.line
-}
-
-var timeZero time.Time
-
-// conn is one client connection.
-type conn struct {
-	srv *Server
-	nc  net.Conn
-	// raw is the TCP connection under nc, which Shutdown closes (closing a
-	// TLS connection may wait on the peer).
-	raw  net.Conn
-	ip   string
-	rd   reader
-	wbuf []byte
-	idle atomic.Bool
-	req  Request
-	resp Response
-
-	// The client watcher: a goroutine reading ahead while a handler runs.
-	// When the handler ends first, its read is handed on to the next
-	// request instead of being interrupted.
-	watchDone   chan struct{}
-	watchErr    error
-	watchCancel context.CancelFunc
-}
-
-func (c *conn) serve() {
-	defer func() {
-		c.nc.Close()
-		if c.watchDone != nil {
-			<-c.watchDone
-		}
-		c.srv.untrack(c)
-	}()
-	if tc, ok := c.nc.(*tls.Conn); ok {
-		if !c.handshake(tc) {
-			return
-		}
-		if tc.ConnectionState().NegotiatedProtocol == "h2" {
-			c.serveH2(nil)
-			return
-		}
-	}
-	for {
-		c.idle.Store(true)
-		if c.srv.closing.Load() {
-			return
-		}
-		c.nc.SetReadDeadline(time.Now().Add(c.srv.IdleTimeout))
-		if c.watchDone != nil {
-			// The watcher's read is this request's first read.
-			<-c.watchDone
-			c.watchDone = nil
-			if c.watchErr != nil {
-				return
-			}
-		}
-		head, err := c.rd.readHead(c.srv.MaxHeaderBytes, func() { c.idle.Store(false) }, func() {
-			// The head did not come in one piece: bound the rest.
-			c.nc.SetReadDeadline(time.Now().Add(c.srv.HeaderTimeout))
-		})
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		if head == h2Head {
-			c.serveH2(c.rd.unread(head))
-			return
-		}
-		if !c.handle(head) {
-			return
-		}
-	}
-}
-
-// handshake runs the TLS handshake, bounded by HandshakeTimeout.
-func (c *conn) handshake(tc *tls.Conn) bool {
-	tc.SetDeadline(time.Now().Add(c.srv.HandshakeTimeout))
-	if err := tc.HandshakeContext(c.srv.base); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
-			// A port probe or a client that gave up; nothing to act on.
-			c.srv.Logger.Debug("TLS handshake failed", "from", c.raw.RemoteAddr(), "error", err)
-		} else {
-			c.srv.Logger.Warn("TLS handshake refused", "from", c.raw.RemoteAddr(), "error", err)
-		}
-		// With TLS 1.3 the client has sent its request by now: take it
-		// in before closing, or the close resets the connection and the
-		// client never reads the alert saying what was wrong.
-		if tcp, ok := c.raw.(*net.TCPConn); ok {
-			tcp.CloseWrite()
-			tcp.SetReadDeadline(time.Now().Add(time.Second))
-			io.Copy(io.Discard, io.LimitReader(tcp, 1<<20))
-		}
-		return false
-	}
-	tc.SetDeadline(timeZero)
-	return true
-}
-
-// fail answers a request that could not be read, when that is still
-// possible, and gives up on the connection.
-func (c *conn) fail(err error) {
-	var se *statusError
-	if errors.As(err, &se) {
-		c.resp.reset()
-		c.resp.Error(se.msg, se.code)
-		c.writeResponse(&Request{Method: "GET", Proto: "HTTP/1.1"}, true)
-	}
-	c.flush() // with the answers to the requests before
-}
-
-// handle reads the body of one request, runs the handler and writes the
-// response. It reports whether the connection can take another request.
-func (c *conn) handle(head string) bool {
-	r := &c.req
-	*r = Request{Header: r.Header[:0], conn: c, ctx: c.srv.base, RemoteAddr: c.nc.RemoteAddr()}
-	if err := parseHead(head, r); err != nil {
-		c.fail(err)
-		return false
-	}
-	n, err := bodyLength(r.Header)
-	if err != nil {
-		c.fail(err)
-		return false
-	}
-	limit := c.srv.MaxBodyBytes
-	if c.srv.BodyLimit != nil {
-		limit = max(limit, c.srv.BodyLimit(r))
-	}
-	if n > int64(limit) {
-		c.fail(&statusError{413, "request body of " + strconv.FormatInt(n, 10) + " bytes is larger than the limit of " + strconv.Itoa(limit)})
-		return false
-	}
-	if n != 0 && r.Header.Get("Expect") != "" {
-		if !equalFold(r.Header.Get("Expect"), "100-continue") {
-			c.fail(&statusError{417, "unsupported Expect header"})
-			return false
-		}
-		c.wbuf = append(c.wbuf, "HTTP/1.1 100 Continue\r\n\r\n"...) // after the answers before
-		c.flush()
-	}
-	if n != 0 {
-		if int64(c.rd.buffered()) < n || n < 0 {
-			c.flush() // the client may wait for them before sending the rest
-			c.nc.SetReadDeadline(time.Now().Add(c.srv.HeaderTimeout))
-		}
-		if n > 0 {
-			r.Body, err = c.rd.readBody(int(n))
-		} else {
-			r.Body, err = c.rd.readChunked(limit)
-		}
-		if err != nil {
-			c.fail(err)
-			return false
-		}
-	}
-	closeAfter := wantsClose(r)
-	c.resp.reset()
-	ok := c.run(r)
-	reading, clientGone := c.endWatch()
-	if !ok || clientGone || c.resp.streamed {
-		return false // a streamed body ends with the connection
-	}
-	if c.srv.closing.Load() {
-		closeAfter = true
-	}
-	c.writeResponse(r, closeAfter)
-	// Pipelined requests already buffered are answered in one write;
-	// otherwise send now (the buffer is the watcher's while it reads).
-	if reading || closeAfter || !c.rd.headBuffered() {
-		if !c.flush() {
-			return false
-		}
-	}
-	return !closeAfter
-}
-
-// run calls the handler, turning a panic into a 500.
-func (c *conn) run(r *Request) (ok bool) {
-	defer func() {
-		if p := recover(); p != nil {
-			c.srv.Logger.Error("handler panic", "method", r.Method, "path", r.Path, "panic", p)
-			ok = false
-			if c.resp.streamed {
-				return // the head is out: closing the connection is all that is left
-			}
-			c.resp.reset()
-			c.resp.Error("internal error", 500)
-			c.writeResponse(r, true)
-			c.flush()
-		}
-	}()
-	c.srv.Handler.Serve(&c.resp, r)
-	return true
-}
-
-// writeResponse appends the response to the write buffer.
-func (c *conn) writeResponse(r *Request, closeAfter bool) {
-	w := &c.resp
-	code := w.Status()
-	noBody := code == 204 || code == 304 || code < 200
-	b := appendHead(c.wbuf, w, code, len(w.body) > 0 && !noBody)
-	if !noBody {
-		b = append(b, "Content-Length: "...)
-		b = strconv.AppendInt(b, int64(len(w.body)), 10)
-		b = append(b, "\r\n"...)
-	}
-	if closeAfter {
-		b = append(b, "Connection: close\r\n"...)
-	} else if r.Proto == "HTTP/1.0" {
-		b = append(b, "Connection: keep-alive\r\n"...)
-	}
-	b = append(b, c.srv.dateLine(time.Now())...)
-	b = append(b, "\r\n"...)
-	if r.Method != "HEAD" && !noBody {
-		b = append(b, w.body...)
-	}
-	c.wbuf = b
-}
-
-// appendHead appends the status line and the handler's header fields, and
-// a plain-text Content-Type when wantType and the handler set none.
-func appendHead(b []byte, w *Response, code int, wantType bool) []byte {
-	b = append(b, "HTTP/1.1 "...)
-	b = strconv.AppendInt(b, int64(code), 10)
-	b = append(b, ' ')
-	b = append(b, http.StatusText(code)...)
-	b = append(b, "\r\n"...)
-	hasType := false
-	for _, f := range w.header {
-		if equalFold(f.Name, "Content-Type") {
-			hasType = true
-		}
-		if !validHeaderValue(f.Value) {
-			continue // never let a value split the response
-		}
-		b = append(b, f.Name...)
-		b = append(b, ": "...)
-		b = append(b, f.Value...)
-		b = append(b, "\r\n"...)
-	}
-	if !hasType && wantType {
-		b = append(b, "Content-Type: text/plain; charset=utf-8\r\n"...)
-	}
-	return b
-}
-
-func (c *conn) flush() bool {
-	if len(c.wbuf) == 0 {
-		return true
-	}
-	if len(c.wbuf) > 64<<10 {
-		// Small responses fit the socket buffer; a big one must not hang
-		// on a client that stopped reading.
-		c.nc.SetWriteDeadline(time.Now().Add(60 * time.Second))
-		defer c.nc.SetWriteDeadline(time.Time{})
-	}
-	_, err := c.nc.Write(c.wbuf)
-	if cap(c.wbuf) > 256<<10 {
-		c.wbuf = nil
-	} else {
-		c.wbuf = c.wbuf[:0]
-	}
-	return err == nil
-}
-
-// watch starts the client watcher for a long-running handler.
-func (c *conn) watch(parent context.Context) context.Context {
-	if c.watchCancel != nil {
-		return parent
-	}
-	ctx, cancel := context.WithCancel(parent)
-	c.watchCancel = cancel
-	if c.rd.buffered() > 0 {
-		return ctx // the client already sent its next request: it is there
-	}
-	done := make(chan struct{})
-	c.watchDone = done
-	c.nc.SetReadDeadline(time.Time{}) // the request's own deadline no longer applies
-	c.watchErr = nil
-	go func() {
-		defer close(done)
-		if err := c.rd.fill(c.srv.MaxHeaderBytes); err != nil {
-			c.watchErr = err
-			cancel()
-		}
-	}()
-	return ctx
-}
-
-// endWatch ends a request's watch. It reports whether the watcher is still
-// reading (its read then serves the next request) and whether the client
-// left while the handler ran.
-func (c *conn) endWatch() (reading, gone bool) {
-	if c.watchCancel != nil {
-		c.watchCancel()
-		c.watchCancel = nil
-	}
-	if c.watchDone == nil {
-		return false, false
-	}
-	select {
-	case <-c.watchDone:
-		c.watchDone = nil
-		return false, c.watchErr != nil
-	default:
-		return true, false
-	}
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-func validHeaderValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c == '\r' || c == '\n' || c == 0 {
-			return false
-		}
-	}
-	return true
 }

@@ -20,9 +20,9 @@ const (
 )
 
 // maxFrame bounds one frame. A KV value is at most 512 KiB, but a reply
-// listing a large catalog can run to many megabytes; snapshots do not
-// travel over RPC. Frames are read as their bytes arrive, so the bound is
-// not allocated up front.
+// listing a large catalog can run to many megabytes, and a snapshot handed
+// on to the leader travels in one frame (up to 256 MiB of archive). Frames
+// are read as their bytes arrive, so the bound is not allocated up front.
 var maxFrame = 512 << 20
 
 // EncodeError is an error's message and the code of its kind, for a reply:

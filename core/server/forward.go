@@ -45,7 +45,7 @@ func (s *Server) endpoints() map[string]rpc.Endpoint {
 		"StatusLeader":        rpc.Get(s.StatusLeader),
 		"StatusPeers":         rpc.Get(s.StatusPeers),
 		"RaftHasState":        rpc.Get(s.raftHasState),
-		"SnapshotSave":        rpc.Read(s.SnapshotSave),
+		"SnapshotSave":        rpc.Read(s.snapshotSaveRPC),
 		"SnapshotRestore":     rpc.Write(s.SnapshotRestore),
 		"RaftConfiguration":   rpc.Read(s.RaftConfiguration),
 		"RaftRemovePeer":      rpc.Write(s.RaftRemovePeer),

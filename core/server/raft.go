@@ -104,7 +104,13 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	st, err := state.Restore(rc)
+	tag, rows := state.SnapshotTag(rc)
+	if u := f.s.userRestore.Load(); u != nil && tag != "" && tag == u.tag {
+		// This leader built the store while checking the user's archive.
+		f.s.replaceStore(u.store)
+		return nil
+	}
+	st, err := state.Restore(rows)
 	if err != nil {
 		return err
 	}

@@ -102,6 +102,10 @@ type Server struct {
 	// lease says how long its leadership is known to hold.
 	readyForReads atomic.Bool
 	lease         lease
+	// restoreMu runs user restores one at a time; userRestore is the
+	// store of the one under way (see SnapshotRestore).
+	restoreMu   sync.Mutex
+	userRestore atomic.Pointer[userRestore]
 
 	acl *acl.Resolver
 

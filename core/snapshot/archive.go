@@ -37,23 +37,33 @@ const (
 
 // Write writes an archive of state with its meta.
 func Write(w io.Writer, meta Meta, state []byte) error {
+	return WriteFrom(w, meta, bytes.NewReader(state), int64(len(state)), sum(state))
+}
+
+// WriteFrom writes an archive whose state, size bytes with the hex SHA-256
+// stateSum, is read from state as it is written: a large state need not
+// be in memory.
+func WriteFrom(w io.Writer, meta Meta, state io.Reader, size int64, stateSum string) error {
 	mb, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
 		return err
 	}
-	sums := fmt.Sprintf("%s  %s\n%s  %s\n", sum(mb), metaName, sum(state), stateName)
+	sums := fmt.Sprintf("%s  %s\n%s  %s\n", sum(mb), metaName, stateSum, stateName)
 	gz := gzip.NewWriter(w)
 	tw := tar.NewWriter(gz)
 	for _, f := range []struct {
 		name string
-		data []byte
-	}{{metaName, mb}, {stateName, state}, {sumsName, []byte(sums)}} {
-		hdr := &tar.Header{Name: f.name, Mode: 0o600, Size: int64(len(f.data)), ModTime: meta.Created}
+		size int64
+		data io.Reader
+	}{{metaName, int64(len(mb)), bytes.NewReader(mb)}, {stateName, size, state}, {sumsName, int64(len(sums)), strings.NewReader(sums)}} {
+		hdr := &tar.Header{Name: f.name, Mode: 0o600, Size: f.size, ModTime: meta.Created}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
-		if _, err := tw.Write(f.data); err != nil {
+		if n, err := io.Copy(tw, f.data); err != nil {
 			return err
+		} else if n != f.size {
+			return fmt.Errorf("snapshot: %s has %d bytes, not the %d announced", f.name, n, f.size)
 		}
 	}
 	if err := tw.Close(); err != nil {
@@ -67,51 +77,111 @@ func sum(b []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
+// maxSmall bounds the archive's small files (meta and sums).
+const maxSmall = 1 << 20
+
 // Read reads and verifies an archive, returning its meta and state.
 func Read(r io.Reader) (Meta, []byte, error) {
+	var state []byte
+	meta, _, err := Verify(r, func(sr io.Reader) error {
+		var err error
+		state, err = io.ReadAll(sr)
+		return err
+	})
+	if err != nil {
+		return meta, nil, err
+	}
+	return meta, state, nil
+}
+
+// Verify reads an archive and checks it against its sums, handing the state
+// to state (when not nil) as it is read, so that it is never held whole.
+// Whatever state does with it stands only if Verify then returns no error:
+// the checksum is known at the end. An error state returns is Verify's,
+// unless the archive turns out damaged. Verify returns the meta and the
+// size of the state.
+func Verify(r io.Reader, state func(io.Reader) error) (Meta, int64, error) {
 	var meta Meta
 	gz, err := gzip.NewReader(r)
 	if err != nil {
-		return meta, nil, fmt.Errorf("snapshot: not a gzipped archive: %w", err)
+		return meta, 0, fmt.Errorf("snapshot: not a gzipped archive: %w", err)
 	}
 	tr := tar.NewReader(gz)
-	files := map[string][]byte{}
+	small := map[string][]byte{}
+	got := map[string]string{}
+	var size int64
+	var stateErr error
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return meta, nil, fmt.Errorf("snapshot: damaged archive: %w", err)
+			return meta, 0, fmt.Errorf("snapshot: damaged archive: %w", err)
 		}
-		if hdr.Size > maxState {
-			return meta, nil, fmt.Errorf("snapshot: %s is too large", hdr.Name)
+		if _, seen := got[hdr.Name]; seen {
+			return meta, 0, fmt.Errorf("snapshot: archive has %s twice", hdr.Name)
 		}
-		b, err := io.ReadAll(io.LimitReader(tr, hdr.Size))
+		if hdr.Size > maxState || hdr.Name != stateName && hdr.Size > maxSmall {
+			return meta, 0, fmt.Errorf("snapshot: %s is too large", hdr.Name)
+		}
+		h := sha256.New()
+		body := io.TeeReader(io.LimitReader(tr, hdr.Size), h)
+		switch hdr.Name {
+		case stateName:
+			size = hdr.Size
+			if state != nil {
+				stateErr = state(body) // reported if the file is not damaged
+			}
+			_, err = io.Copy(io.Discard, body)
+		default:
+			small[hdr.Name], err = io.ReadAll(body)
+		}
 		if err != nil {
-			return meta, nil, fmt.Errorf("snapshot: damaged archive: %w", err)
+			return meta, 0, fmt.Errorf("snapshot: damaged archive: %w", err)
 		}
-		files[hdr.Name] = b
+		got[hdr.Name] = hex.EncodeToString(h.Sum(nil))
 	}
 	for _, name := range []string{metaName, stateName, sumsName} {
-		if _, ok := files[name]; !ok {
-			return meta, nil, fmt.Errorf("snapshot: archive has no %s", name)
+		if _, ok := got[name]; !ok {
+			return meta, 0, fmt.Errorf("snapshot: archive has no %s", name)
 		}
 	}
 	want := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(files[sumsName])), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(string(small[sumsName])), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 2 {
 			want[f[1]] = f[0]
 		}
 	}
 	for _, name := range []string{metaName, stateName} {
-		if got := sum(files[name]); got != want[name] {
-			return meta, nil, fmt.Errorf("snapshot: %s does not match its checksum; the file is damaged", name)
+		if got[name] != want[name] {
+			return meta, 0, fmt.Errorf("snapshot: %s does not match its checksum; the file is damaged", name)
 		}
 	}
-	if err := json.NewDecoder(bytes.NewReader(files[metaName])).Decode(&meta); err != nil {
-		return meta, nil, fmt.Errorf("snapshot: meta: %w", err)
+	if stateErr != nil {
+		return meta, 0, stateErr
 	}
-	return meta, files[stateName], nil
+	if err := json.NewDecoder(bytes.NewReader(small[metaName])).Decode(&meta); err != nil {
+		return meta, 0, fmt.Errorf("snapshot: meta: %w", err)
+	}
+	return meta, size, nil
+}
+
+// State finds the state in an archive Verify accepted, to read it again.
+func State(r io.Reader) (io.Reader, int64, error) {
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, 0, fmt.Errorf("snapshot: not a gzipped archive: %w", err)
+	}
+	tr := tar.NewReader(gz)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			return nil, 0, fmt.Errorf("snapshot: archive has no %s: %w", stateName, err)
+		}
+		if hdr.Name == stateName {
+			return io.LimitReader(tr, hdr.Size), hdr.Size, nil
+		}
+	}
 }

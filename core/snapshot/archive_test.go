@@ -2,6 +2,8 @@ package snapshot
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -46,4 +48,35 @@ func checksumFailure(t *testing.T) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// Verify hands the state over as it reads it; what the reader of the state
+// says stands only for an archive that is not damaged.
+func TestVerifyStreams(t *testing.T) {
+	var buf bytes.Buffer
+	state := strings.Repeat("{\"row\":1}\n", 10000)
+	if err := WriteFrom(&buf, Meta{Index: 3}, strings.NewReader(state), int64(len(state)), sum([]byte(state))); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	meta, size, err := Verify(bytes.NewReader(buf.Bytes()), func(r io.Reader) error {
+		got, _ = io.ReadAll(r)
+		return nil
+	})
+	if err != nil || meta.Index != 3 || size != int64(len(state)) || string(got) != state {
+		t.Fatalf("verify: %+v %d %v, %d state bytes", meta, size, err, len(got))
+	}
+	rows, n, err := State(bytes.NewReader(buf.Bytes()))
+	if b, _ := io.ReadAll(rows); err != nil || n != int64(len(state)) || string(b) != state {
+		t.Fatalf("state read again: %d %v", n, err)
+	}
+	refuse := func(io.Reader) error { return errors.New("bad rows") }
+	if _, _, err := Verify(bytes.NewReader(buf.Bytes()), refuse); err == nil || err.Error() != "bad rows" {
+		t.Fatalf("the state reader's error: %v", err)
+	}
+	var damaged bytes.Buffer
+	writeWithSums(&damaged, Meta{Index: 1}, []byte("changed"), []byte("original"))
+	if _, _, err := Verify(&damaged, refuse); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("a damaged archive whose rows fail too: %v", err)
+	}
 }

@@ -1,6 +1,9 @@
 package structs
 
-import "time"
+import (
+	"os"
+	"time"
+)
 
 // Blocking query limits.
 const (
@@ -153,16 +156,22 @@ func (q *QueryOptions) Options() *QueryOptions { return q }
 // Meta returns the meta; reply types that embed QueryMeta get it too.
 func (m *QueryMeta) Meta() *QueryMeta { return m }
 
-// SnapshotRequest asks for a snapshot archive, or carries one to restore.
+// SnapshotRequest asks for a snapshot archive, or carries one to restore:
+// in Archive, or in ArchiveFile when it came in through this agent's HTTP
+// API.
 type SnapshotRequest struct {
-	Datacenter string
-	Archive    []byte `json:",omitempty"`
+	Datacenter  string
+	Archive     []byte   `json:",omitempty"`
+	ArchiveFile *os.File `json:"-"`
 	QueryOptions
 }
 
-// SnapshotReply is an archive and the index it was taken at.
+// SnapshotReply is an archive and the index it was taken at: in Archive,
+// or, from this agent's own server, in ArchiveFile, an unlinked temporary
+// file read from its start, which the caller closes.
 type SnapshotReply struct {
-	Archive []byte
+	Archive     []byte
+	ArchiveFile *os.File `json:"-"`
 	QueryMeta
 }
 
