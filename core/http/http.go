@@ -334,6 +334,8 @@ func (s *Server) writeError(w *httpserver.Response, r *request, err error) int {
 	msg := err.Error()
 	var ce *codedError
 	switch {
+	case structs.OutcomeUnknown(err):
+		// 500, whatever else it says: the write may have been applied.
 	case errors.As(err, &ce):
 		code = ce.code
 	case errors.Is(err, structs.ErrPermissionDenied), errors.Is(err, structs.ErrACLNotFound):

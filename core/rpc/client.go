@@ -92,8 +92,10 @@ func (p *Pool) Call(ctx context.Context, addr, method string, args, reply interf
 		}
 		if sent || attempt == 1 {
 			err = p.streamErr(ctx, method, addr, err)
-			if _, write := args.(structs.Write); write && sent && ctx.Err() == nil {
-				err = structs.Unknown(err) // it may have run without answering
+			if _, write := args.(structs.Write); write && sent {
+				// It may have run without answering, also when the
+				// caller gave up on the answer.
+				err = structs.Unknown(err)
 			}
 			return err
 		}

@@ -6,15 +6,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
 // A write that one server lost track of (it lost leadership while
 // committing it, or went away with the call in flight) is sent to the next
-// server under the same request ID, and that server's answer is the
-// write's; when that answer speaks only of its own attempt, the write is
-// of unknown outcome, and never reads as "not applied".
+// server under the same request ID; a success there is the write's
+// outcome, any other answer leaves it of unknown outcome, and it never
+// reads as "not applied".
 func TestRemoteSettlesWritesOfUnknownOutcome(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
@@ -22,7 +23,10 @@ func TestRemoteSettlesWritesOfUnknownOutcome(t *testing.T) {
 		want        error // nil, or the kind of the error the caller gets
 	}{
 		{"lost leadership, then applied", structs.ErrLeadershipLost, nil, nil},
-		{"lost leadership, then refused", structs.ErrLeadershipLost, structs.ErrPermissionDenied, structs.ErrPermissionDenied},
+		// The retry's checks may have seen the state the first attempt
+		// made (a service it deregistered, say): a refusal settles nothing.
+		{"lost leadership, then refused", structs.ErrLeadershipLost, structs.ErrPermissionDenied, structs.ErrOutcomeUnknown},
+		{"lost leadership, then a bad argument", structs.ErrLeadershipLost, structs.BadInput("no such thing"), structs.ErrOutcomeUnknown},
 		{"lost leadership, then no leader", structs.ErrLeadershipLost, structs.ErrNoLeader, structs.ErrOutcomeUnknown},
 		{"lost leadership twice", structs.ErrLeadershipLost, structs.ErrLeadershipLost, structs.ErrLeadershipLost},
 		{"no answer, then applied", errGone, nil, nil},
@@ -103,6 +107,19 @@ func TestUnansweredWriteIsOfUnknownOutcome(t *testing.T) {
 	}
 	if err := p.Call(context.Background(), goneMidCall("Read"), "Read", &readArgs{}, nil); err == nil || structs.OutcomeUnknown(err) {
 		t.Fatalf("unanswered read: %v; want a plain failure", err)
+	}
+	// A caller that gives up on the answer does not make the write unsent.
+	slow := startServer(t, map[string]Endpoint{
+		"Write": Do(func(ctx context.Context, a *writeArgs) error { <-ctx.Done(); return ctx.Err() }),
+		"Read":  Do(func(ctx context.Context, a *readArgs) error { <-ctx.Done(); return ctx.Err() }),
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := p.Call(ctx, slow.Addr().String(), "Write", &writeArgs{}, nil); !structs.OutcomeUnknown(err) {
+		t.Fatalf("a write given up on: %v; want one of unknown outcome", err)
+	}
+	if err := p.Call(ctx, slow.Addr().String(), "Read", &readArgs{}, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a read given up on: %v; want the context's error", err)
 	}
 	for _, kind := range []error{structs.ErrLeadershipLost, structs.ErrOutcomeUnknown, structs.ErrNoLeader} {
 		sent := structs.Unknown(errors.New("connection closed"))

@@ -36,7 +36,7 @@ const leaderRefresh = 2 * time.Second
 
 // wantsLeader reports whether a call is answered by the leader anyway.
 func wantsLeader(args interface{}) bool {
-	if _, ok := args.(interface{ EnsureRequestID() }); ok {
+	if _, ok := args.(structs.Write); ok {
 		return true
 	}
 	if q, ok := args.(interface{ Options() *structs.QueryOptions }); ok {
@@ -50,7 +50,7 @@ func (r *Remote) call(ctx context.Context, method string, args, reply interface{
 	if len(servers) == 0 {
 		return ErrNoServers
 	}
-	if w, ok := args.(interface{ EnsureRequestID() }); ok {
+	if w, ok := args.(structs.Write); ok {
 		w.EnsureRequestID() // a write retried on another server applies once
 	}
 	r.mu.Lock()
@@ -99,20 +99,17 @@ func (r *Remote) call(ctx context.Context, method string, args, reply interface{
 }
 
 // Settle is the error a write ends with, given the error of its last
-// attempt and whether an earlier attempt may have applied it. An answer
-// from the far side settles the outcome, as a write sent again under its
-// request ID answers with the first apply's outcome, except one that
-// speaks only of the last attempt (it found no leader) or no answer at
-// all: then the outcome stays unknown. A caller that gave up (its context
-// ended) gets its context's error.
+// attempt and whether an earlier attempt may have applied it. Only success
+// settles such a write: sent again under its request ID, it answers with
+// the first apply's outcome. A refusal does not, as a server checks a
+// write (its token, its arguments) against the state before it looks the
+// request ID up, and that state may be what the first attempt made; nor
+// does a caller giving up, as the write went out all the same.
 func Settle(err error, unknown bool) error {
-	if err == nil || !unknown || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || !unknown {
 		return err
 	}
-	if errors.Is(err, structs.ErrNoLeader) || !IsRemote(err) {
-		return structs.Unknown(err)
-	}
-	return err
+	return structs.Unknown(err)
 }
 
 // maybeLearnLeader asks a server that just answered for the leader's

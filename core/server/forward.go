@@ -72,8 +72,8 @@ func (s *Server) endpoints() map[string]rpc.Endpoint {
 // most once and answers with the outcome of the first apply. A write whose
 // attempt may have reached a leader without an answer (a broken connection,
 // a leader that lost leadership while committing it) is therefore sent
-// again until an answer settles it; if none does in time, the write fails
-// as one of unknown outcome, never as one that was not applied.
+// again until one succeeds; any other end leaves it of unknown outcome
+// (rpc.Settle), never one that was not applied.
 func (s *Server) forward(ctx context.Context, method string, q *structs.QueryOptions, args, reply interface{}) (bool, error) {
 	if s.raft == nil {
 		return false, nil
@@ -97,6 +97,11 @@ func (s *Server) forward(ctx context.Context, method string, q *structs.QueryOpt
 			continue
 		}
 		if s.IsLeader() {
+			if unknown {
+				// Applied here, a refusal could not be told from one
+				// the first attempt's apply brought about.
+				return fail(fmt.Errorf("this server became the leader with the write's earlier attempt unanswered"))
+			}
 			if q != nil {
 				if err := s.leaderReads(q.RequireConsistent); err != nil {
 					return true, err
@@ -118,7 +123,7 @@ func (s *Server) forward(ctx context.Context, method string, q *structs.QueryOpt
 		}
 		select {
 		case <-ctx.Done():
-			return true, ctx.Err()
+			return fail(ctx.Err())
 		case <-s.shutdownCh:
 			return fail(structs.ErrNoLeader)
 		case <-time.After(50 * time.Millisecond):

@@ -28,8 +28,11 @@ type lease struct {
 	joined  atomic.Uint64 // reads that waited on a round another began
 	mu      sync.Mutex
 	until   time.Time
-	pending chan struct{}
-	err     error
+	// confirmed is when the latest confirmation began: a read that
+	// arrived no later may be answered, however long the round took.
+	confirmed time.Time
+	pending   chan struct{}
+	err       error
 	// now is the clock; nil is time.Now.
 	now func() time.Time
 }
@@ -56,9 +59,10 @@ func (s *Server) leaderReads(consistent bool) error {
 // a consistent one after a quorum round of its own (verify) began after
 // it arrived.
 func (l *lease) confirm(consistent bool, verify func() error) error {
+	arrived := l.clock()
 	for {
 		l.mu.Lock()
-		if !consistent && l.clock().Before(l.until) {
+		if !consistent && (l.clock().Before(l.until) || !l.confirmed.Before(arrived)) {
 			l.mu.Unlock()
 			return nil
 		}
@@ -75,8 +79,8 @@ func (l *lease) confirm(consistent bool, verify func() error) error {
 		if err != nil {
 			return err
 		}
-		// The round began before this read arrived: it serves the read
-		// only if its lease still holds now, which the loop checks.
+		// The round serves this read if it began after the read arrived,
+		// or its lease still holds now: the loop checks.
 	}
 	ch := make(chan struct{})
 	if !consistent {
@@ -113,6 +117,9 @@ func (s *Server) confirmedAt(start time.Time) {
 func (l *lease) extendLocked(start time.Time) {
 	if until := start.Add(leaseTime); until.After(l.until) {
 		l.until = until
+	}
+	if start.After(l.confirmed) {
+		l.confirmed = start
 	}
 }
 

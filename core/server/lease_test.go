@@ -77,3 +77,56 @@ func waitJoined(t *testing.T, l *lease, n uint64) {
 		}
 	}
 }
+
+// When quorum rounds are slower than the lease, reads that arrived before
+// a round began are all answered by it: each does not wait for a round of
+// its own.
+func TestSlowRoundServesEveryReadThatArrivedBeforeIt(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	l := &lease{now: clock}
+	gates := make(chan chan struct{}, 8)
+	verify := func() error {
+		gate := make(chan struct{})
+		gates <- gate
+		<-gate
+		advance(2 * time.Second) // each round outlasts the lease
+		return nil
+	}
+	const reads = 5
+	done := make(chan error, reads)
+	go func() { done <- l.confirm(false, verify) }()
+	first := <-gates
+	advance(time.Millisecond) // the others arrive after round 1 began
+	for i := 1; i < reads; i++ {
+		go func() { done <- l.confirm(false, verify) }()
+	}
+	waitJoined(t, l, reads-1)
+	close(first) // round 1 ends with its lease run out: the others go on
+	var second chan struct{}
+	select {
+	case second = <-gates:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reads that arrived after round 1 began were answered on it alone")
+	}
+	waitJoined(t, l, 2*(reads-1)-1) // all but the one running round 2 wait on it
+	close(second)
+	for i := 0; i < reads; i++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case gate := <-gates:
+			close(gate)
+			t.Fatalf("a read that arrived before round 2 began ran round %d", l.rounds.Load())
+		case <-time.After(5 * time.Second):
+			t.Fatal("a read waits after round 2 ended")
+		}
+	}
+	if n := l.rounds.Load(); n != 2 {
+		t.Fatalf("%d rounds for %d reads, want 2", n, reads)
+	}
+}

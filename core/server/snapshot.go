@@ -184,7 +184,7 @@ func (s *Server) SnapshotRestore(ctx context.Context, args *structs.SnapshotRequ
 	st = nil // the FSM holds it from here
 	rm := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: meta.Index, Term: meta.Term, Size: size + grown}
 	if err := s.raft.Restore(rm, tagged, time.Minute); err != nil {
-		return false, fmt.Errorf("restore through raft: %w", err)
+		return false, fmt.Errorf("restore through raft: %w", applyError(err))
 	}
 	s.logger.Info("restored a snapshot into the cluster", "index", meta.Index)
 	return true, nil
