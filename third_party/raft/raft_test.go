@@ -1385,11 +1385,12 @@ func TestRaft_AutoSnapshot(t *testing.T) {
 	}
 
 	// Wait for a snapshot to happen
-	time.Sleep(c.propagateTimeout)
-
-	// Check for snapshot
-	if snaps, _ := leader.snapshots.List(); len(snaps) == 0 {
-		t.Fatalf("should have a snapshot")
+	limit := time.Now().Add(c.longstopTimeout)
+	for snaps, _ := leader.snapshots.List(); len(snaps) == 0; snaps, _ = leader.snapshots.List() {
+		if time.Now().After(limit) {
+			t.Fatalf("should have a snapshot")
+		}
+		time.Sleep(c.conf.CommitTimeout)
 	}
 }
 

@@ -81,15 +81,15 @@ func TestRaft_ReplicatesWhileLeaderStores(t *testing.T) {
 	defer c.Close()
 	leader := c.Leader()
 	li := indexOf(c, leader)
-	if err := leader.Apply([]byte("warm"), time.Second).Error(); err != nil {
+	if err := leader.Apply([]byte("warm"), c.longstopTimeout).Error(); err != nil {
 		t.Fatal(err)
 	}
 	gates[li].close()
 	defer gates[li].open(nil)
-	f := leader.Apply([]byte("early"), 5*time.Second)
+	f := leader.Apply([]byte("early"), c.longstopTimeout)
 	select {
 	case <-gates[li].waiting:
-	case <-time.After(5 * time.Second):
+	case <-time.After(c.longstopTimeout):
 		t.Fatal("the leader did not start writing the entry")
 	}
 	idx := leader.getLastIndex()
@@ -97,7 +97,7 @@ func TestRaft_ReplicatesWhileLeaderStores(t *testing.T) {
 		if i == li {
 			continue
 		}
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(c.longstopTimeout)
 		for {
 			var l Log
 			if c.stores[i].GetLog(idx, &l) == nil && string(l.Data) == "early" {
@@ -125,11 +125,11 @@ func TestRaft_LeaderStoreFailureAfterSending(t *testing.T) {
 	defer c.Close()
 	leader := c.Leader()
 	li := indexOf(c, leader)
-	if err := leader.Apply([]byte("warm"), time.Second).Error(); err != nil {
+	if err := leader.Apply([]byte("warm"), c.longstopTimeout).Error(); err != nil {
 		t.Fatal(err)
 	}
 	gates[li].close()
-	f := leader.Apply([]byte("lost"), 5*time.Second)
+	f := leader.Apply([]byte("lost"), c.longstopTimeout)
 	<-gates[li].waiting
 	idx := leader.getLastIndex()
 	gates[li].open(errors.New("disk full"))
@@ -145,7 +145,7 @@ func TestRaft_LeaderStoreFailureAfterSending(t *testing.T) {
 		}
 	}
 	next := c.Leader()
-	if err := next.Apply([]byte("after"), 5*time.Second).Error(); err != nil {
+	if err := next.Apply([]byte("after"), c.longstopTimeout).Error(); err != nil {
 		t.Fatalf("the cluster does not go on: %v", err)
 	}
 	c.EnsureSame(t)
@@ -170,7 +170,7 @@ func TestRaft_CompactionWhileLeaderStores(t *testing.T) {
 	leader := c.Leader()
 	li := indexOf(c, leader)
 	for i := 0; i < 20; i++ {
-		if err := leader.Apply([]byte(fmt.Sprintf("a%d", i)), time.Second).Error(); err != nil {
+		if err := leader.Apply([]byte(fmt.Sprintf("a%d", i)), c.longstopTimeout).Error(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -184,7 +184,7 @@ func TestRaft_CompactionWhileLeaderStores(t *testing.T) {
 	}
 	rc.Close()
 	for i := 0; i < 20; i++ {
-		if err := leader.Apply([]byte(fmt.Sprintf("b%d", i)), time.Second).Error(); err != nil {
+		if err := leader.Apply([]byte(fmt.Sprintf("b%d", i)), c.longstopTimeout).Error(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -194,13 +194,13 @@ func TestRaft_CompactionWhileLeaderStores(t *testing.T) {
 	c.Disconnect(c.rafts[lagging].localAddr)
 	gates[li].close()
 	defer gates[li].open(nil)
-	f := leader.Apply([]byte("x"), 5*time.Second)
+	f := leader.Apply([]byte("x"), c.longstopTimeout)
 	<-gates[li].waiting
 	if err := leader.compactLogs(meta.Index); err != nil {
 		t.Fatal(err)
 	}
 	c.FullyConnect()
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(testTimeScale(t) * 300 * time.Millisecond)
 	gates[li].open(nil)
 	if err := f.Error(); err != nil {
 		t.Fatalf("apply: %v", err)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -20,13 +21,34 @@ import (
 
 var userSnapshotErrorsOnNoData = true
 
+// testTimeScaleEnv multiplies the test clusters' timeouts and waits (see
+// testTimeScale).
+const testTimeScaleEnv = "RAFT_TEST_TIME_SCALE"
+
+// testTimeScale is how many times longer than upstream's the test clusters'
+// timeouts and waits are: the whole number in RAFT_TEST_TIME_SCALE, 1 when
+// it is unset. On a busy machine a 50 ms heartbeat timeout is missed and
+// elections start that the tests do not expect; a scale of 20 leaves room.
+func testTimeScale(t testing.TB) time.Duration {
+	v := os.Getenv(testTimeScaleEnv)
+	if v == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a whole number of at least 1", testTimeScaleEnv, v)
+	}
+	return time.Duration(n)
+}
+
 // Return configurations optimized for in-memory
 func inmemConfig(t testing.TB) *Config {
+	scale := testTimeScale(t)
 	conf := DefaultConfig()
-	conf.HeartbeatTimeout = 50 * time.Millisecond
-	conf.ElectionTimeout = 50 * time.Millisecond
-	conf.LeaderLeaseTimeout = 50 * time.Millisecond
-	conf.CommitTimeout = 5 * time.Millisecond
+	conf.HeartbeatTimeout = scale * 50 * time.Millisecond
+	conf.ElectionTimeout = scale * 50 * time.Millisecond
+	conf.LeaderLeaseTimeout = scale * 50 * time.Millisecond
+	conf.CommitTimeout = scale * 5 * time.Millisecond
 	conf.Logger = newTestLogger(t)
 	return conf
 }
@@ -751,6 +773,7 @@ func makeCluster(t *testing.T, opts *MakeClusterOpts) *cluster {
 	if opts.LongstopTimeout > 0 {
 		c.longstopTimeout = opts.LongstopTimeout
 	}
+	c.longstopTimeout *= testTimeScale(t)
 
 	c.t = t
 	var configuration Configuration

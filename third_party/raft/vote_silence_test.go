@@ -56,7 +56,7 @@ func TestRaft_VoteAfterLeaderSilence(t *testing.T) {
 
 	// a times out (its heartbeat timeout is the test's short one) and b
 	// votes for it; b still names the old leader until then.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(c.longstopTimeout)
 	for a.State() != Leader {
 		if time.Now().After(deadline) {
 			t.Fatalf("no new leader; b's leader is %q, a is %v", b.Leader(), a.State())
