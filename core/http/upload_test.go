@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -165,5 +166,30 @@ func TestSnapshotRestoreStreamedOneAtATime(t *testing.T) {
 	}
 	if p, _, _ := kv.Get("big/9", nil); p == nil || !bytes.Equal(p.Value, big) {
 		t.Fatal("the chunked restore lost data")
+	}
+}
+
+// A small archive of many large zero-filled entries a snapshot has not is
+// answered 400 naming the first of them, and the agent takes in little
+// memory for it; the state stays as it was.
+func TestSnapshotOfForeignEntriesRefused(t *testing.T) {
+	a := testagent.Start(t)
+	if _, err := a.Client.KV().Put(&api.KVPair{Key: "kept", Value: []byte("1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	archive := zeros.TarGz(300, 1<<20, func(i int) string { return fmt.Sprintf("junk-%d", i) })
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := a.Client.Snapshot().Restore(nil, bytes.NewReader(archive))
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), `holds "junk-0", which is no part of a snapshot`) {
+		t.Errorf("restoring a %d KiB archive of 300 foreign entries: %v", len(archive)>>10, err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 32<<20 {
+		t.Errorf("the agent allocated %d MiB refusing a %d KiB archive", n>>20, len(archive)>>10)
+	}
+	if p, _, err := a.Client.KV().Get("kept", nil); err != nil || p == nil {
+		t.Fatalf("the state after a refused restore: %v %v", p, err)
 	}
 }
