@@ -73,9 +73,11 @@ func TestAdmitRefusesBeforeTheBody(t *testing.T) {
 // it goes through once the others are done.
 func TestBodyMemoryBound(t *testing.T) {
 	hold := make(chan struct{})
+	entered := make(chan struct{}, 2)
 	var got sync.Map
 	_, addr := start(t, func(w *Response, r *Request) {
 		if r.Path == "/hold" {
+			entered <- struct{}{} // its body is in, and held
 			<-hold
 		}
 		got.Store(r.Path, len(r.Body))
@@ -93,7 +95,13 @@ func TestBodyMemoryBound(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond) // both bodies in
+	for i := 0; i < 2; i++ {
+		select {
+		case <-entered:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d of the two held requests reached their handler", i)
+		}
+	}
 	code, msg, h := put(t, "http://"+addr+"/third", strings.NewReader(body), int64(len(body)))
 	if code != 503 || !strings.Contains(msg, "limit of 1 MiB") || !strings.Contains(msg, "not applied") || h.Get("Retry-After") == "" {
 		t.Fatalf("past the bound: %d %q %v", code, msg, h)

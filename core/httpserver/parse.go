@@ -135,34 +135,50 @@ func headEnd(data []byte, from int) int {
 	return -1
 }
 
-// readBody reads exactly n body bytes into a new slice. A large body that
-// is still on its way gets its slice grown as its bytes arrive, so a
-// client that declares more than it sends does not make the server hold
-// what it declared.
+// readBody reads exactly n body bytes into a new slice, its hold on the
+// bound on bodies in memory already taken.
 func (b *reader) readBody(n int) ([]byte, error) {
-	size := n
-	if n > SmallBody && b.buffered() < n {
-		size = max(SmallBody, b.buffered())
-	}
-	body := make([]byte, size)
-	got := copy(body, b.buf[b.r:b.w])
-	b.r += got
-	for got < n {
-		if got == len(body) {
-			grown := make([]byte, min(2*len(body), n))
-			copy(grown, body[:got])
+	return b.appendBody(nil, n, n, nil)
+}
+
+// appendBody reads n body bytes from the connection straight onto the end
+// of body. Its capacity grows as the bytes arrive: at least doubled, so
+// that many small chunks are not copied over and over, yet never past
+// limit and never more than SmallBody ahead of the bytes in, so that a client
+// that declares more than it sends does not make the server hold what it
+// declared. hold, when not nil, takes each byte of capacity before it is
+// allocated.
+func (b *reader) appendBody(body []byte, n, limit int, hold *bodyHold) ([]byte, error) {
+	end := len(body) + n
+	for len(body) < end {
+		if len(body) == cap(body) {
+			want := len(body) + min(end-len(body), max(SmallBody, b.buffered()))
+			size := min(max(want, 2*cap(body)), limit)
+			if hold != nil {
+				if err := hold.grow(int64(size - cap(body))); err != nil {
+					return nil, err
+				}
+			}
+			grown := make([]byte, len(body), size)
+			copy(grown, body)
 			body = grown
 		}
-		m, err := io.ReadAtLeast(b.c, body[got:], 1)
-		got += m
-		if err != nil && got < n {
+		if b.buffered() > 0 {
+			m := copy(body[len(body):min(end, cap(body))], b.buf[b.r:b.w])
+			b.r += m
+			body = body[:len(body)+m]
+			continue
+		}
+		m, err := b.c.Read(body[len(body):min(end, cap(body))])
+		body = body[:len(body)+m]
+		if err != nil && len(body) < end {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
 			return nil, err
 		}
 	}
-	return body[:n], nil
+	return body, nil
 }
 
 // readLine returns one CRLF-terminated line (without the CRLF), copied,
@@ -187,9 +203,9 @@ func (b *reader) readLine(max int) (string, error) {
 	}
 }
 
-// readChunked decodes a chunked body of at most max bytes, its hold on the
-// bound on bodies in memory growing with it.
-func (b *reader) readChunked(max int, hold *bodyHold) ([]byte, error) {
+// readChunked decodes a chunked body of at most limit bytes, its hold on
+// the bound on bodies in memory growing with the memory it takes.
+func (b *reader) readChunked(limit int, hold *bodyHold) ([]byte, error) {
 	var body []byte
 	var overhead chunkOverhead
 	for {
@@ -213,20 +229,15 @@ func (b *reader) readChunked(max int, hold *bodyHold) ([]byte, error) {
 				}
 			}
 		}
-		if size > uint64(max-len(body)) {
-			return nil, &statusError{413, fmt.Sprintf("request body larger than %d bytes", max)}
+		if size > uint64(limit-len(body)) {
+			return nil, &statusError{413, fmt.Sprintf("request body larger than %d bytes", limit)}
 		}
 		if err := overhead.add(len(line), int(size)); err != nil {
 			return nil, err
 		}
-		if err := hold.grow(int64(size)); err != nil {
+		if body, err = b.appendBody(body, int(size), limit, hold); err != nil {
 			return nil, err
 		}
-		chunk, err := b.readBody(int(size))
-		if err != nil {
-			return nil, err
-		}
-		body = append(body, chunk...)
 		end, err := b.readLine(2)
 		if err != nil {
 			return nil, err

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 // start serves h on a free loopback port.
@@ -159,9 +161,11 @@ func TestResponseHeaderInjectionIsDropped(t *testing.T) {
 
 func TestWatchClientCancelsOnDisconnect(t *testing.T) {
 	cancelled := make(chan time.Duration, 1)
+	entered := make(chan struct{})
 	_, addr := start(t, func(w *Response, r *Request) {
 		r.WatchClient()
 		start := time.Now()
+		close(entered)
 		select {
 		case <-r.Context().Done():
 			cancelled <- time.Since(start)
@@ -174,7 +178,7 @@ func TestWatchClientCancelsOnDisconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	io.WriteString(c, "GET /block HTTP/1.1\r\n\r\n")
-	time.Sleep(100 * time.Millisecond)
+	<-entered
 	c.Close()
 	if d := <-cancelled; d < 0 || d > 2*time.Second {
 		t.Fatalf("handler context not cancelled after the client left: %v", d)
@@ -208,14 +212,21 @@ func TestWatchClientKeepsConnectionUsable(t *testing.T) {
 
 func TestPerClientLimit(t *testing.T) {
 	release := make(chan struct{})
-	_, addr := start(t, func(w *Response, r *Request) { <-release }, func(s *Server) { s.MaxConnsPerClient = 2 })
+	entered := make(chan struct{}, 2)
+	_, addr := start(t, func(w *Response, r *Request) {
+		if r.Path == "/held" {
+			entered <- struct{}{}
+			<-release
+		}
+	}, func(s *Server) { s.MaxConnsPerClient = 2 })
 	var conns []net.Conn
 	for i := 0; i < 2; i++ {
 		c, _ := net.Dial("tcp", addr)
-		io.WriteString(c, "GET / HTTP/1.1\r\n\r\n")
+		io.WriteString(c, "GET /held HTTP/1.1\r\n\r\n")
 		conns = append(conns, c)
 	}
-	time.Sleep(50 * time.Millisecond)
+	<-entered
+	<-entered
 	got := raw(t, addr, "GET / HTTP/1.1\r\n\r\n")
 	if !strings.Contains(got, "429") {
 		t.Fatalf("third connection: %q", got)
@@ -224,10 +235,9 @@ func TestPerClientLimit(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	time.Sleep(50 * time.Millisecond)
-	if got := raw(t, addr, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"); !strings.Contains(got, "200 OK") {
-		t.Fatalf("after the others closed: %q", got)
-	}
+	waitfor.Until(t, 10*time.Second, "a connection once the others closed", func() bool {
+		return strings.Contains(raw(t, addr, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"), "200 OK")
+	})
 }
 
 func TestPanicIsContained(t *testing.T) {
@@ -248,15 +258,17 @@ func TestPanicIsContained(t *testing.T) {
 
 func TestShutdownEndsParkedRequests(t *testing.T) {
 	ended := make(chan struct{})
+	entered := make(chan struct{})
 	s, addr := start(t, func(w *Response, r *Request) {
 		r.WatchClient()
+		close(entered)
 		<-r.Context().Done()
 		close(ended)
 	}, nil)
 	c, _ := net.Dial("tcp", addr)
 	defer c.Close()
 	io.WriteString(c, "GET / HTTP/1.1\r\n\r\n")
-	time.Sleep(50 * time.Millisecond)
+	<-entered
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := s.Shutdown(ctx); err != nil {

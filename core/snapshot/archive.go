@@ -1,7 +1,8 @@
 // Package snapshot is the archive format of /v1/snapshot and `beacon
 // snapshot`: a gzipped tar holding meta.json (what the snapshot is),
-// state.jsonl (the store's rows) and SHA256SUMS, checked on every read so a
-// damaged or truncated file is refused before it replaces anything.
+// state.jsonl (the store's rows) and SHA256SUMS, each once and nothing
+// else, checked on every read so a damaged, truncated or foreign file is
+// refused before it replaces anything.
 package snapshot
 
 import (
@@ -77,8 +78,40 @@ func sum(b []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-// maxSmall bounds the archive's small files (meta and sums).
-const maxSmall = 1 << 20
+// maxSmall bounds the archive's small files (meta and sums), the only ones
+// held in memory: beacon writes a few hundred bytes of each.
+const maxSmall = 64 << 10
+
+// entry checks a tar entry's header before any of it is read: a regular
+// file the format has, of a size it allows, not seen before.
+func entry(hdr *tar.Header, seen map[string]string) error {
+	switch hdr.Name {
+	case metaName, stateName, sumsName:
+	case "state.bin":
+		return fmt.Errorf("snapshot: the archive holds state.bin, the raft state of a Consul snapshot, "+
+			"which beacon cannot restore; it restores archives it saved (%s, %s, %s)", metaName, stateName, sumsName)
+	default:
+		return fmt.Errorf("snapshot: the archive holds %q, which is no part of a snapshot (%s, %s, %s)",
+			clip(hdr.Name), metaName, stateName, sumsName)
+	}
+	if _, ok := seen[hdr.Name]; ok {
+		return fmt.Errorf("snapshot: the archive holds %s twice", hdr.Name)
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return fmt.Errorf("snapshot: %s in the archive is not a regular file", hdr.Name)
+	}
+	if hdr.Size > maxState || hdr.Name != stateName && hdr.Size > maxSmall {
+		return fmt.Errorf("snapshot: %s is too large (%d bytes)", hdr.Name, hdr.Size)
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
 
 // Read reads and verifies an archive, returning its meta and state.
 func Read(r io.Reader) (Meta, []byte, error) {
@@ -96,6 +129,8 @@ func Read(r io.Reader) (Meta, []byte, error) {
 
 // Verify reads an archive and checks it against its sums, handing the state
 // to state (when not nil) as it is read, so that it is never held whole.
+// An entry the format does not have, or has once only, is refused from its
+// header, unread: all Verify holds is the small meta and sums.
 // Whatever state does with it stands only if Verify then returns no error:
 // the checksum is known at the end. An error state returns is Verify's,
 // unless the archive turns out damaged. Verify returns the meta and the
@@ -119,11 +154,8 @@ func Verify(r io.Reader, state func(io.Reader) error) (Meta, int64, error) {
 		if err != nil {
 			return meta, 0, fmt.Errorf("snapshot: damaged archive: %w", err)
 		}
-		if _, seen := got[hdr.Name]; seen {
-			return meta, 0, fmt.Errorf("snapshot: archive has %s twice", hdr.Name)
-		}
-		if hdr.Size > maxState || hdr.Name != stateName && hdr.Size > maxSmall {
-			return meta, 0, fmt.Errorf("snapshot: %s is too large", hdr.Name)
+		if err := entry(hdr, got); err != nil {
+			return meta, 0, err
 		}
 		h := sha256.New()
 		body := io.TeeReader(io.LimitReader(tr, hdr.Size), h)

@@ -1,12 +1,18 @@
 package snapshot
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beacon-sd/beacon/internal/zeros"
 )
 
 func TestRoundTripAndDamage(t *testing.T) {
@@ -78,5 +84,62 @@ func TestVerifyStreams(t *testing.T) {
 	writeWithSums(&damaged, Meta{Index: 1}, []byte("changed"), []byte("original"))
 	if _, _, err := Verify(&damaged, refuse); err == nil || !strings.Contains(err.Error(), "checksum") {
 		t.Fatalf("a damaged archive whose rows fail too: %v", err)
+	}
+}
+
+// tarGz is an archive of the given small entries, as an attacker may
+// write it.
+func tarGz(t *testing.T, entries ...tar.Header) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, hdr := range entries {
+		if hdr.Typeflag == 0 {
+			hdr.Typeflag = tar.TypeReg
+		}
+		if err := tw.WriteHeader(&hdr); err != nil {
+			t.Fatal(err)
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			tw.Write(make([]byte, hdr.Size))
+		}
+	}
+	tw.Close()
+	gz.Close()
+	return buf.Bytes()
+}
+
+// An archive holding entries a snapshot has not, or has only once, is
+// refused from the first such entry's header with an error naming it, and
+// nothing is held of it: a small file of many large zero-filled entries
+// does not make the reader grow.
+func TestForeignEntriesRefusedUnread(t *testing.T) {
+	cases := []struct {
+		what    string
+		archive []byte
+		says    string
+	}{
+		{"300 unknown entries of 1 MiB", zeros.TarGz(300, 1<<20, func(i int) string { return fmt.Sprintf("junk-%d", i) }),
+			`holds "junk-0", which is no part of a snapshot`},
+		{"meta.json 300 times", zeros.TarGz(300, 60<<10, func(int) string { return metaName }), "holds meta.json twice"},
+		{"SHA256SUMS twice", tarGz(t, tar.Header{Name: sumsName, Size: 10}, tar.Header{Name: sumsName, Size: 10}), "holds SHA256SUMS twice"},
+		{"a Consul snapshot", tarGz(t, tar.Header{Name: metaName, Size: 10}, tar.Header{Name: "state.bin", Size: 1 << 20}),
+			"state.bin, the raft state of a Consul snapshot"},
+		{"a large meta.json", tarGz(t, tar.Header{Name: metaName, Size: 1 << 20}), "meta.json is too large"},
+		{"a symlink", tarGz(t, tar.Header{Name: stateName, Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}), "state.jsonl in the archive is not a regular file"},
+		{"a directory", tarGz(t, tar.Header{Name: "meta.json/", Typeflag: tar.TypeDir}), `holds "meta.json/"`},
+	}
+	for _, c := range cases {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, _, err := Verify(bytes.NewReader(c.archive), func(r io.Reader) error { _, err := io.Copy(io.Discard, r); return err })
+		runtime.ReadMemStats(&after)
+		if err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%s (%d KiB): %v, want an error saying %q", c.what, len(c.archive)>>10, err, c.says)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+			t.Errorf("%s: checking it allocated %d MiB", c.what, n>>20)
+		}
 	}
 }

@@ -1,5 +1,6 @@
-// Package zeros is a large request body for tests that costs no memory:
-// n zero bytes, counting how many the client has taken to send.
+// Package zeros is large request bodies for tests that cost no memory:
+// n zero bytes, counting how many the client has taken to send, and
+// small archives of large zero-filled files.
 package zeros
 
 import (
