@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -213,6 +212,8 @@ type bodyReader struct {
 	started bool // a chunk is under way: its CRLF follows it
 	done    bool
 	err     error
+	// overhead bounds the chunk lines' share, as readChunked does.
+	overhead chunkOverhead
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -280,31 +281,33 @@ func (b *bodyReader) nextChunk() error {
 			return badRequest("chunk not followed by CRLF")
 		}
 	}
+	// Framed exactly as readChunked frames a body read whole.
 	line, err := rd.readLine(1024)
 	if err != nil {
 		return err
 	}
-	if i := strings.IndexByte(line, ';'); i >= 0 {
-		line = line[:i]
-	}
-	size, err := strconv.ParseUint(strings.TrimSpace(line), 16, 63)
+	size, err := chunkSize(line)
 	if err != nil {
-		return badRequest("invalid chunk size %q", clip(line))
+		return err
 	}
 	if size == 0 {
-		for { // trailer fields, ignored
-			t, err := rd.readLine(8192)
+		var trailer trailerSection
+		for { // trailer fields, checked and dropped
+			t, err := rd.readLine(maxTrailerBytes)
 			if err != nil {
 				return err
 			}
-			if t == "" {
-				b.done = true
-				return nil
+			if done, err := trailer.add(t); done || err != nil {
+				b.done = err == nil
+				return err
 			}
 		}
 	}
-	if b.total+int64(size) > b.limit {
+	if size > uint64(b.limit-b.total) {
 		return &BodyTooLargeError{Limit: b.limit}
+	}
+	if err := b.overhead.add(len(line), int(size)); err != nil {
+		return err
 	}
 	b.left, b.started = int64(size), true
 	return nil

@@ -260,3 +260,24 @@ func TestH2CBodies(t *testing.T) {
 		t.Fatalf("past the limit: %d %q", code, body)
 	}
 }
+
+// A streamed chunked body is framed exactly as one read whole: what
+// readChunked refuses, the stream refuses too, and the connection closes.
+func TestStreamedChunkedFraming(t *testing.T) {
+	_, addr := start(t, sum, streaming)
+	head := "PUT /s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	for _, bad := range []string{
+		"+3\r\nabc\r\n0\r\n\r\n",                // a signed size
+		"3\nabc\r\n0\r\n\r\n",                   // a bare LF after the size
+		"3\r\nabc\r\n0\r\nno colon\r\n\r\n",     // a malformed trailer field
+		"00000000000000003\r\nabc\r\n0\r\n\r\n", // more than 16 hex digits
+	} {
+		if got := raw(t, addr, head+bad); !strings.HasPrefix(got, "HTTP/1.1 400 ") {
+			t.Errorf("%q: answered %q", bad, got)
+		}
+	}
+	ok := "3;ext=1\r\nabc\r\n0\r\nX-Sum: 1\r\n\r\n"
+	if got := raw(t, addr, head+ok); !strings.HasPrefix(got, "HTTP/1.1 200 ") || !strings.Contains(got, "\r\n\r\n3 ") {
+		t.Errorf("%q: answered %q", ok, got)
+	}
+}
