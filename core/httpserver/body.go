@@ -235,6 +235,9 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	c.nc.SetReadDeadline(time.Now().Add(c.srv.HeaderTimeout))
 	if b.chunked && b.left == 0 {
 		if err := b.nextChunk(); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF // the client ended mid-body
+			}
 			b.err = err
 			return 0, err
 		}

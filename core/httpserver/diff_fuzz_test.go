@@ -166,36 +166,47 @@ func FuzzDiffNetHTTP(f *testing.F) {
 		if bytes.Contains(in, []byte(h2Head)) {
 			return // a switch to HTTP/2, which net/http.ReadRequest does not make
 		}
-		ours, resps := serveBytes(t, in)
 		theirs, theirErr := readNetHTTP(in)
-		handled := len(ours)
-		refused := len(resps) > handled
-		if len(resps) < handled || len(resps) > handled+1 {
-			t.Fatalf("%d requests handled, %d responses", handled, len(resps))
-		}
-		if refused {
-			if r := resps[handled]; r.StatusCode < 400 || !r.Close {
-				t.Fatalf("refusal answered %d, close %v", r.StatusCode, r.Close)
+		for _, stream := range []bool{false, true} {
+			ours, resps := serveBytes(t, in, stream)
+			if err := compareServed(ours, resps, theirs, theirErr); err != "" {
+				t.Fatalf("bodies %s: %s", map[bool]string{false: "read whole", true: "streamed"}[stream], err)
 			}
-		}
-		for i, o := range ours {
-			if i >= len(theirs) {
-				t.Fatalf("request %d served; net/http refuses it: %v\n%+v", i, theirErr, o)
-			}
-			if d := diffRequest(o, theirs[i]); d != "" {
-				t.Fatalf("request %d: %s", i, d)
-			}
-			if last := i == handled-1; !last || !refused {
-				closed := last && resps[i].Close
-				if closed != theirs[i].close {
-					t.Fatalf("request %d: the server closes after it: %v, net/http: %v", i, closed, theirs[i].close)
-				}
-			}
-		}
-		if !refused && (handled == 0 || !resps[handled-1].Close) && len(theirs) > handled {
-			t.Fatalf("request %d: net/http reads %+v; the server saw the connection end", handled, theirs[handled])
 		}
 	})
+}
+
+// compareServed says how what the server served and answered differs from
+// what net/http reads, "" when it does not.
+func compareServed(ours []seen, resps []*http.Response, theirs []seen, theirErr error) string {
+	handled := len(ours)
+	refused := len(resps) > handled
+	if len(resps) < handled || len(resps) > handled+1 {
+		return fmt.Sprintf("%d requests handled, %d responses", handled, len(resps))
+	}
+	if refused {
+		if r := resps[handled]; r.StatusCode < 400 || !r.Close {
+			return fmt.Sprintf("refusal answered %d, close %v", r.StatusCode, r.Close)
+		}
+	}
+	for i, o := range ours {
+		if i >= len(theirs) {
+			return fmt.Sprintf("request %d served; net/http refuses it: %v\n%+v", i, theirErr, o)
+		}
+		if d := diffRequest(o, theirs[i]); d != "" {
+			return fmt.Sprintf("request %d: %s", i, d)
+		}
+		if last := i == handled-1; !last || !refused {
+			closed := last && resps[i].Close
+			if closed != theirs[i].close {
+				return fmt.Sprintf("request %d: the server closes after it: %v, net/http: %v", i, closed, theirs[i].close)
+			}
+		}
+	}
+	if !refused && (handled == 0 || !resps[handled-1].Close) && len(theirs) > handled {
+		return fmt.Sprintf("request %d: net/http reads %+v; the server saw the connection end", handled, theirs[handled])
+	}
+	return ""
 }
 
 // seen is a request as its handler saw it.
@@ -208,13 +219,27 @@ type seen struct {
 
 // serveBytes serves in as one connection whose client sends in, then
 // nothing, and returns the requests the handler saw and the responses
-// sent, 100 Continue left out.
-func serveBytes(t *testing.T, in []byte) ([]seen, []*http.Response) {
+// sent, 100 Continue left out. With stream, bodies reach the handler as a
+// stream it reads to the end; one that fails to read is answered 400 and
+// not counted as seen.
+func serveBytes(t *testing.T, in []byte, stream bool) ([]seen, []*http.Response) {
 	var got []seen
 	s := &Server{MaxBodyBytes: 1 << 16, MaxHeaderBytes: 1 << 14}
+	if stream {
+		s.Admit = func(*Response, *Request) BodyPlan { return BodyPlan{Stream: true, Limit: 1 << 16} }
+	}
 	s.Handler = HandlerFunc(func(w *Response, r *Request) {
+		body := bytes.Clone(r.Body)
+		if r.BodyReader != nil {
+			b, err := io.ReadAll(r.BodyReader)
+			if err != nil {
+				w.Error(err.Error(), 400)
+				return
+			}
+			body = b
+		}
 		got = append(got, seen{method: r.Method, path: r.Path, rawPath: r.RawPath, query: r.RawQuery,
-			proto: r.Proto, host: r.Host, header: slices.Clone(r.Header), body: bytes.Clone(r.Body)})
+			proto: r.Proto, host: r.Host, header: slices.Clone(r.Header), body: body})
 	})
 	s.init()
 	bc := &bytesConn{in: bytes.NewReader(in)}
