@@ -18,24 +18,41 @@ import (
 // with its service within a few seconds, and stays there: neither its
 // earlier run's leave nor the leader's hold on a node that asked to leave
 // takes it out again (the test watches past both of their time limits).
-// Another client is frozen (SIGSTOP) through the leave and the restart, so
-// that the earlier run's messages reach it late, beside the new run's.
+// The earlier run's leave arrives late on purpose: each agent runs on a
+// host of its own (a network namespace), and another client is frozen
+// (SIGSTOP) through the leave and the restart with the leaving client's
+// connections to it dropped, so that the leave reaches it only through the
+// gossip it reads on waking, when the other agents already know the new
+// run: what it passes on then must not take the new run out.
 func TestLeaveAndRestartStaysListed(t *testing.T) {
-	c := newCluster(t, 3, 2, nil)
+	lab := newNetLab(t, 5)
+	c := &cluster{t: t}
+	for i, h := range lab.hosts {
+		a := &agent{t: t, server: i < 3, dir: t.TempDir(), host: h.ip, netns: h.ns, http: 8500, rpc: 8300, serf: 8301}
+		if a.server {
+			a.name = fmt.Sprintf("s%d", i+1)
+		} else {
+			a.name = fmt.Sprintf("c%d", i-2)
+		}
+		c.agents = append(c.agents, a)
+	}
+	c.launch(3)
 	c.ready(60 * time.Second)
-	c1, c2 := c.clients()[0], c.clients()[1]
+	c1, c2 := c.agents[3], c.agents[4]
 	reg := &api.AgentServiceRegistration{ID: "web", Name: "web", Port: 8080}
 	if err := c1.client.Agent().ServiceRegister(reg); err != nil {
 		t.Fatal(err)
 	}
+	lab.cutStreams(4, 3)
 	c2.cmd.Process.Signal(syscall.SIGSTOP)
 	defer c2.cmd.Process.Signal(syscall.SIGCONT)
-	out, err := exec.Command(beaconBin, "leave", fmt.Sprintf("-http-addr=127.0.0.1:%d", c1.http)).CombinedOutput()
+	out, err := exec.Command(beaconBin, "leave", "-http-addr="+c1.addr(c1.http)).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Graceful leave complete") {
 		t.Fatalf("beacon leave: %v\n%s", err, out)
 	}
 	left := time.Now()
 	waitfor.Until(t, 10*time.Second, "c1 to exit after its leave", c1.exited)
+	lab.heal(4)
 	c.start(c1)
 	waitfor.Until(t, 15*time.Second, "c1, started again, alive on the servers", func() bool {
 		for _, s := range c.servers() {
