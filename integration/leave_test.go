@@ -86,14 +86,17 @@ func TestLeaveUnderWriteLoad(t *testing.T) {
 	t.Logf("worst time from a leave's return to gone everywhere: %v", worst)
 }
 
-// awaitGone polls each agent still running until the client that left is
-// "left" there (and every client that left earlier still is), each server
-// until the node is out of its /v1/catalog/nodes, and each server's DNS
-// until it has no answer for the client's service. A condition holds in
-// time when a request sent within a second of the leave's return finds it
-// so (on a busy machine the answer may take longer to come back). It
-// returns how long after the return the last condition was found to hold,
-// and what still did not hold in time.
+// awaitGone checks, on each agent still running, that the client that
+// left is "left" there (and every client that left earlier still is), on
+// each server that the node is out of its /v1/catalog/nodes, and on each
+// server's DNS that it has no answer for the client's service. Each
+// condition is polled from the leave's return up to one second after it
+// (see pollUntil), and holds in time when a check started within that
+// second finds it so. Every server's DNS is asked: the leader applied the
+// removal before the leave's catalog step returned, and the followers learn
+// that it was committed with the next append, long before the gossip step
+// that follows is done. awaitGone returns how long after the return the
+// last condition was found to hold, and what did not hold in time.
 func awaitGone(t *testing.T, gone *agent, remaining []*agent, left map[string]bool, dns []int, returned time.Time) (time.Duration, string) {
 	t.Helper()
 	deadline := returned.Add(time.Second)
@@ -105,20 +108,13 @@ func awaitGone(t *testing.T, gone *agent, remaining []*agent, left map[string]bo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				sent := time.Now()
-				problem := probe()
-				mu.Lock()
-				if problem == "" {
-					last = max(last, sent.Sub(returned))
-				} else if sent.After(deadline) {
-					problems = append(problems, problem)
-				}
-				mu.Unlock()
-				if problem == "" || sent.After(deadline) {
-					return
-				}
-				time.Sleep(20 * time.Millisecond)
+			held, problem := pollUntil(deadline, 50*time.Millisecond, probe)
+			mu.Lock()
+			defer mu.Unlock()
+			if problem == "" {
+				last = max(last, held.Sub(returned))
+			} else {
+				problems = append(problems, problem)
 			}
 		}()
 	}
@@ -138,6 +134,59 @@ func awaitGone(t *testing.T, gone *agent, remaining []*agent, left map[string]bo
 	}
 	wg.Wait()
 	return last, strings.Join(problems, "; ")
+}
+
+// pollUntil starts a check (probe, which says what is wrong, "" if
+// nothing) every `every` until deadline, the last one at the deadline (or
+// as soon after it as a busy machine gets to it, standing for it), each
+// without waiting for the ones before it to answer: a slow answer does not
+// keep the condition from being checked again within the time. Once a
+// check finds nothing wrong no more are started, and pollUntil returns when
+// the earliest check that found nothing wrong started; if none did, it
+// returns what the last check started found.
+func pollUntil(deadline time.Time, every time.Duration, probe func() string) (time.Time, string) {
+	type result struct {
+		started time.Time
+		problem string
+	}
+	results := make(chan result, max(int(time.Until(deadline)/every), 0)+3)
+	var held time.Time
+	var latest result
+	tick := time.NewTimer(0)
+	defer tick.Stop()
+	started, finished, done := 0, 0, false
+	for !done || finished < started {
+		var next <-chan time.Time
+		if !done {
+			next = tick.C
+		}
+		select {
+		case <-next:
+			at := time.Now()
+			if done = !at.Before(deadline); done {
+				at = deadline
+			} else {
+				tick.Reset(min(every, time.Until(deadline)))
+			}
+			started++
+			go func() { results <- result{at, probe()} }()
+		case r := <-results:
+			finished++
+			switch {
+			case r.problem == "":
+				if held.IsZero() || r.started.Before(held) {
+					held = r.started
+				}
+				done = true
+			case !r.started.Before(latest.started):
+				latest = r
+			}
+		}
+	}
+	if !held.IsZero() {
+		return held, ""
+	}
+	return time.Time{}, latest.problem
 }
 
 // memberProblem says which client that left is not "left" on o.

@@ -67,19 +67,32 @@ func (l *netLab) cut(i int, from []int) {
 		peers = append(peers, l.hosts[j].ip)
 	}
 	set := "{ " + strings.Join(peers, ", ") + " }"
-	rules := fmt.Sprintf(`table inet cut {
+	l.nft(i, fmt.Sprintf(`table inet cut {
 	chain in { type filter hook input priority 0; ip saddr %s drop; }
 	chain out { type filter hook output priority 0; ip daddr %s drop; }
 }
-`, set, set)
+`, set, set))
+}
+
+// cutStreams drops the TCP packets host i receives from host j: j's
+// connections to i fail, its datagrams still arrive. heal removes it.
+func (l *netLab) cutStreams(i, j int) {
+	l.nft(i, fmt.Sprintf(`table inet cut {
+	chain in { type filter hook input priority 0; ip saddr %s meta l4proto tcp drop; }
+}
+`, l.hosts[j].ip))
+}
+
+// nft loads rules into host i's namespace.
+func (l *netLab) nft(i int, rules string) {
 	cmd := exec.Command("ip", "netns", "exec", l.hosts[i].ns, "nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(rules)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		l.t.Fatalf("cut %s off: %v: %s", l.hosts[i].ip, err, out)
+		l.t.Fatalf("nft rules on %s: %v: %s", l.hosts[i].ip, err, out)
 	}
 }
 
-// heal removes host i's cut.
+// heal removes host i's cut (either kind).
 func (l *netLab) heal(i int) {
 	run(l.t, "ip", "netns", "exec", l.hosts[i].ns, "nft", "delete", "table", "inet", "cut")
 }

@@ -6,6 +6,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -76,6 +77,11 @@ type Agent struct {
 	shutdownCh chan struct{}
 	shutdown   sync.Once
 	wg         sync.WaitGroup
+	// lifetime ends at Shutdown, and with it every call to the catalog
+	// under way: a push waiting on servers that do not answer does not
+	// hold up a leave.
+	lifetime    context.Context
+	endLifetime context.CancelFunc
 }
 
 type localService struct {
@@ -127,6 +133,7 @@ func New(cfg Config, backend Backend) (*Agent, error) {
 		syncCh:     make(chan struct{}, 1),
 		shutdownCh: make(chan struct{}),
 	}
+	a.lifetime, a.endLifetime = context.WithCancel(context.Background())
 	if err := a.loadPersisted(); err != nil {
 		return nil, err
 	}
@@ -140,11 +147,13 @@ func (a *Agent) Start() {
 	go a.reapLoop()
 }
 
-// Shutdown stops check monitors and anti-entropy, and returns once no
-// push to the catalog is under way (none starts after it).
+// Shutdown stops check monitors and anti-entropy, abandons any call to
+// the catalog under way, and returns once no push to the catalog is under
+// way (none starts after it).
 func (a *Agent) Shutdown() {
 	a.shutdown.Do(func() {
 		close(a.shutdownCh)
+		a.endLifetime()
 		a.mu.Lock()
 		for id, r := range a.runners {
 			r.Stop()

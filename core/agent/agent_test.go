@@ -2,12 +2,15 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/beacon-sd/beacon/core/rpc"
 	"github.com/beacon-sd/beacon/core/server"
 	"github.com/beacon-sd/beacon/core/structs"
 	"github.com/beacon-sd/beacon/internal/waitfor"
@@ -189,5 +192,60 @@ func TestNoPushAfterShutdown(t *testing.T) {
 	}
 	if len(out.ServiceNodes) != 0 {
 		t.Fatalf("a service added after shutdown reached the catalog: %+v", out.ServiceNodes)
+	}
+}
+
+// A push to servers that do not answer (one that accepts connections and
+// reads nothing, as a frozen server does) does not hold up Shutdown, which
+// a leave calls first: the push is abandoned, and says so.
+func TestShutdownAbandonsAPushToServersThatDoNotAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	reached := make(chan struct{}, 1)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			c.Read(make([]byte, 1))
+			select {
+			case reached <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	pool := rpc.NewPool()
+	defer pool.Close()
+	backend := &rpc.Remote{Pool: pool, Servers: func() []string { return []string{ln.Addr().String()} }}
+	a, err := New(Config{Node: structs.Node{Node: "c1", Address: "127.0.0.1", Datacenter: "dc1"}, SyncInterval: time.Hour}, backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.AddService(&structs.ServiceDefinition{Name: "web", Port: 80}, SourceAPI); err != nil {
+		t.Fatal(err)
+	}
+	pushed := make(chan error, 1)
+	go func() { pushed <- a.SyncChanges() }()
+	select {
+	case <-reached:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the push never reached the server")
+	}
+	stopped := make(chan struct{})
+	start := time.Now()
+	go func() { a.Shutdown(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Logf("Shutdown returned %v after it was called, with a push in flight", time.Since(start).Round(time.Millisecond))
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown waited over 5 s for a push to servers that do not answer")
+	}
+	if err := <-pushed; !errors.Is(err, errShutDown) {
+		t.Fatalf("the abandoned push: %v, want it to say the agent shut down", err)
 	}
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -10,6 +11,10 @@ import (
 )
 
 var errShutDown = errors.New("the agent has shut down; local changes are no longer pushed to the catalog")
+
+// syncTimeout bounds one anti-entropy pass or push; Shutdown ends it
+// sooner.
+const syncTimeout = 30 * time.Second
 
 // syncLoop pushes local changes as they happen and compares the whole node
 // with the catalog every SyncInterval (with jitter). A failed sync is retried
@@ -67,7 +72,7 @@ func (a *Agent) SyncChanges() error {
 // fullSync reads the node from the catalog, marks what differs from local
 // state, schedules removal of what the agent does not own, and pushes.
 func (a *Agent) fullSync() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(a.lifetime, syncTimeout)
 	defer cancel()
 	node := a.cfg.Node
 	q := structs.QueryOptions{Token: a.cfg.Tokens.AgentToken()}
@@ -155,7 +160,7 @@ func (a *Agent) syncChanges() error {
 	default:
 	}
 	ops := a.pendingOps()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(a.lifetime, syncTimeout)
 	defer cancel()
 	for _, op := range ops {
 		var err error
@@ -165,6 +170,9 @@ func (a *Agent) syncChanges() error {
 			err = a.backend.CatalogRegister(ctx, op.register)
 		}
 		if err != nil {
+			if a.lifetime.Err() != nil {
+				return fmt.Errorf("%w (a push under way was abandoned: %v)", errShutDown, err)
+			}
 			return err
 		}
 		a.markSynced(op, op.deregister != nil)

@@ -47,7 +47,8 @@ func (d *Daemon) Leave() error {
 }
 
 // leaveCatalog asks the servers to take this node out of the catalog and
-// waits, retrying, up to leaveTimeout for them to confirm.
+// waits, retrying, up to leaveTimeout for them to confirm. A refusal (the
+// request or the token was refused) is final and returned at once.
 func (d *Daemon) leaveCatalog() error {
 	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
 	defer cancel()
@@ -60,7 +61,14 @@ func (d *Daemon) leaveCatalog() error {
 			d.Logger.Info("the servers removed this node from the catalog")
 			return nil
 		}
-		if errors.Is(err, structs.ErrPermissionDenied) || errors.Is(err, structs.ErrACLNotFound) || ctx.Err() != nil {
+		var refused *structs.InputError
+		if errors.As(err, &refused) || errors.Is(err, structs.ErrPermissionDenied) || errors.Is(err, structs.ErrACLNotFound) {
+			return fmt.Errorf("left the cluster, but the servers refused to remove this node from the catalog (%w); the leader removes it once gossip tells it the node left", err)
+		}
+		if ctx.Err() != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("no server answered within %v", leaveTimeout)
+			}
 			return fmt.Errorf("left the cluster, but no server confirmed removing this node from the catalog (%w); the leader removes it once gossip tells it the node left", err)
 		}
 		d.Logger.Warn("asking the servers to remove this node from the catalog failed; retrying", "error", err, "in", backoff)

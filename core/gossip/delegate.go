@@ -18,6 +18,9 @@ type userMsg struct {
 	Node  string `json:",omitempty"`
 	Prune bool   `json:",omitempty"`
 	Key   string `json:",omitempty"`
+	// Secret proves a leave or left message comes from the node it names
+	// (see run.go).
+	Secret string `json:",omitempty"`
 
 	// Keyring requests and their answers.
 	ID      uint64   `json:",omitempty"`
@@ -32,8 +35,10 @@ type delegate struct{ p *Pool }
 
 func (d *delegate) NodeMeta(limit int) []byte {
 	d.p.mu.Lock()
-	b, _ := json.Marshal(d.p.tags)
+	meta := copyTags(d.p.tags)
 	d.p.mu.Unlock()
+	meta[runKey] = d.p.run
+	b, _ := json.Marshal(meta)
 	if len(b) > limit {
 		d.p.logger.Error("node tags exceed the gossip metadata limit; they are not sent", "bytes", len(b), "limit", limit)
 		return nil
@@ -53,10 +58,9 @@ func (d *delegate) NotifyMsg(b []byte) {
 	case "force-leave":
 		d.p.applyForceLeave(m.Node, m.Prune)
 	case "leave":
-		d.p.heardLeave(m.Node)
+		d.p.heardLeave(m)
 	case "left":
-		d.p.markLeft(m.Node)
-		if m.ID != 0 {
+		if d.p.markLeft(m) && m.ID != 0 {
 			go d.p.ackLeft(m)
 		}
 	case "left-ack":
@@ -103,22 +107,28 @@ func (p *Pool) update(n *memberlist.Node, status structs.MemberStatus) {
 			p.logger.Warn("member sent unreadable tags", "member", n.Name, "error", err)
 		}
 	}
+	run := tags[runKey]
+	delete(tags, runKey)
 	p.mu.Lock()
 	m, ok := p.members[n.Name]
 	if !ok {
 		m = &member{}
 		p.members[n.Name] = m
 	}
-	changed := !ok || m.Status != status || m.Addr != n.Addr.String() || !structs.MapsEqual(m.Tags, tags)
+	restarted := ok && m.Run != "" && m.Run != run
+	changed := !ok || m.Status != status || m.Addr != n.Addr.String() || m.Run != run || !structs.MapsEqual(m.Tags, tags)
 	if m.Status != status {
 		m.since = time.Now()
 	}
-	m.Member = structs.Member{Name: n.Name, Addr: n.Addr.String(), Port: n.Port, Tags: tags, Status: status}
+	m.Member = structs.Member{Name: n.Name, Addr: n.Addr.String(), Port: n.Port, Tags: tags, Status: status, Run: run}
 	p.mu.Unlock()
 	if changed {
-		if status == structs.MemberFailed {
+		switch {
+		case status == structs.MemberFailed:
 			p.logger.Warn("member failed", "member", n.Name, "address", n.Address())
-		} else {
+		case restarted:
+			p.logger.Info("member's agent started again", "member", n.Name, "status", status.String())
+		default:
 			p.logger.Debug("member changed", "member", n.Name, "status", status.String())
 		}
 		p.notify()

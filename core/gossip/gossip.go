@@ -61,6 +61,8 @@ type Pool struct {
 	queue    *memberlist.TransmitLimitedQueue
 	keys     *keyring
 	requests requests
+	// secret and run identify this run of the agent (see run.go).
+	secret, run string
 
 	mu      sync.Mutex
 	members map[string]*member
@@ -99,6 +101,7 @@ func New(cfg Config) (*Pool, error) {
 		events:  make(chan struct{}, 1),
 		stopCh:  make(chan struct{}),
 	}
+	p.secret, p.run = newRun()
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = cfg.NodeName
 	mc.BindAddr, mc.BindPort = cfg.BindAddr, cfg.BindPort

@@ -244,7 +244,7 @@ func TestLeaveAnnouncedAfterFailure(t *testing.T) {
 		a.mu.Lock()
 		a.members[tc.name] = &member{Member: structs.Member{Name: tc.name, Status: tc.status}, since: time.Now().Add(-tc.ago)}
 		a.mu.Unlock()
-		a.markLeaving(tc.name)
+		a.markLeaving(tc.name, "")
 		if got := statusOf(a, tc.name); got != tc.want {
 			t.Errorf("%s: leave announcement made it %s, want %s", tc.name, got, tc.want)
 		}

@@ -17,7 +17,9 @@ import (
 // the node "leaving" (or turns a failure seen before it into "left"), the
 // second and third make it "left". Each member confirms the third, so
 // when Leave returns every member that could be reached lists the node as
-// left.
+// left. The announcement and the left message carry this run's secret (see
+// run.go): a member ignores them unless they come from the run of the node
+// it lists.
 
 // lateLeave is how long after a member was seen to fail its leave
 // announcement still turns the failure into a departure: the announcement
@@ -27,8 +29,9 @@ const lateLeave = 10 * time.Second
 
 // reviveAfter is how long a member may be listed as leaving or left while
 // memberlist still finds it alive before it is taken for alive again: an
-// agent restarted at once on the same address answers for the node before
-// anyone saw it gone, and memberlist then reports no join.
+// agent of an older build, which publishes no run, restarted at once on the
+// same address answers for the node before anyone saw it gone, and
+// memberlist then reports no change.
 const reviveAfter = 15 * time.Second
 
 // AnnounceLeave tells the pool this node is about to leave: every member
@@ -36,8 +39,8 @@ const reviveAfter = 15 * time.Second
 // "failed", once it is gone. Leave follows.
 func (p *Pool) AnnounceLeave() {
 	p.leaving.Store(true)
-	p.markLeaving(p.cfg.NodeName)
-	p.queueLeave(p.cfg.NodeName)
+	p.markLeaving(p.cfg.NodeName, p.secret)
+	p.queueLeave(userMsg{Node: p.cfg.NodeName, Secret: p.secret})
 }
 
 // Leave announces this node's leave (if AnnounceLeave has not), waits up
@@ -72,7 +75,7 @@ func (p *Pool) sendLeft(timeout time.Duration) {
 	}
 	id, answers, done := p.requests.open(len(peers))
 	defer done()
-	msg, _ := json.Marshal(userMsg{Kind: "left", Node: p.cfg.NodeName, ID: id})
+	msg, _ := json.Marshal(userMsg{Kind: "left", Node: p.cfg.NodeName, ID: id, Secret: p.secret})
 	msg = append([]byte{msgUser}, msg...)
 	failed := make(chan string, len(peers))
 	waiting := map[string]bool{}
@@ -120,58 +123,79 @@ func (p *Pool) ackLeft(m userMsg) {
 	}
 }
 
-// queueLeave gossips a member's leave announcement.
-func (p *Pool) queueLeave(name string) {
-	msg, _ := json.Marshal(userMsg{Kind: "leave", Node: name})
-	p.queue.QueueBroadcast(&broadcast{name: "leave:" + name, msg: append([]byte{msgUser}, msg...)})
+// queueLeave gossips a member's leave announcement, with the secret that
+// proves it.
+func (p *Pool) queueLeave(m userMsg) {
+	msg, _ := json.Marshal(userMsg{Kind: "leave", Node: m.Node, Secret: m.Secret})
+	p.queue.QueueBroadcast(&broadcast{name: "leave:" + m.Node, msg: append([]byte{msgUser}, msg...)})
 }
 
 // heardLeave takes another member's leave announcement and, if it was
 // news, passes it on, so that it reaches every member even after the node
 // that left stopped gossiping. A member never takes its own leave from
 // someone else.
-func (p *Pool) heardLeave(name string) {
-	if name != p.cfg.NodeName && p.markLeaving(name) {
-		p.queueLeave(name)
+func (p *Pool) heardLeave(m userMsg) {
+	if m.Node != p.cfg.NodeName && p.markLeaving(m.Node, m.Secret) {
+		p.queueLeave(m)
 	}
 }
 
-// markLeaving records a member's announcement that it is leaving and
-// reports whether it was news.
-func (p *Pool) markLeaving(name string) bool {
+// markLeaving records a member's announcement that it is leaving, if the
+// secret proves it comes from the member's current run, and reports
+// whether it was news.
+func (p *Pool) markLeaving(name, secret string) bool {
 	p.mu.Lock()
 	m, ok := p.members[name]
-	changed := false
+	changed, unproven := false, false
 	switch {
 	case !ok:
+	case !m.provenBy(secret):
+		unproven = true
 	case m.Status == structs.MemberAlive:
 		m.Status, m.since, changed = structs.MemberLeaving, time.Now(), true
 	case m.Status == structs.MemberFailed && time.Since(m.since) < lateLeave:
 		m.Status, m.since, changed = structs.MemberLeft, time.Now(), true
 	}
 	p.mu.Unlock()
+	if unproven {
+		p.ignored("leave announcement", name)
+	}
 	if changed {
 		p.notify()
 	}
 	return changed
 }
 
-// markLeft records a member's word that it has left.
-func (p *Pool) markLeft(name string) {
-	if name == p.cfg.NodeName {
-		return
+// markLeft records a member's word that it has left, if the secret proves
+// the word comes from the member's current run, and reports whether it
+// did.
+func (p *Pool) markLeft(msg userMsg) bool {
+	if msg.Node == p.cfg.NodeName {
+		return false
 	}
 	p.mu.Lock()
-	m, ok := p.members[name]
-	changed := ok && m.Status != structs.MemberLeft
+	m, ok := p.members[msg.Node]
+	proven := ok && m.provenBy(msg.Secret)
+	changed := proven && m.Status != structs.MemberLeft
 	if changed {
 		m.Status, m.since = structs.MemberLeft, time.Now()
 	}
 	p.mu.Unlock()
+	if ok && !proven {
+		p.ignored("left message", msg.Node)
+	}
 	if changed {
-		p.logger.Debug("member changed", "member", name, "status", structs.MemberLeft.String())
+		p.logger.Debug("member changed", "member", msg.Node, "status", structs.MemberLeft.String())
 		p.notify()
 	}
+	return proven
+}
+
+// ignored logs a leave or left message that did not come from the run of
+// the member it names: an earlier run's, still passed around after the
+// agent started again, or one made up by another member.
+func (p *Pool) ignored(what, name string) {
+	p.logger.Debug("ignoring a "+what+" that does not come from the member's current run", "member", name)
 }
 
 // revive lists as alive again the members memberlist has found alive for

@@ -2,12 +2,15 @@ package gossip
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 
 	"github.com/beacon-sd/beacon/core/structs"
+	"github.com/beacon-sd/beacon/internal/syncbuf"
 )
 
 // deliver hands p a user message as if a member had sent it.
@@ -102,5 +105,109 @@ func TestLeaveReachesEveryMember(t *testing.T) {
 	a.revive()
 	if got := statusOf(a, "c"); got != structs.MemberLeft {
 		t.Fatalf("c, said to leave a second ago: %s, want left until memberlist catches up", got)
+	}
+}
+
+// newPoolAt is newPool on a given port (0 picks one), logging to log when
+// it is set.
+func newPoolAt(t *testing.T, name string, port int, log *syncbuf.Buffer) *Pool {
+	t.Helper()
+	cfg := Config{NodeName: name, BindAddr: "127.0.0.1", BindPort: port,
+		Tags: map[string]string{"role": "node", "dc": "dc1", "id": name + "-id"}}
+	if log != nil {
+		cfg.Logger = hclog.New(&hclog.LoggerOptions{Output: log, Level: hclog.Debug})
+	}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Shutdown)
+	return p
+}
+
+func runOfMember(p *Pool, name string) string {
+	for _, m := range p.Members() {
+		if m.Name == name {
+			return m.Run
+		}
+	}
+	return ""
+}
+
+// An agent that left and started again at once under the same name and
+// address is listed alive, as its new run, and the leave and left messages
+// of its earlier run, arriving late, do not take it out again; nor does a
+// left message about it that a third member made up. Its new run's own
+// leave is taken as before.
+func TestLeaveOfAnEarlierRunOrAnotherMemberIsIgnored(t *testing.T) {
+	var log syncbuf.Buffer
+	a := newPoolAt(t, "a", 0, &log)
+	b1 := newPool(t, "b")
+	if _, err := b1.Join([]string{addr(a)}); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, a, "b", structs.MemberAlive, 5*time.Second)
+	_, port := b1.LocalAddr()
+	earlier := b1.secret
+	if err := b1.Leave(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, a, "b", structs.MemberLeft, 5*time.Second)
+
+	b2 := newPoolAt(t, "b", port, nil)
+	if _, err := b2.Join([]string{addr(a)}); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, a, "b", structs.MemberAlive, 5*time.Second)
+	if got := runOfMember(a, "b"); got != b2.run {
+		t.Fatalf("a lists b's run as %q, want the new run %q", got, b2.run)
+	}
+	a.queue.Reset()
+	deliver(a, userMsg{Kind: "leave", Node: "b", Secret: earlier})
+	deliver(a, userMsg{Kind: "left", Node: "b", Secret: earlier, ID: 7})
+	if got := statusOf(a, "b"); got != structs.MemberAlive {
+		t.Fatalf("the earlier run's leave made b, started again, %s", got)
+	}
+	if n := a.queue.NumQueued(); n != 0 {
+		t.Fatalf("the earlier run's leave was passed on (%d queued)", n)
+	}
+
+	// A third member sends a "left" about b over the network.
+	c := newPool(t, "c")
+	if _, err := c.Join([]string{addr(a)}); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, c, "a", structs.MemberAlive, 5*time.Second)
+	var to *memberlist.Node
+	for _, n := range c.ml.Members() {
+		if n.Name == "a" {
+			to = n
+		}
+	}
+	for _, secret := range []string{"", c.secret} {
+		forged, _ := json.Marshal(userMsg{Kind: "left", Node: "b", ID: 9, Secret: secret})
+		if err := c.ml.SendReliable(to, append([]byte{msgUser}, forged...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(log.String(), "ignoring a left message") {
+		if got := statusOf(a, "b"); got != structs.MemberAlive {
+			t.Fatalf("a left message c made up about b made it %s", got)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a did not log the made-up left message as ignored")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := statusOf(a, "b"); got != structs.MemberAlive {
+		t.Fatalf("a left message c made up about b made it %s", got)
+	}
+
+	if err := b2.Leave(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := statusOf(a, "b"); got != structs.MemberLeft {
+		t.Fatalf("b's new run left; a lists it as %s once the leave returned, want left", got)
 	}
 }

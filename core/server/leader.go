@@ -156,7 +156,7 @@ func (s *Server) reconcile() bool {
 		var err error
 		switch m.Status {
 		case structs.MemberAlive:
-			if s.askedToLeave(m.Name) {
+			if s.askedToLeave(m) {
 				err = s.handleLeaving(m)
 			} else {
 				err = s.handleAlive(m)

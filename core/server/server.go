@@ -113,10 +113,9 @@ type Server struct {
 	tombstones *tombstoneGC
 	failedAt   map[string]time.Time // failed servers, by node name
 	// reconcileMu makes reconcile passes and NodeLeave calls one at a
-	// time; leaving (under it) holds the nodes that asked to leave, and
-	// when.
+	// time; leaving (under it) holds the nodes that asked to leave.
 	reconcileMu sync.Mutex
-	leaving     map[string]time.Time
+	leaving     map[string]leaveRequest
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -151,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 		logger:     cfg.Logger.Named("server"),
 		shutdownCh: make(chan struct{}),
 		failedAt:   map[string]time.Time{},
-		leaving:    map[string]time.Time{},
+		leaving:    map[string]leaveRequest{},
 	}
 	s.store.Store(st)
 	s.lifetime, s.endLifetime = context.WithCancel(context.Background())

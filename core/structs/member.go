@@ -41,6 +41,9 @@ type Member struct {
 	Port   uint16
 	Tags   map[string]string
 	Status MemberStatus
+	// Run names the run of the member's agent: another one each time the
+	// agent starts; "" for an agent of an older build.
+	Run string
 }
 
 // IsServer reports whether the member runs a server.
