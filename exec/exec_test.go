@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/beacon-sd/beacon/internal/syncbuf"
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 func logger(w *syncbuf.Buffer) hclog.Logger {
@@ -64,12 +65,12 @@ func TestRunTimeoutKillsTheProcessGroup(t *testing.T) {
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("error %v, want a timeout", err)
 	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("took %s", took)
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("took %s: the command ran on past its timeout", took)
 	}
 	b, _ := os.ReadFile(pidFile)
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for pid > 0 && alive(pid) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -83,11 +84,11 @@ func TestRunTimeoutKillsTheProcessGroup(t *testing.T) {
 func TestRunDoesNotWaitForDaemons(t *testing.T) {
 	var out syncbuf.Buffer
 	start := time.Now()
-	err := Run(context.Background(), Command{Name: "t", Args: []string{"(sleep 5; echo late) & echo started"}, Shell: true}, logger(&out))
+	err := Run(context.Background(), Command{Name: "t", Args: []string{"(sleep 30; echo late) & echo started"}, Shell: true}, logger(&out))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(start); took > 3*time.Second {
+	if took := time.Since(start); took > 20*time.Second {
 		t.Errorf("waited %s for a background process", took)
 	}
 }
@@ -101,15 +102,11 @@ func TestRunCancelled(t *testing.T) {
 	}
 }
 
+// waitFor waits for cond, generously: a shell's trap runs only once its
+// foreground command ends, late on a busy machine.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.Until(t, 30*time.Second, what, cond)
 }
 
 func TestChildReloadSignalRestartAndStop(t *testing.T) {
@@ -177,7 +174,7 @@ func TestChildExitIsReported(t *testing.T) {
 		if code != 5 {
 			t.Errorf("exit code %d, want 5", code)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("exit not reported")
 	}
 }

@@ -66,7 +66,9 @@ func (d *Daemon) leaveCatalog() error {
 			return fmt.Errorf("left the cluster, but the servers refused to remove this node from the catalog (%w); the leader removes it once gossip tells it the node left", err)
 		}
 		if ctx.Err() != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// The call under way may have reached a server; only its
+				// answer was missing.
 				err = fmt.Errorf("no server answered within %v", leaveTimeout)
 			}
 			return fmt.Errorf("left the cluster, but no server confirmed removing this node from the catalog (%w); the leader removes it once gossip tells it the node left", err)
