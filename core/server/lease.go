@@ -24,10 +24,10 @@ const leaseTime = 500 * time.Millisecond
 // (the leader was frozen with the round in flight) needs a round of its
 // own.
 type lease struct {
-	rounds  atomic.Uint64 // quorum rounds run for leader reads
-	joined  atomic.Uint64 // reads that waited on a round another began
-	mu      sync.Mutex
-	until   time.Time
+	rounds atomic.Uint64 // quorum rounds run for leader reads
+	joined atomic.Uint64 // reads that waited on a round another began
+	mu     sync.Mutex
+	until  time.Time
 	// confirmed is when the latest confirmation began: a read that
 	// arrived no later may be answered, however long the round took.
 	confirmed time.Time
