@@ -204,12 +204,21 @@ type app struct {
 var appCmd = []string{"sh", "-c", `echo "hello from $(hostname)" >/www/index.html; ` +
 	`httpd -f -p 80 -h /www & trap 'kill $!; exit 0' TERM; wait`}
 
-// startApp runs a container that registers as appService tagged calico.
-func (s *sidecar) startApp(name string) *app {
+// tcpChecked is the settings of an instance that joins an upstream nginx
+// already serves: it enters the upstream when its TCP check passes, not
+// when its container starts. Without a check nginx may try it before its
+// server listens, and with a second server in the upstream, three such
+// tries mark it down for the template's fail_timeout (60 s); production
+// setups use checks for the same reason.
+var tcpChecked = []string{"SERVICE_CHECK_TCP=true", "SERVICE_CHECK_INTERVAL=1s"}
+
+// startApp runs a container that registers as appService tagged calico,
+// with env added to its environment.
+func (s *sidecar) startApp(name string, env ...string) *app {
 	s.t.Helper()
 	port := freeport.Port(s.t)
 	id := s.eng.Run(s.t, dockertest.Container{Name: name, Cmd: appCmd,
-		Env:     []string{"SERVICE_NAME=" + appService, "SERVICE_TAGS=calico"},
+		Env:     append([]string{"SERVICE_NAME=" + appService, "SERVICE_TAGS=calico"}, env...),
 		Publish: map[string]int{"80/tcp": port}})
 	return &app{id: id, host: id[:12], port: port}
 }
