@@ -45,6 +45,11 @@ type Backend interface {
 	RaftConfiguration(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.RaftConfigurationReply) error
 	RaftRemovePeer(ctx context.Context, args *structs.RaftRemovePeerRequest) (bool, error)
 
+	AutopilotGetConfiguration(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.AutopilotConfigReply) error
+	AutopilotSetConfiguration(ctx context.Context, args *structs.AutopilotSetRequest) (bool, error)
+	AutopilotServerHealth(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.AutopilotHealthReply) error
+	OperatorUsage(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.UsageReply) error
+
 	ACLResolve(ctx context.Context, args *structs.ACLResolveRequest) (*structs.ACLIdentity, error)
 	ACLBootstrap(ctx context.Context, args *structs.ACLRequest) (*structs.ACLToken, error)
 	ACLTokenSet(ctx context.Context, args *structs.ACLRequest) (*structs.ACLToken, error)

@@ -118,7 +118,7 @@ type Config struct {
 	Performance    AnyObject    `json:"performance"`
 	RaftLogStore   RaftLogStore `json:"raft_logstore"`
 	Telemetry      AnyObject    `json:"telemetry"`
-	Autopilot      AnyObject    `json:"autopilot"`
+	Autopilot      Autopilot    `json:"autopilot"`
 	Connect        AnyObject    `json:"connect"`
 	HTTPConfig     AnyObject    `json:"http_config"`
 	Watches        []AnyObj     `json:"watches"`
@@ -236,6 +236,40 @@ type RaftLogStore struct {
 	WAL             AnyObject `json:"wal"`
 }
 
+// Autopilot is the "autopilot" block: the autopilot configuration a new
+// cluster's first leader stores. Once stored, the cluster's configuration
+// is changed through the API (/v1/operator/autopilot/configuration), not
+// here, as in Consul.
+type Autopilot struct {
+	CleanupDeadServers      bool     `json:"cleanup_dead_servers"`
+	LastContactThreshold    Duration `json:"last_contact_threshold"`
+	MaxTrailingLogs         uint64   `json:"max_trailing_logs"`
+	MinQuorum               uint     `json:"min_quorum"`
+	ServerStabilizationTime Duration `json:"server_stabilization_time"`
+	RedundancyZoneTag       string   `json:"redundancy_zone_tag"`
+	DisableUpgradeMigration bool     `json:"disable_upgrade_migration"`
+	UpgradeVersionTag       string   `json:"upgrade_version_tag"`
+}
+
+// Config is the block as the servers keep it.
+func (a Autopilot) Config() structs.AutopilotConfig {
+	return structs.AutopilotConfig{
+		CleanupDeadServers: a.CleanupDeadServers, LastContactThreshold: a.LastContactThreshold.D(),
+		MaxTrailingLogs: a.MaxTrailingLogs, MinQuorum: a.MinQuorum,
+		ServerStabilizationTime: a.ServerStabilizationTime.D(), RedundancyZoneTag: a.RedundancyZoneTag,
+		DisableUpgradeMigration: a.DisableUpgradeMigration, UpgradeVersionTag: a.UpgradeVersionTag,
+	}
+}
+
+func defaultAutopilot() Autopilot {
+	d := structs.DefaultAutopilotConfig()
+	return Autopilot{
+		CleanupDeadServers: d.CleanupDeadServers, LastContactThreshold: Duration(d.LastContactThreshold),
+		MaxTrailingLogs: d.MaxTrailingLogs, MinQuorum: d.MinQuorum,
+		ServerStabilizationTime: Duration(d.ServerStabilizationTime),
+	}
+}
+
 // Limits bounds what clients may use.
 type Limits struct {
 	HTTPMaxConnsPerClient int       `json:"http_max_conns_per_client"`
@@ -273,6 +307,7 @@ func Default() *Config {
 		SyslogFacility:   "LOCAL0",
 		Limits:           Limits{HTTPMaxConnsPerClient: DefaultHTTPMaxConnsPerClient, RPCMaxConnsPerClient: 100},
 		ACL:              ACLConfig{DefaultPolicy: "allow", DownPolicy: "extend-cache"},
+		Autopilot:        defaultAutopilot(),
 	}
 }
 

@@ -85,6 +85,9 @@ func (c *Config) finalize() error {
 			return fmt.Errorf("encrypt: key is %d bytes, it must be 16, 24 or 32 (make one with `beacon keygen`)", n)
 		}
 	}
+	if err := c.checkAutopilot(); err != nil {
+		return err
+	}
 	if err := c.finalizeACL(); err != nil {
 		return err
 	}
@@ -126,3 +129,22 @@ func (c *Config) checkPorts() error {
 
 // isAddrTemplate reports a go-sockaddr template ("{{ GetPrivateIP }}").
 func isAddrTemplate(s string) bool { return strings.Contains(s, "{{") }
+
+// checkAutopilot refuses autopilot settings beacon would not act on,
+// naming the key.
+func (c *Config) checkAutopilot() error {
+	a := c.Autopilot
+	switch {
+	case a.LastContactThreshold < 0:
+		return fmt.Errorf("autopilot.last_contact_threshold %s: must not be negative", a.LastContactThreshold.D())
+	case a.ServerStabilizationTime < 0:
+		return fmt.Errorf("autopilot.server_stabilization_time %s: must not be negative", a.ServerStabilizationTime.D())
+	case a.RedundancyZoneTag != "":
+		return fmt.Errorf("autopilot.redundancy_zone_tag %q: redundancy zones are a Consul Enterprise feature that beacon does not have; remove the key", a.RedundancyZoneTag)
+	case a.DisableUpgradeMigration:
+		return fmt.Errorf("autopilot.disable_upgrade_migration: upgrade migrations are a Consul Enterprise feature that beacon does not have; remove the key")
+	case a.UpgradeVersionTag != "":
+		return fmt.Errorf("autopilot.upgrade_version_tag %q: upgrade migrations are a Consul Enterprise feature that beacon does not have; remove the key", a.UpgradeVersionTag)
+	}
+	return nil
+}

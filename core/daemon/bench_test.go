@@ -46,10 +46,17 @@ func startThreeServers(b testing.TB) []*Daemon {
 // its bootstrap_expect (0 for a server that joins an existing cluster).
 func startClusterServer(b testing.TB, name string, expect int) *Daemon {
 	b.Helper()
+	return startServerWith(b, name, expect, "{}")
+}
+
+// startServerWith is startClusterServer with more configuration, a JSON
+// object merged over the rest.
+func startServerWith(b testing.TB, name string, expect int, extra string) *Daemon {
+	b.Helper()
 	src := config.Source{Name: "bench", Format: "json", Data: []byte(fmt.Sprintf(
 		`{"node_name":%q,"server":true,"bootstrap_expect":%d,"bind_addr":"127.0.0.1","data_dir":%q,`+
 			`"ports":{"http":0,"dns":-1,"server":0,"serf_lan":0},"log_level":"error"}`, name, expect, b.TempDir()))}
-	cfg, err := config.Build(false, []config.Source{src})
+	cfg, err := config.Build(false, []config.Source{src, {Name: "extra", Format: "json", Data: []byte(extra)}})
 	if err != nil {
 		b.Fatal(err)
 	}

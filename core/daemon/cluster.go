@@ -66,6 +66,7 @@ func (d *Daemon) startCluster() (agent.Backend, error) {
 		LogStore: cfg.RaftLogStore.Backend, NoLogCache: cfg.RaftLogStore.DisableLogCache,
 		Members: gp.Members, MemberEvents: serverEvents,
 		ACL: d.aclConfig(), InitialManagementToken: cfg.ACL.Tokens.InitialManagement,
+		Autopilot: d.autopilotConfig(),
 	})
 	if err != nil {
 		return nil, err
@@ -305,4 +306,10 @@ func (d *Daemon) Keyring(op, key string) (structs.KeyringResult, error) {
 		return structs.KeyringResult{}, fmt.Errorf("a -dev agent does not gossip")
 	}
 	return d.Gossip.Keyring(op, key)
+}
+
+// autopilotConfig is the autopilot block as the server takes it.
+func (d *Daemon) autopilotConfig() *structs.AutopilotConfig {
+	c := d.Config().Autopilot.Config()
+	return &c
 }

@@ -86,7 +86,9 @@ func TestOlderServerIsNotAdded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster")
 	}
-	a, b := startClusterServer(t, "a", 2), startClusterServer(t, "b", 2)
+	// New servers vote at once, so that StatusPeers lists them.
+	votesAtOnce := `{"autopilot":{"server_stabilization_time":"0s"}}`
+	a, b := startServerWith(t, "a", 2, votesAtOnce), startServerWith(t, "b", 2, votesAtOnce)
 	host, port := a.Gossip.LocalAddr()
 	if _, err := b.Join([]string{host + ":" + strconv.Itoa(port)}); err != nil {
 		t.Fatal(err)

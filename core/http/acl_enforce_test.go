@@ -206,11 +206,17 @@ func (w *aclWorld) cases() []aclCase {
 		{"PUT", "/v1/snapshot", "not an archive", [4]int{403, 403, 403, anyButDenied}, nil},
 		{"GET", "/v1/operator/raft/configuration", "", readers, nil},
 		{"DELETE", "/v1/operator/raft/peer?id=x", "", [4]int{403, 403, 403, anyButDenied}, nil},
-		{"GET", "/v1/operator/autopilot/health", "", [4]int{403, anyButDenied, 403, anyButDenied}, nil},
 		{"GET", "/v1/operator/keyring", "", [4]int{403, anyButDenied, 403, anyButDenied}, nil},
 		{"POST", "/v1/operator/keyring", `{"Key":"x"}`, [4]int{403, 403, 403, anyButDenied}, nil},
 		{"PUT", "/v1/operator/keyring", `{"Key":"x"}`, [4]int{403, 403, 403, anyButDenied}, nil},
 		{"DELETE", "/v1/operator/keyring", `{"Key":"x"}`, [4]int{403, 403, 403, anyButDenied}, nil},
+		// Autopilot and usage: operator:read to read, operator:write to
+		// change.
+		{"GET", "/v1/operator/autopilot/configuration", "", readers, contains(`"CleanupDeadServers":true`)},
+		{"PUT", "/v1/operator/autopilot/configuration", `{"CleanupDeadServers":true,"LastContactThreshold":"200ms","MaxTrailingLogs":250,"ServerStabilizationTime":"10s"}`, denyAll, nil},
+		{"GET", "/v1/operator/autopilot/health", "", readers, contains(`"Healthy":true`)},
+		{"GET", "/v1/operator/autopilot/state", "", readers, contains(`"Leader":"`)},
+		{"GET", "/v1/operator/usage", "", readers, contains(`"dc1":{`)},
 		{"GET", "/v1/status/leader", "", everyone, nil},
 		{"GET", "/v1/status/peers", "", everyone, nil},
 		// ACLs

@@ -74,7 +74,6 @@ type Server struct {
 	metrics *telemetry.Metrics
 	exact   map[string]*route
 	prefix  []*route
-	stable  stability
 	// recovery is what the agent_recovery token may do on this agent.
 	recovery *acl.Authorizer
 	// restoring is held while a snapshot restore runs.

@@ -10,8 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/httpserver"
@@ -144,94 +142,6 @@ func (s *Server) raftPeer(w *httpserver.Response, r *request) (interface{}, erro
 		return nil, err
 	}
 	return nil, nil
-}
-
-// autopilotServer is one server of /v1/operator/autopilot/health.
-type autopilotServer struct {
-	ID          string
-	Name        string
-	Address     string
-	SerfStatus  string
-	Version     string
-	Leader      bool
-	LastContact string
-	LastTerm    uint64
-	LastIndex   uint64
-	Healthy     bool
-	Voter       bool
-	StableSince time.Time
-}
-
-// stability remembers since when each server's health has been what it is,
-// for autopilot's StableSince.
-type stability struct {
-	mu    sync.Mutex
-	since map[string]stableState
-}
-
-type stableState struct {
-	healthy bool
-	since   time.Time
-}
-
-// observe records a server's health now and returns since when it has held.
-func (st *stability) observe(name string, healthy bool, now time.Time) time.Time {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.since == nil {
-		st.since = map[string]stableState{}
-	}
-	prev, ok := st.since[name]
-	if !ok || prev.healthy != healthy {
-		prev = stableState{healthy: healthy, since: now}
-		st.since[name] = prev
-	}
-	return prev.since
-}
-
-// autopilotHealth reports every raft server healthy when gossip sees it
-// alive; the cluster tolerates as many failures as its quorum allows.
-func (s *Server) autopilotHealth(w *httpserver.Response, r *request) (interface{}, error) {
-	var args structs.DCSpecificRequest
-	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
-		return nil, err
-	}
-	var conf structs.RaftConfigurationReply
-	if err := s.backend.RaftConfiguration(r.Context(), &args, &conf); err != nil {
-		return nil, err
-	}
-	status := map[string]string{}
-	if s.cfg.Members != nil {
-		for _, m := range s.cfg.Members(false) {
-			status[m.Name] = map[int]string{1: "alive", 2: "leaving", 3: "left", 4: "failed"}[m.Status]
-		}
-	}
-	out := struct {
-		Healthy          bool
-		FailureTolerance int
-		Servers          []autopilotServer
-	}{Healthy: true}
-	healthyVoters, voters := 0, 0
-	now := time.Now().UTC().Truncate(time.Second)
-	for _, srv := range conf.Servers {
-		st := status[srv.Node]
-		healthy := st == "alive"
-		if srv.Voter {
-			voters++
-			if healthy {
-				healthyVoters++
-			}
-		}
-		out.Healthy = out.Healthy && healthy
-		out.Servers = append(out.Servers, autopilotServer{ID: srv.ID, Name: srv.Node, Address: srv.Address,
-			SerfStatus: st, Leader: srv.Leader, LastContact: "0s", LastIndex: srv.LastIndex,
-			Healthy: healthy, Voter: srv.Voter, StableSince: s.stable.observe(srv.Node, healthy, now)})
-	}
-	out.FailureTolerance = max(0, healthyVoters-(voters/2+1))
-	if !out.Healthy {
-		w.WriteHeader(429) // as Consul answers an unhealthy cluster
-	}
-	return &out, nil
 }
 
 // keyringEntry is one pool's keys as /v1/operator/keyring lists them.

@@ -53,8 +53,12 @@ func (s *Server) routes() {
 	s.handle("/v1/snapshot", s.snapshot, get, put)
 	s.handle("/v1/operator/raft/configuration", s.raftConfiguration, get)
 	s.handle("/v1/operator/raft/peer", s.raftPeer, del)
-	s.handle("/v1/operator/autopilot/health", s.autopilotHealth, get)
 	s.handle("/v1/operator/keyring", s.keyring, get, pst, put, del)
+
+	s.handle("/v1/operator/autopilot/configuration", s.autopilotConfiguration, get, put)
+	s.handle("/v1/operator/autopilot/health", s.autopilotHealth, get)
+	s.handle("/v1/operator/autopilot/state", s.autopilotState, get)
+	s.handle("/v1/operator/usage", s.operatorUsage, get)
 
 	s.handle("/v1/agent/token/", s.agentToken, put)
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -28,6 +29,7 @@ func (s *Server) monitorLeadership() {
 			stop = nil
 		}
 		s.sessions.stopAll()
+		s.autopilot.reset()
 	}
 	defer stopDuties()
 	for {
@@ -74,12 +76,13 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+	autopilotStored := s.initAutopilot()
 	s.readyForReads.Store(true)
 	s.restoreSessionTimers()
 	aclsReady := s.initializeACLs() == nil
 	reconcile := time.NewTicker(s.cfg.ReconcileInterval)
 	defer reconcile.Stop()
-	servers := time.NewTicker(5 * time.Second)
+	servers := time.NewTicker(autopilotInterval)
 	defer servers.Stop()
 	reap := time.NewTicker(s.tombstones.granularity)
 	defer reap.Stop()
@@ -112,7 +115,10 @@ func (s *Server) leaderLoop(ctx context.Context) {
 				}
 			}
 		case <-servers.C:
-			s.cleanupDeadServers()
+			if !autopilotStored {
+				autopilotStored = s.initAutopilot()
+			}
+			s.autopilotPass(ctx)
 		case now := <-reap.C:
 			s.reapTombstones(now)
 		}
@@ -318,6 +324,17 @@ func (s *Server) ensureVoter(m *structs.Member) {
 			"server", m.Name, "address", addr, "error", err)
 		return
 	}
+	// A new server votes once it has been healthy for the stabilization
+	// time (see promoteStable); until then it only receives the log.
+	if wait := s.autopilotConfig().ServerStabilizationTime; wait > 0 {
+		if err := s.raft.AddNonvoter(raft.ServerID(m.ID()), raft.ServerAddress(addr), 0, 0).Error(); err != nil {
+			s.logger.Error("adding a server to raft failed", "server", m.Name, "error", err)
+			return
+		}
+		s.logger.Info("added a server to raft as a non-voter; it becomes a voter once healthy for the server stabilization time",
+			"server", m.Name, "address", addr, "server_stabilization_time", wait)
+		return
+	}
 	if err := s.raft.AddVoter(raft.ServerID(m.ID()), raft.ServerAddress(addr), 0, 0).Error(); err != nil {
 		s.logger.Error("adding a server to raft failed", "server", m.Name, "error", err)
 		return
@@ -362,21 +379,15 @@ func (s *Server) removePeer(id, addr, why string) {
 	}
 }
 
-// cleanupDeadServers removes servers failed for longer than
-// DeadServerTimeout from raft, never so many that quorum could be lost.
-func (s *Server) cleanupDeadServers() {
+// cleanupDeadServers removes from raft the servers failed for longer than
+// DeadServerTimeout that deadToRemove picks.
+func (s *Server) cleanupDeadServers(conf structs.AutopilotConfig) {
 	if s.cfg.Members == nil {
 		return
 	}
 	f := s.raft.GetConfiguration()
 	if f.Error() != nil {
 		return
-	}
-	voters := 0
-	for _, srv := range f.Configuration().Servers {
-		if srv.Suffrage == raft.Voter {
-			voters++
-		}
 	}
 	var dead []structs.Member
 	for _, m := range s.cfg.Members() {
@@ -386,10 +397,56 @@ func (s *Server) cleanupDeadServers() {
 			}
 		}
 	}
-	if len(dead) == 0 || len(dead) >= (voters+1)/2 {
-		return
+	remove, kept := deadToRemove(f.Configuration().Servers, dead, conf)
+	if kept != "" {
+		s.logger.Warn("not removing failed servers from raft", "reason", kept)
 	}
+	why := "it has been failed for over " + s.cfg.DeadServerTimeout.String()
+	for _, m := range remove {
+		s.removePeer(m.ID(), m.RPCAddr(), why)
+	}
+}
+
+// deadToRemove picks which dead servers to remove from raft under conf:
+// none unless CleanupDeadServers is set; every non-voter; voters only
+// when fewer than half of them are dead (so the rest still make a quorum),
+// and never leaving fewer than MinQuorum voters. kept says why dead
+// servers stay, "" if none do.
+func deadToRemove(servers []raft.Server, dead []structs.Member, conf structs.AutopilotConfig) (remove []structs.Member, kept string) {
+	if !conf.CleanupDeadServers || len(dead) == 0 {
+		return nil, ""
+	}
+	suffrage := map[string]raft.ServerSuffrage{}
+	voters := 0
+	for _, srv := range servers {
+		suffrage[string(srv.ID)] = srv.Suffrage
+		if srv.Suffrage == raft.Voter {
+			voters++
+		}
+	}
+	var deadVoters []structs.Member
 	for _, m := range dead {
-		s.removePeer(m.ID(), m.RPCAddr(), "it has been failed for over "+s.cfg.DeadServerTimeout.String())
+		switch st, ok := suffrage[m.ID()]; {
+		case !ok:
+		case st == raft.Voter:
+			deadVoters = append(deadVoters, m)
+		default:
+			remove = append(remove, m)
+		}
 	}
+	switch {
+	case len(deadVoters) == 0:
+	case len(deadVoters) >= (voters+1)/2:
+		kept = fmt.Sprintf("%d of the %d voters are failed; removing them could lose the quorum", len(deadVoters), voters)
+	default:
+		for _, m := range deadVoters {
+			if voters-1 < int(conf.MinQuorum) {
+				kept = fmt.Sprintf("removing %s would leave %d voters, fewer than MinQuorum (%d)", m.Name, voters-1, conf.MinQuorum)
+				break
+			}
+			voters--
+			remove = append(remove, m)
+		}
+	}
+	return remove, kept
 }

@@ -74,6 +74,10 @@ type Config struct {
 	// creates InitialManagementToken (tokens.initial_management) if set.
 	ACL                    acl.Config
 	InitialManagementToken string
+
+	// Autopilot is the autopilot configuration a new cluster starts with
+	// (the agent's autopilot block); nil for the defaults.
+	Autopilot *structs.AutopilotConfig
 }
 
 // Server is an authoritative server: a single in-memory one in dev mode,
@@ -107,7 +111,8 @@ type Server struct {
 	restoreMu   sync.Mutex
 	userRestore atomic.Pointer[userRestore]
 
-	acl *acl.Resolver
+	acl       *acl.Resolver
+	autopilot autopilotState
 
 	sessions   *sessionTimers
 	tombstones *tombstoneGC
@@ -141,6 +146,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RPC == nil {
 		cfg.DevMode = true
 	}
+	if cfg.Autopilot == nil {
+		def := structs.DefaultAutopilotConfig()
+		cfg.Autopilot = &def
+	}
+	if err := cfg.Autopilot.Validate(); err != nil {
+		return nil, fmt.Errorf("autopilot: %w", err)
+	}
 	st, err := state.New()
 	if err != nil {
 		return nil, err
@@ -173,6 +185,7 @@ func New(cfg Config) (*Server, error) {
 		if err := s.initializeACLs(); err != nil {
 			return nil, fmt.Errorf("initialize ACLs: %w", err)
 		}
+		s.initAutopilot()
 		s.wg.Add(1)
 		go s.devLoop()
 		return s, nil

@@ -192,6 +192,11 @@ func (t *txn) apply(c *structs.Command) (bool, error) {
 		if err == nil {
 			err = t.aclApply(c.ACL)
 		}
+	case structs.AutopilotRequestType:
+		err = need(c.Autopilot != nil, c.Type)
+		if err == nil {
+			ok, err = t.autopilotSet(c.Autopilot)
+		}
 	default:
 		err = fmt.Errorf("unknown command type %d", c.Type)
 	}

@@ -12,6 +12,7 @@ const (
 	SessionRequestType    MessageType = 4
 	TombstoneRequestType  MessageType = 5
 	ACLRequestType        MessageType = 6
+	AutopilotRequestType  MessageType = 10
 )
 
 func (t MessageType) String() string {
@@ -28,6 +29,8 @@ func (t MessageType) String() string {
 		return "tombstone"
 	case ACLRequestType:
 		return "acl"
+	case AutopilotRequestType:
+		return "autopilot"
 	}
 	return "unknown"
 }
@@ -37,12 +40,13 @@ func (t MessageType) String() string {
 // is a Command.
 type Command struct {
 	Type       MessageType
-	Register   *RegisterRequest   `json:",omitempty"`
-	Deregister *DeregisterRequest `json:",omitempty"`
-	KVS        *KVSRequest        `json:",omitempty"`
-	Session    *SessionRequest    `json:",omitempty"`
-	Tombstone  *TombstoneRequest  `json:",omitempty"`
-	ACL        *ACLRequest        `json:",omitempty"`
+	Register   *RegisterRequest     `json:",omitempty"`
+	Deregister *DeregisterRequest   `json:",omitempty"`
+	KVS        *KVSRequest          `json:",omitempty"`
+	Session    *SessionRequest      `json:",omitempty"`
+	Tombstone  *TombstoneRequest    `json:",omitempty"`
+	ACL        *ACLRequest          `json:",omitempty"`
+	Autopilot  *AutopilotSetRequest `json:",omitempty"`
 }
 
 // WriteRequest carries what every write needs besides its payload.
@@ -77,6 +81,8 @@ func (c *Command) RequestID() string {
 		return c.Session.RequestID
 	case c.ACL != nil:
 		return c.ACL.RequestID
+	case c.Autopilot != nil:
+		return c.Autopilot.RequestID
 	}
 	return ""
 }

@@ -23,7 +23,8 @@ type ServiceDefinition struct {
 	Checks            []*CheckDefinition
 	Token             string
 	// Accepted for compatibility with Consul service files; beacon has no
-	// service mesh, so they are ignored.
+	// service mesh, so they are ignored, but for Connect's Native mark
+	// (see ServiceConnect).
 	Connect   interface{} `json:",omitempty"`
 	Proxy     interface{} `json:",omitempty"`
 	Namespace string      `json:",omitempty"`
@@ -169,6 +170,13 @@ func (s *ServiceDefinition) NodeService() *NodeService {
 	}
 	if ns.ID == "" {
 		ns.ID = s.Name
+	}
+	if c, ok := s.Connect.(map[string]interface{}); ok {
+		for k, v := range c {
+			if native, ok := v.(bool); ok && strings.EqualFold(k, "native") {
+				ns.Connect.Native = native
+			}
+		}
 	}
 	if s.Weights != nil {
 		ns.Weights = *s.Weights

@@ -86,8 +86,12 @@ type ServiceProxy struct {
 	Expose      struct{} `json:"Expose"`
 }
 
-// ServiceConnect is kept only so that service JSON has Consul's shape.
-type ServiceConnect struct{}
+// ServiceConnect says whether an instance speaks the service mesh's
+// protocol itself (Native); beacon has no mesh, but keeps the mark so the
+// instance reads back as registered and counts as Consul counts it.
+type ServiceConnect struct {
+	Native bool `json:",omitempty"`
+}
 
 // NodeService is one service instance as seen from its node: the shape of
 // /v1/agent/services entries, /v1/catalog/node services and the "Service" of
@@ -229,7 +233,7 @@ func (d *HealthCheckDefinition) equal(o *HealthCheckDefinition) bool {
 func (s *NodeService) IsSame(o *NodeService) bool {
 	return s.Kind == o.Kind && s.ID == o.ID && s.Service == o.Service &&
 		s.Address == o.Address && s.Port == o.Port && s.Weights == o.Weights &&
-		s.EnableTagOverride == o.EnableTagOverride &&
+		s.EnableTagOverride == o.EnableTagOverride && s.Connect == o.Connect &&
 		StringsEqual(s.Tags, o.Tags) && MapsEqual(s.Meta, o.Meta) &&
 		taggedEqual(s.TaggedAddresses, o.TaggedAddresses)
 }
