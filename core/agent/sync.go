@@ -176,8 +176,29 @@ func (a *Agent) syncChanges() error {
 			return err
 		}
 		a.markSynced(op, op.deregister != nil)
+		a.logSynced(op)
 	}
 	return nil
+}
+
+// logSynced says at info level what a catalog write made of the local
+// state, as Consul's agent does.
+func (a *Agent) logSynced(op syncOp) {
+	switch {
+	case op.deregister != nil && op.deregister.ServiceID != "":
+		a.logger.Info("deregistered service", "service", op.deregister.ServiceID)
+	case op.deregister != nil:
+		a.logger.Info("deregistered check", "check", op.deregister.CheckID)
+	case op.register.Service != nil:
+		a.logger.Info("synced service", "service", op.register.Service.ID)
+		for _, c := range op.register.Checks {
+			a.logger.Info("synced check", "check", c.CheckID)
+		}
+	case op.register.Check != nil:
+		a.logger.Info("synced check", "check", op.register.Check.CheckID)
+	default:
+		a.logger.Info("synced node info")
+	}
 }
 
 func (a *Agent) pendingOps() []syncOp {

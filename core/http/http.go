@@ -171,6 +171,14 @@ func (s *Server) Serve(w *httpserver.Response, hr *httpserver.Request) {
 			code = http.StatusInternalServerError
 		}
 		s.count(rt, r.Method, code)
+		if s.logger.IsDebug() {
+			from := ""
+			if r.RemoteAddr != nil {
+				from = r.RemoteAddr.String()
+			}
+			s.logger.Debug("request finished", "method", r.Method, "url", logPath(r.Path),
+				"from", from, "latency", time.Since(start).String())
+		}
 	}()
 	if rt == nil {
 		code = http.StatusNotFound

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/beacon-sd/beacon/core/testagent"
+	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
 // TestMonitorWithOfficialClient follows the log of an agent that logs at
@@ -94,4 +95,79 @@ func TestMonitorHTTP(t *testing.T) {
 	if r.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST: %d", r.StatusCode)
 	}
+}
+
+// monitorUntil registers a service again and again (as the official
+// client's tests do, to make something happen) until the monitor streams
+// a line that has every word, or fails after 15 seconds.
+func monitorUntil(t *testing.T, a *testagent.Agent, lines chan string, words ...string) string {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		if err := a.Client.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "redis"}); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			select {
+			case line := <-lines:
+				ok := true
+				for _, w := range words {
+					ok = ok && strings.Contains(line, w)
+				}
+				if ok {
+					return line
+				}
+				continue
+			case <-time.After(200 * time.Millisecond):
+			case <-deadline:
+				t.Fatalf("no line with %q from the monitor", words)
+			}
+			break
+		}
+	}
+}
+
+// A service registration shows in the log the monitor streams: the
+// catalog sync at info, the request at debug; in text and in JSON.
+func TestMonitorStreamsServiceRegistration(t *testing.T) {
+	a := testagent.Start(t)
+	info, err := a.Client.Agent().Monitor("info", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	monitorUntil(t, a, info, "[INFO]", "synced service", "service=redis")
+	debug, err := a.Client.Agent().Monitor("debug", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	monitorUntil(t, a, debug, "[DEBUG]", "request finished", "method=PUT", "url=/v1/agent/service/register")
+	js, err := a.Client.Agent().MonitorJSON("debug", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := monitorUntil(t, a, js, `"request finished"`)
+	var entry map[string]interface{}
+	if err := json.Unmarshal([]byte(line), &entry); err != nil || entry["@level"] != "debug" || entry["url"] != "/v1/agent/service/register" {
+		t.Fatalf("JSON line %q: %v", line, err)
+	}
+}
+
+// When its client goes, a monitor stops: the agent, which logs at warn,
+// no longer builds debug entries for it.
+func TestMonitorEndsWhenTheClientGoes(t *testing.T) {
+	a := testagent.Start(t)
+	if a.Logger.IsDebug() {
+		t.Fatal("the test agent logs at debug")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	lines, err := a.Client.Agent().Monitor("debug", nil, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	monitorUntil(t, a, lines, "[DEBUG]")
+	if !a.Logger.IsDebug() {
+		t.Fatal("no debug entries built while a monitor follows them")
+	}
+	cancel()
+	waitfor.Until(t, 10*time.Second, "the monitor to stop", func() bool { return !a.Logger.IsDebug() })
 }
