@@ -217,6 +217,14 @@ func (w *aclWorld) cases() []aclCase {
 		{"GET", "/v1/operator/autopilot/health", "", readers, contains(`"Healthy":true`)},
 		{"GET", "/v1/operator/autopilot/state", "", readers, contains(`"Leader":"`)},
 		{"GET", "/v1/operator/usage", "", readers, contains(`"dc1":{`)},
+		{"GET", "/v1/agent/host", "", readers, contains(`"CollectionTime":`)},
+		{"GET", "/v1/agent/version", "", everyone, contains(`"HumanVersion":"1.22.3"`)},
+		// No coordinates to show, but Consul's rules first: node:read
+		// for a node, node:write for an update.
+		{"GET", "/v1/coordinate/datacenters", "", [4]int{501, 501, 501, 501}, nil},
+		{"GET", "/v1/coordinate/nodes", "", [4]int{501, 501, 501, 501}, nil},
+		{"GET", "/v1/coordinate/node/" + n, "", [4]int{403, 501, 403, 501}, nil},
+		{"PUT", "/v1/coordinate/update", `{"Node":"` + n + `","Coord":{}}`, [4]int{403, 403, 403, 501}, nil},
 		{"GET", "/v1/status/leader", "", everyone, nil},
 		{"GET", "/v1/status/peers", "", everyone, nil},
 		// ACLs

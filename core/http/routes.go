@@ -59,6 +59,12 @@ func (s *Server) routes() {
 	s.handle("/v1/operator/autopilot/health", s.autopilotHealth, get)
 	s.handle("/v1/operator/autopilot/state", s.autopilotState, get)
 	s.handle("/v1/operator/usage", s.operatorUsage, get)
+	s.handle("/v1/agent/host", s.agentHost, get)
+	s.handle("/v1/agent/version", s.agentVersion, get)
+	s.handle("/v1/coordinate/datacenters", s.coordinateDatacenters, get)
+	s.handle("/v1/coordinate/nodes", s.coordinateNodes, get)
+	s.handle("/v1/coordinate/node/", s.coordinateNode, get)
+	s.handle("/v1/coordinate/update", s.coordinateUpdate, put)
 
 	s.handle("/v1/agent/token/", s.agentToken, put)
 
