@@ -21,9 +21,11 @@ var kvCommands = map[string]command{
 	"get":    {"Retrieves or lists data from the KV store", kvGetCommand},
 	"put":    {"Sets or updates data in the KV store", kvPutCommand},
 	"delete": {"Removes data from the KV store", kvDeleteCommand},
+	"export": {"Exports a tree from the KV store as JSON", kvExportCommand},
+	"import": {"Imports a tree stored as JSON to the KV store", kvImportCommand},
 }
 
-// kvCommand is `beacon kv <get|put|delete>`.
+// kvCommand is `beacon kv <get|put|delete|export|import>`.
 func kvCommand(args []string, stdout, stderr io.Writer) int {
 	return runGroup("kv", kvCommands, args, stdout, stderr)
 }
