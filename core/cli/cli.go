@@ -50,6 +50,7 @@ var commands = map[string]command{
 	"snapshot":    {"Saves, restores and inspects snapshots of the servers' state", snapshotCommand},
 	"operator":    {"Provides cluster-level tools for operators", operatorCommand},
 	"info":        {"Provides debugging information for operators", infoCommand},
+	"debug":       {"Records a debugging archive for operators", debugCommand},
 	"monitor":     {"Streams logs from an agent", monitorCommand},
 	"validate":    {"Validates config files and directories", validateCommand},
 	"tls":         {"Builds certificates for the agents' TLS", tlsCommand},

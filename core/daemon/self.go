@@ -111,6 +111,7 @@ func (d *Daemon) self() map[string]interface{} {
 			"RPCAdvertiseAddr":   "tcp://" + d.node.Address + ":" + strconv.Itoa(cfg.Ports.Server),
 			"EnableScriptChecks": cfg.EnableScriptChecks, "EnableLocalScriptChecks": cfg.EnableLocalScriptChecks,
 			"HTTPMaxConnsPerClient": cfg.Limits.HTTPMaxConnsPerClient,
+			"EnableDebug":           cfg.EnableDebug, "ACLsEnabled": cfg.ACL.Enabled,
 		},
 		"Coord":  nil,
 		"Member": d.selfMember(false),
