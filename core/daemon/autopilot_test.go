@@ -120,13 +120,18 @@ func TestHealthFollowsTheConfiguration(t *testing.T) {
 	if h := health(); h.FailureTolerance != 0 || len(h.Servers) != 2 || follower(h).Name != "second" || follower(h).SerfStatus != "alive" {
 		t.Fatalf("healthy cluster: %+v", h)
 	}
+	// The follower hands the questions to the leader.
+	st, err := apiClient(t, joined).Operator().AutopilotState(nil)
+	if err != nil || st.Leader != leader.node.ID || len(st.Voters) != 2 || !st.Servers[joined.node.ID].Healthy {
+		t.Fatalf("state through the follower: %+v %v", st, err)
+	}
 
 	conf, err := c.Operator().AutopilotGetConfiguration(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	conf.LastContactThreshold = api.NewReadableDuration(time.Nanosecond)
-	if err := c.Operator().AutopilotSetConfiguration(conf, nil); err != nil {
+	if err := apiClient(t, joined).Operator().AutopilotSetConfiguration(conf, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitfor.Until(t, 20*time.Second, "the follower unhealthy", func() bool {
