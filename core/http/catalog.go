@@ -9,7 +9,14 @@ import (
 
 func (s *Server) catalogRegister(w *httpserver.Response, r *request) (interface{}, error) {
 	var args structs.RegisterRequest
-	return catalogWrite(s, r, &args, &args.Datacenter, &args.Token, s.backend.CatalogRegister)
+	return catalogWrite(s, r, &args, &args.Datacenter, &args.Token, func(ctx context.Context, args *structs.RegisterRequest) error {
+		if svc := args.Service; svc != nil {
+			if err := structs.NoMesh(svc.Service, svc.Kind, svc.Proxy.Set(), svc.Connect.Set()); err != nil {
+				return badRequest("Invalid service: %v", err)
+			}
+		}
+		return s.backend.CatalogRegister(ctx, args)
+	})
 }
 
 func (s *Server) catalogDeregister(w *httpserver.Response, r *request) (interface{}, error) {

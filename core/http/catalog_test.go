@@ -309,3 +309,45 @@ func getBody(t *testing.T, url string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// Service mesh parts of a registration (a proxy or gateway kind, proxy or
+// connect settings) are refused naming what was asked, through the agent
+// and the catalog alike; a plain service registered by the same client,
+// which always sends those fields empty, is accepted.
+func TestMeshRegistrationsRefused(t *testing.T) {
+	a := testagent.Start(t)
+	proxy := &api.AgentServiceConnectProxyConfig{DestinationServiceName: "web", LocalServicePort: 8080}
+	agentCases := []struct {
+		name string
+		reg  *api.AgentServiceRegistration
+		want string
+	}{
+		{"proxy kind", &api.AgentServiceRegistration{Name: "web-proxy", Kind: api.ServiceKindConnectProxy, Port: 9000, Proxy: proxy}, `kind "connect-proxy" is service mesh`},
+		{"sidecar", &api.AgentServiceRegistration{Name: "web", Port: 80, Connect: &api.AgentServiceConnect{SidecarService: &api.AgentServiceRegistration{}}}, "Connect settings are service mesh"},
+		{"native", &api.AgentServiceRegistration{Name: "web", Port: 80, Connect: &api.AgentServiceConnect{Native: true}}, "Connect settings are service mesh"},
+		{"gateway", &api.AgentServiceRegistration{Name: "gw", Kind: api.ServiceKindMeshGateway, Port: 443}, `kind "mesh-gateway" is service mesh`},
+	}
+	for _, c := range agentCases {
+		err := a.Client.Agent().ServiceRegister(c.reg)
+		if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("agent, %s: error %v, want a 400 saying %q", c.name, err, c.want)
+		}
+	}
+	node := a.Agent.Node().Node
+	_, err := a.Client.Catalog().Register(&api.CatalogRegistration{Node: node, Address: "127.0.0.1", SkipNodeUpdate: true,
+		Service: &api.AgentService{Kind: api.ServiceKindConnectProxy, ID: "web-proxy1", Service: "web-proxy", Port: 9000, Proxy: proxy}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "service mesh") {
+		t.Errorf("catalog proxy registration: %v", err)
+	}
+	_, err = a.Client.Catalog().Register(&api.CatalogRegistration{Node: node, Address: "127.0.0.1", SkipNodeUpdate: true,
+		Service: &api.AgentService{ID: "web1", Service: "web", Port: 80, Proxy: &api.AgentServiceConnectProxyConfig{}, Connect: &api.AgentServiceConnect{}}}, nil)
+	if err != nil {
+		t.Errorf("a plain service with empty proxy and connect settings: %v", err)
+	}
+	if err := a.Client.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "plain", Port: 80}); err != nil {
+		t.Errorf("a plain agent service: %v", err)
+	}
+	if svcs, _, _ := a.Client.Catalog().Service("web-proxy", "", nil); len(svcs) != 0 {
+		t.Errorf("a refused proxy is in the catalog: %+v", svcs)
+	}
+}

@@ -22,8 +22,8 @@ type ServiceDefinition struct {
 	Check             *CheckDefinition
 	Checks            []*CheckDefinition
 	Token             string
-	// Accepted for compatibility with Consul service files; beacon has no
-	// service mesh, so they are ignored.
+	// Service mesh settings: beacon has no service mesh, so a definition
+	// that sets either is refused (Validate) rather than half applied.
 	Connect   interface{} `json:",omitempty"`
 	Proxy     interface{} `json:",omitempty"`
 	Namespace string      `json:",omitempty"`
@@ -187,6 +187,9 @@ func (s *ServiceDefinition) Validate() error {
 	if s.Name == "" {
 		return fmt.Errorf("service definition needs a name")
 	}
+	if err := NoMesh(s.Name, s.Kind, !isEmptyValue(s.Proxy), !isEmptyValue(s.Connect)); err != nil {
+		return err
+	}
 	if s.Port < 0 || s.Port > 65535 {
 		return fmt.Errorf("service %q: port %d is out of range", s.Name, s.Port)
 	}
@@ -222,4 +225,36 @@ func OneAndMany[T any](one *T, many []*T) []*T {
 		}
 	}
 	return out
+}
+
+// NoMesh refuses the parts of a service registration that belong to
+// service mesh (a proxy or gateway kind, proxy or connect settings), which
+// beacon does not do: naming what was asked is better than registering the
+// service without it.
+func NoMesh(service, kind string, proxy, connect bool) error {
+	switch {
+	case kind != "" && kind != "typical":
+		return fmt.Errorf("service %q: kind %q is service mesh, which beacon does not do", service, kind)
+	case proxy:
+		return fmt.Errorf("service %q: Proxy settings are service mesh, which beacon does not do", service)
+	case connect:
+		return fmt.Errorf("service %q: Connect settings are service mesh, which beacon does not do", service)
+	}
+	return nil
+}
+
+// isEmptyValue reports a decoded JSON/HCL value that says nothing: absent,
+// null, or an empty object or list.
+func isEmptyValue(v interface{}) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case map[string]interface{}:
+		return len(x) == 0
+	case []interface{}:
+		return len(x) == 0
+	case []map[string]interface{}:
+		return len(x) == 0
+	}
+	return false
 }

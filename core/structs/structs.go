@@ -5,6 +5,7 @@ package structs
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -80,14 +81,74 @@ type MeshGateway struct {
 	Mode string `json:",omitempty"`
 }
 
-// ServiceProxy is kept only so that service JSON has Consul's shape.
+// ServiceProxy is kept only so that service JSON has Consul's shape; a
+// registration that sets anything in it is refused (NoMesh), and Set
+// records that it did.
 type ServiceProxy struct {
 	MeshGateway MeshGateway
 	Expose      struct{} `json:"Expose"`
+	set         bool
 }
 
-// ServiceConnect is kept only so that service JSON has Consul's shape.
-type ServiceConnect struct{}
+// UnmarshalJSON notes whether a registration said anything in Proxy.
+func (p *ServiceProxy) UnmarshalJSON(b []byte) error {
+	var m map[string]interface{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*p = ServiceProxy{set: !meshEmpty(m)}
+	return nil
+}
+
+// Set reports a registration that filled in proxy settings.
+func (p ServiceProxy) Set() bool { return p.set }
+
+// ServiceConnect is kept only so that service JSON has Consul's shape; as
+// with ServiceProxy, a registration that sets anything in it is refused.
+type ServiceConnect struct{ set bool }
+
+// UnmarshalJSON notes whether a registration said anything in Connect.
+func (c *ServiceConnect) UnmarshalJSON(b []byte) error {
+	var m map[string]interface{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*c = ServiceConnect{set: !meshEmpty(m)}
+	return nil
+}
+
+// Set reports a registration that filled in connect settings.
+func (c ServiceConnect) Set() bool { return c.set }
+
+// meshEmpty reports proxy or connect settings that say nothing: every
+// value is a zero (how clients send the structs they always fill in).
+func meshEmpty(m map[string]interface{}) bool {
+	for _, v := range m {
+		switch x := v.(type) {
+		case nil, bool:
+			if x == true {
+				return false
+			}
+		case string:
+			if x != "" {
+				return false
+			}
+		case float64:
+			if x != 0 {
+				return false
+			}
+		case map[string]interface{}:
+			if !meshEmpty(x) {
+				return false
+			}
+		case []interface{}:
+			if len(x) > 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // NodeService is one service instance as seen from its node: the shape of
 // /v1/agent/services entries, /v1/catalog/node services and the "Service" of
