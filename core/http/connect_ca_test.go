@@ -171,7 +171,7 @@ func TestConnectCALeafRenewedBeforeExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Config["SkipValidate"] = true
-	cfg.Config["LeafCertTTL"] = "4s"
+	cfg.Config["LeafCertTTL"] = "10s"
 	if _, err := a.Client.Connect().CASetConfig(cfg, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -180,17 +180,17 @@ func TestConnectCALeafRenewedBeforeExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	if life := leaf.ValidBefore.Sub(leaf.ValidAfter); life > 2*time.Minute {
-		t.Fatalf("leaf lives %v with LeafCertTTL 4s", life)
+		t.Fatalf("leaf lives %v with LeafCertTTL 10s", life)
 	}
-	// A watcher holding the index gets the next certificate before this
-	// one expires.
+	// A watcher holding the index gets the next certificate, made
+	// before this one expires (ValidAfter is set a minute back).
 	next, nmeta, err := a.Client.Agent().ConnectCALeaf("api", &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if next.SerialNumber == leaf.SerialNumber || nmeta.LastIndex <= meta.LastIndex || !time.Now().Before(leaf.ValidBefore) {
-		t.Fatalf("renewal: serial %s→%s, index %d→%d, now %v, old valid before %v",
-			leaf.SerialNumber, next.SerialNumber, meta.LastIndex, nmeta.LastIndex, time.Now(), leaf.ValidBefore)
+	if next.SerialNumber == leaf.SerialNumber || nmeta.LastIndex <= meta.LastIndex || !next.ValidAfter.Add(time.Minute).Before(leaf.ValidBefore) {
+		t.Fatalf("renewal: serial %s→%s, index %d→%d, made at %v, old valid before %v",
+			leaf.SerialNumber, next.SerialNumber, meta.LastIndex, nmeta.LastIndex, next.ValidAfter.Add(time.Minute), leaf.ValidBefore)
 	}
 }
 
