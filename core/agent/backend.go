@@ -55,4 +55,6 @@ type Backend interface {
 	ACLPolicyDelete(ctx context.Context, args *structs.ACLRequest) (bool, error)
 	ACLPolicyGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLPolicies) error
 	ACLPolicyList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLPolicies) error
+
+	CABackend
 }

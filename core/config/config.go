@@ -119,7 +119,7 @@ type Config struct {
 	RaftLogStore   RaftLogStore `json:"raft_logstore"`
 	Telemetry      AnyObject    `json:"telemetry"`
 	Autopilot      AnyObject    `json:"autopilot"`
-	Connect        AnyObject    `json:"connect"`
+	Connect        Connect      `json:"connect"`
 	HTTPConfig     AnyObject    `json:"http_config"`
 	Watches        []AnyObj     `json:"watches"`
 

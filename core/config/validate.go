@@ -93,6 +93,9 @@ func (c *Config) finalize() error {
 	if err := c.finalizeACL(); err != nil {
 		return err
 	}
+	if err := c.finalizeConnect(); err != nil {
+		return err
+	}
 	if c.Limits.HTTPMaxConnsPerClient < 0 {
 		return fmt.Errorf("limits.http_max_conns_per_client %d: must not be negative (0 means no limit)", c.Limits.HTTPMaxConnsPerClient)
 	}

@@ -66,6 +66,7 @@ func (d *Daemon) startCluster() (agent.Backend, error) {
 		LogStore: cfg.RaftLogStore.Backend, NoLogCache: cfg.RaftLogStore.DisableLogCache,
 		Members: gp.Members, MemberEvents: serverEvents,
 		ACL: d.aclConfig(), InitialManagementToken: cfg.ACL.Tokens.InitialManagement,
+		Connect: d.connectConfig(),
 	})
 	if err != nil {
 		return nil, err
@@ -305,4 +306,10 @@ func (d *Daemon) Keyring(op, key string) (structs.KeyringResult, error) {
 		return structs.KeyringResult{}, fmt.Errorf("a -dev agent does not gossip")
 	}
 	return d.Gossip.Keyring(op, key)
+}
+
+// connectConfig is the server's Connect CA settings.
+func (d *Daemon) connectConfig() server.ConnectConfig {
+	return server.ConnectConfig{Enabled: d.cfg.ConnectEnabled(), ClusterID: d.cfg.Connect.CAConfig.ClusterID,
+		CAConfig: d.cfg.CAProviderConfig()}
 }

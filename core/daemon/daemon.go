@@ -108,6 +108,7 @@ func (d *Daemon) start() (err error) {
 			RPCAddr: net.JoinHostPort(d.node.Address, strconv.Itoa(cfg.Ports.Server)),
 			Logger:  logger, DevMode: true,
 			ACL: d.aclConfig(), InitialManagementToken: cfg.ACL.Tokens.InitialManagement,
+			Connect: d.connectConfig(),
 		})
 		if err != nil {
 			return err

@@ -140,6 +140,32 @@ var (
 )
 
 func (w *aclWorld) cases() []aclCase {
+	return append(w.baseCases(), w.connectCases()...)
+}
+
+// connectCases cover the Connect CA (roots for everyone, a leaf with
+// service:write, the configuration with operator:write) and the service
+// mesh endpoints, which answer 501 whoever asks.
+func (w *aclWorld) connectCases() []aclCase {
+	cs := []aclCase{
+		{"GET", "/v1/connect/ca/roots", "", everyone, contains("ActiveRootID")},
+		{"GET", "/v1/agent/connect/ca/roots", "", everyone, contains("ActiveRootID")},
+		{"GET", "/v1/agent/connect/ca/leaf/web", "", denyAll, contains("BEGIN CERTIFICATE")},
+		{"GET", "/v1/connect/ca/configuration", "", denyAll, contains(`"Provider":"consul"`)},
+		{"PUT", "/v1/connect/ca/configuration", `{"Provider":"consul","Config":{}}`, denyAll, nil},
+	}
+	for _, p := range beaconhttp.MeshRoutes() {
+		if strings.HasSuffix(p, "/") {
+			p += "x"
+		}
+		for _, m := range []string{"GET", "PUT", "POST", "DELETE"} {
+			cs = append(cs, aclCase{m, p, "", [4]int{501, 501, 501, 501}, nil})
+		}
+	}
+	return cs
+}
+
+func (w *aclWorld) baseCases() []aclCase {
 	n := w.node
 	return []aclCase{
 		// KV

@@ -24,6 +24,7 @@ import (
 
 	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/agent"
+	"github.com/beacon-sd/beacon/core/connect"
 	"github.com/beacon-sd/beacon/core/decode"
 	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
@@ -79,6 +80,8 @@ type Server struct {
 	recovery *acl.Authorizer
 	// restoring is held while a snapshot restore runs.
 	restoring sync.Mutex
+	// leaves keeps the services' Connect leaf certificates.
+	leaves *connect.Leaves
 }
 
 type handlerFunc func(w *httpserver.Response, r *request) (interface{}, error)
@@ -119,6 +122,7 @@ func New(cfg Config) *Server {
 		exact:   map[string]*route{},
 	}
 	s.recovery = recoveryAuthorizer(cfg.Agent.Node().Node)
+	s.leaves = &connect.Leaves{Roots: s.backend.ConnectCARoots, Sign: s.backend.ConnectCASign, Datacenter: cfg.Datacenter}
 	s.routes()
 	sort.Slice(s.prefix, func(i, j int) bool { return len(s.prefix[i].path) > len(s.prefix[j].path) })
 	return s

@@ -73,6 +73,14 @@ func (s *Server) routes() {
 	s.handle("/v1/acl/info/", s.aclLegacyInfo, get)
 	s.handle("/v1/acl/list", s.aclLegacyList, get)
 
+	s.handle("/v1/connect/ca/roots", s.connectCARoots, get)
+	s.handle("/v1/connect/ca/configuration", s.connectCAConfig, get, put)
+	s.handle("/v1/agent/connect/ca/roots", s.connectCARoots, get)
+	s.handle("/v1/agent/connect/ca/leaf/", s.agentConnectLeaf, get)
+	for _, m := range meshRoutes {
+		s.handle(m.path, notMesh(m.feature), get, put, pst, del)
+	}
+
 	s.handle("/v1/status/leader", s.statusLeader, get)
 	s.handle("/v1/status/peers", s.statusPeers, get)
 

@@ -49,19 +49,8 @@ func TestLargeUploadsRefusedBeforeTheBody(t *testing.T) {
   tokens { initial_management = "root"  agent = "root" }
 }`))
 	root := tokenClient(t, a, "root")
-	token := func(rules string) string {
-		pol, _, err := root.ACL().PolicyCreate(&api.ACLPolicy{Name: fmt.Sprintf("p%d", len(rules)), Rules: rules}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, _, err := root.ACL().TokenCreate(&api.ACLToken{Policies: []*api.ACLTokenPolicyLink{{ID: pol.ID}}}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok.SecretID
-	}
-	app := token(`key_prefix "app/" { policy = "write" }`)
-	reader := token(`key_prefix "" { policy = "read" }  node_prefix "" { policy = "read" }`)
+	app := ruleToken(t, root, `key_prefix "app/" { policy = "write" }`)
+	reader := ruleToken(t, root, `key_prefix "" { policy = "read" }  node_prefix "" { policy = "read" }`)
 
 	// The restore's body is a pipe nothing is written to: a server that
 	// read any of it before answering would wait, until the pipe fails.

@@ -59,6 +59,10 @@ func (s *Server) endpoints() map[string]rpc.Endpoint {
 		"ACLPolicyDelete":     rpc.Write(s.ACLPolicyDelete),
 		"ACLPolicyGet":        rpc.Read(s.ACLPolicyGet),
 		"ACLPolicyList":       rpc.Read(s.ACLPolicyList),
+		"ConnectCARoots":      rpc.Read(s.ConnectCARoots),
+		"ConnectCAConfigGet":  rpc.Read(s.ConnectCAConfigGet),
+		"ConnectCAConfigSet":  rpc.Write(s.ConnectCAConfigSet),
+		"ConnectCASign":       rpc.Write(s.ConnectCASign),
 	}
 }
 

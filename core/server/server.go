@@ -74,6 +74,9 @@ type Config struct {
 	// creates InitialManagementToken (tokens.initial_management) if set.
 	ACL                    acl.Config
 	InitialManagementToken string
+
+	// Connect is the built-in CA's configuration.
+	Connect ConnectConfig
 }
 
 // Server is an authoritative server: a single in-memory one in dev mode,
@@ -108,6 +111,8 @@ type Server struct {
 	userRestore atomic.Pointer[userRestore]
 
 	acl *acl.Resolver
+	// caMu makes the CA's changes one at a time on the leader.
+	caMu sync.Mutex
 
 	sessions   *sessionTimers
 	tombstones *tombstoneGC
@@ -172,6 +177,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		if err := s.initializeACLs(); err != nil {
 			return nil, fmt.Errorf("initialize ACLs: %w", err)
+		}
+		if err := s.initializeCA(); err != nil {
+			return nil, fmt.Errorf("initialize the Connect CA: %w", err)
 		}
 		s.wg.Add(1)
 		go s.devLoop()
@@ -358,6 +366,9 @@ func (s *Server) devLoop() {
 		case <-reconcile.C:
 			if err := s.reconcileSelf(); err != nil {
 				s.logger.Error("reconcile server node failed", "error", err)
+			}
+			if err := s.initializeCA(); err != nil {
+				s.logger.Error("Connect CA upkeep failed", "error", err)
 			}
 		case now := <-reap.C:
 			s.reapTombstones(now)

@@ -43,6 +43,8 @@ var snapTables = []struct {
 	{tableSessionChecks, func() interface{} { return new(sessionCheck) }},
 	{tableACLPolicies, func() interface{} { return new(structs.ACLPolicy) }},
 	{tableACLTokens, func() interface{} { return new(structs.ACLToken) }},
+	{tableCAConfig, func() interface{} { return new(structs.CAConfiguration) }},
+	{tableCARoots, func() interface{} { return new(structs.CARootState) }},
 	{tableIndex, func() interface{} { return new(indexEntry) }},
 }
 

@@ -192,6 +192,11 @@ func (t *txn) apply(c *structs.Command) (bool, error) {
 		if err == nil {
 			err = t.aclApply(c.ACL)
 		}
+	case structs.ConnectCARequestType:
+		err = need(c.ConnectCA != nil, c.Type)
+		if err == nil {
+			err = t.caSet(c.ConnectCA)
+		}
 	default:
 		err = fmt.Errorf("unknown command type %d", c.Type)
 	}
