@@ -124,7 +124,7 @@ func TestSnapshotRestoreStreamedOneAtATime(t *testing.T) {
 	}()
 	archive, _ := os.ReadFile(file)
 	pw.Write(archive[:len(archive)/2])
-	waitfor.Until(t, 10*time.Second, "a second restore to be turned away", func() bool {
+	waitfor.Until(t, 60*time.Second, "a second restore to be turned away", func() bool {
 		code, body := upload(t, a, "/v1/snapshot", "", bytes.NewReader(archive), int64(len(archive)))
 		return code == 429 && strings.Contains(body, "another snapshot restore is running")
 	})
