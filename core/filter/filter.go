@@ -18,8 +18,9 @@ import (
 // Filter keeps the items of type T that an expression matches. A nil
 // Filter, made from an empty expression, keeps everything.
 type Filter[T any] struct {
-	eval *bexpr.Evaluator
-	view func(T) any
+	// matcher returns a function that matches items one after another,
+	// seeing each through one view it fills again for every item.
+	matcher func() func(T) (bool, error)
 }
 
 // maxParseSteps bounds the work of parsing one expression. bexpr's parser
@@ -35,7 +36,7 @@ const maxParseSteps = 1_000_000
 // expression that does not parse, names a selector V lacks, or applies an
 // operator or a value its selector does not take is refused with bexpr's
 // words for it.
-func compile[T, V any](expr string, view func(T) V) (*Filter[T], error) {
+func compile[T, V any](expr string, fill func(*V, T)) (*Filter[T], error) {
 	if expr == "" {
 		return nil, nil
 	}
@@ -46,13 +47,22 @@ func compile[T, V any](expr string, view func(T) V) (*Filter[T], error) {
 		}
 		return nil, structs.BadInput("Failed to create boolean expression evaluator: %v", err)
 	}
-	var zero V
-	eval, err := bexpr.CreateEvaluatorForType(expr, nil, zero)
+	eval, err := bexpr.CreateEvaluatorForType(expr, nil, (*V)(nil))
 	if err != nil {
 		// The caller's mistake, answered 400 wherever it is found.
 		return nil, structs.BadInput("Failed to create boolean expression evaluator: %v", err)
 	}
-	return &Filter[T]{eval: eval, view: func(t T) any { return view(t) }}, nil
+	return &Filter[T]{matcher: func() func(T) (bool, error) {
+		view := new(V)
+		return func(t T) (bool, error) {
+			fill(view, t)
+			ok, err := eval.Evaluate(view)
+			if err != nil {
+				return false, fmt.Errorf("filter evaluation failed: %v", err)
+			}
+			return ok, nil
+		}
+	}}, nil
 }
 
 // Match reports whether the expression matches t.
@@ -60,11 +70,7 @@ func (f *Filter[T]) Match(t T) (bool, error) {
 	if f == nil {
 		return true, nil
 	}
-	ok, err := f.eval.Evaluate(f.view(t))
-	if err != nil {
-		return false, fmt.Errorf("filter evaluation failed: %v", err)
-	}
-	return ok, nil
+	return f.matcher()(t)
 }
 
 // Slice returns the items the expression matches, in their order. It
@@ -74,8 +80,9 @@ func (f *Filter[T]) Slice(items []T) ([]T, error) {
 		return items, nil
 	}
 	out := make([]T, 0, len(items))
+	match := f.matcher()
 	for _, it := range items {
-		ok, err := f.Match(it)
+		ok, err := match(it)
 		if err != nil {
 			return nil, err
 		}

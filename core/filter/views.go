@@ -22,11 +22,12 @@ type nodeView struct {
 	Meta            map[string]string
 }
 
-func viewNode(n *structs.Node) nodeView {
+func viewNode(v *nodeView, n *structs.Node) {
 	if n == nil {
-		return nodeView{}
+		*v = nodeView{}
+		return
 	}
-	return nodeView{ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter,
+	*v = nodeView{ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter,
 		TaggedAddresses: n.TaggedAddresses, Meta: n.Meta}
 }
 
@@ -76,11 +77,12 @@ type serviceView struct {
 	Datacenter string
 }
 
-func viewService(s *structs.NodeService) serviceView {
+func viewService(v *serviceView, s *structs.NodeService) {
 	if s == nil {
-		return serviceView{}
+		*v = serviceView{}
+		return
 	}
-	return serviceView{Kind: s.Kind, ID: s.ID, Service: s.Service, Tags: s.Tags,
+	*v = serviceView{Kind: s.Kind, ID: s.ID, Service: s.Service, Tags: s.Tags,
 		Address: s.Address, TaggedAddresses: s.TaggedAddresses, Meta: s.Meta, Port: s.Port,
 		Weights: s.Weights, EnableTagOverride: s.EnableTagOverride, Datacenter: s.Datacenter}
 }
@@ -109,8 +111,8 @@ type serviceNodeView struct {
 	ServiceConnect           connectView
 }
 
-func viewServiceNode(s structs.ServiceNode) serviceNodeView {
-	return serviceNodeView{ID: s.ID, Node: s.Node, Address: s.Address, Datacenter: s.Datacenter,
+func viewServiceNode(v *serviceNodeView, s structs.ServiceNode) {
+	*v = serviceNodeView{ID: s.ID, Node: s.Node, Address: s.Address, Datacenter: s.Datacenter,
 		TaggedAddresses: s.TaggedAddresses, NodeMeta: s.NodeMeta, ServiceKind: s.ServiceKind,
 		ServiceID: s.ServiceID, ServiceName: s.ServiceName, ServiceTags: s.ServiceTags,
 		ServiceAddress: s.ServiceAddress, ServiceTaggedAddresses: s.ServiceTaggedAddresses,
@@ -133,11 +135,12 @@ type checkView struct {
 	Type        string
 }
 
-func viewCheck(c *structs.HealthCheck) checkView {
+func viewCheck(v *checkView, c *structs.HealthCheck) {
 	if c == nil {
-		return checkView{}
+		*v = checkView{}
+		return
 	}
-	return checkView{Node: c.Node, CheckID: c.CheckID, Name: c.Name, Status: c.Status,
+	*v = checkView{Node: c.Node, CheckID: c.CheckID, Name: c.Name, Status: c.Status,
 		Notes: c.Notes, Output: c.Output, ServiceID: c.ServiceID, ServiceName: c.ServiceName,
 		ServiceTags: c.ServiceTags, Type: c.Type}
 }
@@ -149,12 +152,14 @@ type healthView struct {
 	Checks  []checkView
 }
 
-func viewHealth(e structs.CheckServiceNode) healthView {
-	checks := make([]checkView, len(e.Checks))
-	for i, c := range e.Checks {
-		checks[i] = viewCheck(c)
+func viewHealth(v *healthView, e structs.CheckServiceNode) {
+	viewNode(&v.Node, e.Node)
+	viewService(&v.Service, e.Service)
+	v.Checks = v.Checks[:0] // the view is filled again for each entry
+	for _, c := range e.Checks {
+		v.Checks = append(v.Checks, checkView{})
+		viewCheck(&v.Checks[len(v.Checks)-1], c)
 	}
-	return healthView{Node: viewNode(e.Node), Service: viewService(e.Service), Checks: checks}
 }
 
 // memberView is an entry of /v1/agent/members.
@@ -172,7 +177,7 @@ type memberView struct {
 	DelegateCur uint8
 }
 
-func viewMember(m api.AgentMember) memberView { return memberView(m) }
+func viewMember(v *memberView, m api.AgentMember) { *v = memberView(m) }
 
 // Nodes filters catalog nodes.
 func Nodes(expr string) (*Filter[*structs.Node], error) { return compile(expr, viewNode) }
@@ -191,10 +196,9 @@ func Services(expr string) (*Filter[*structs.NodeService], error) {
 // AgentServices filters an agent's services, which show the agent's
 // datacenter dc.
 func AgentServices(expr, dc string) (*Filter[*structs.NodeService], error) {
-	return compile(expr, func(s *structs.NodeService) serviceView {
-		v := viewService(s)
+	return compile(expr, func(v *serviceView, s *structs.NodeService) {
+		viewService(v, s)
 		v.Datacenter = dc
-		return v
 	})
 }
 
