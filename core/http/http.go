@@ -399,8 +399,23 @@ const maxJSONBody = 4 << 20
 // MaxBody is the largest request body the API accepts for a KV limit.
 func MaxBody(kvLimit int) int { return max(kvLimit, maxJSONBody) + 1 }
 
-// parseQuery reads the options every read endpoint takes.
+// parseQuery reads the options every read endpoint takes. ?filter is
+// refused: the endpoints that take it use parseFilteredQuery.
 func parseQuery(r *request, dc *string, q *structs.QueryOptions) error {
+	if _, ok := r.query["filter"]; ok {
+		return badRequest("the ?filter parameter is not supported by this endpoint: only the catalog, health and agent lists take it")
+	}
+	return parseOptions(r, dc, q)
+}
+
+// parseFilteredQuery is parseQuery for the lists that take ?filter=: the
+// server that answers checks the expression and applies it (core/filter).
+func parseFilteredQuery(r *request, dc *string, q *structs.QueryOptions) error {
+	q.Filter = r.query.Get("filter")
+	return parseOptions(r, dc, q)
+}
+
+func parseOptions(r *request, dc *string, q *structs.QueryOptions) error {
 	v := r.query
 	*dc = v.Get("dc")
 	if s := v.Get("index"); s != "" {
@@ -429,9 +444,6 @@ func parseQuery(r *request, dc *string, q *structs.QueryOptions) error {
 		}
 		q.MaxStaleDuration = d
 		q.AllowStale = true
-	}
-	if _, ok := v["filter"]; ok {
-		return badRequest("the ?filter parameter is not supported; filter on the client or use ?tag / ?node-meta")
 	}
 	q.Token = r.token
 	if q.MinIndex > 0 {

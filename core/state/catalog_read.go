@@ -1,7 +1,6 @@
 package state
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/go-memdb"
@@ -51,7 +50,7 @@ func (s *Store) Services(ws memdb.WatchSet, meta map[string]string) (uint64, map
 	if err != nil {
 		return 0, nil, err
 	}
-	sets := map[string]map[string]struct{}{}
+	union := structs.TagUnion{}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		row := raw.(*structs.ServiceRow)
 		if len(meta) > 0 {
@@ -63,23 +62,34 @@ func (s *Store) Services(ws memdb.WatchSet, meta map[string]string) (uint64, map
 				continue
 			}
 		}
-		set, ok := sets[row.Service]
-		if !ok {
-			set = map[string]struct{}{}
-			sets[row.Service] = set
-		}
-		for _, tag := range row.Tags {
-			set[tag] = struct{}{}
-		}
+		union.Add(row.Service, row.Tags)
 	}
-	out := make(map[string][]string, len(sets))
-	for name, set := range sets {
-		tags := make([]string, 0, len(set))
-		for tag := range set {
-			tags = append(tags, tag)
+	return atLeastOne(idx), union.Map(), nil
+}
+
+// ServiceInstances returns every service instance joined with its node,
+// keeping those whose node matches meta. Its index moves with any change to
+// an instance or a node: everything a filter over the instances may read.
+func (s *Store) ServiceInstances(ws memdb.WatchSet, meta map[string]string) (uint64, []structs.ServiceNode, error) {
+	idx := max(s.scopeIndex(ws, tableServices), s.scopeIndex(ws, tableNodes))
+	tx := s.readTxn()
+	nodes, err := tx.Get(tableNodes, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	out := []structs.ServiceNode{}
+	for raw := nodes.Next(); raw != nil; raw = nodes.Next() {
+		node := raw.(*structs.Node)
+		if !metaMatches(node.Meta, meta) {
+			continue
 		}
-		sort.Strings(tags)
-		out[name] = tags
+		svcs, err := tx.Get(tableServices, "node", node.Node)
+		if err != nil {
+			return 0, nil, err
+		}
+		for r := svcs.Next(); r != nil; r = svcs.Next() {
+			out = append(out, structs.NewServiceNode(node, &r.(*structs.ServiceRow).NodeService))
+		}
 	}
 	return atLeastOne(idx), out, nil
 }
