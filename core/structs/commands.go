@@ -12,6 +12,7 @@ const (
 	SessionRequestType    MessageType = 4
 	TombstoneRequestType  MessageType = 5
 	ACLRequestType        MessageType = 6
+	TxnRequestType        MessageType = 7
 )
 
 func (t MessageType) String() string {
@@ -28,6 +29,8 @@ func (t MessageType) String() string {
 		return "tombstone"
 	case ACLRequestType:
 		return "acl"
+	case TxnRequestType:
+		return "txn"
 	}
 	return "unknown"
 }
@@ -43,6 +46,7 @@ type Command struct {
 	Session    *SessionRequest    `json:",omitempty"`
 	Tombstone  *TombstoneRequest  `json:",omitempty"`
 	ACL        *ACLRequest        `json:",omitempty"`
+	Txn        *TxnRequest        `json:",omitempty"`
 }
 
 // WriteRequest carries what every write needs besides its payload.
@@ -77,6 +81,8 @@ func (c *Command) RequestID() string {
 		return c.Session.RequestID
 	case c.ACL != nil:
 		return c.ACL.RequestID
+	case c.Txn != nil:
+		return c.Txn.RequestID
 	}
 	return ""
 }

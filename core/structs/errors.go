@@ -29,6 +29,9 @@ var (
 	ErrLockDelay         = errors.New("lock is in its lock-delay period")
 	ErrNotLockHolder     = errors.New("session does not hold the lock")
 	ErrSessionCheckState = errors.New("check is critical, a session cannot be bound to it")
+	// ErrTxnReplayed answers a transaction sent again after it applied,
+	// once the store no longer holds the first apply's results.
+	ErrTxnReplayed = errors.New("the transaction was applied by an earlier attempt")
 )
 
 // InputError is an error caused by what the caller sent, not by the server;
@@ -68,6 +71,7 @@ var errorCodes = []struct {
 	{"aclnotfound", ErrACLNotFound},
 	{"aclboot", ErrACLBootstrapDisabled},
 	{"acloff", ErrACLDisabled},
+	{"txnreplayed", ErrTxnReplayed},
 }
 
 // ErrorCode is the code of err's kind, "" for none.
