@@ -144,6 +144,7 @@ func TestBadConfigNamesFileAndKey(t *testing.T) {
 		{"check without interval", "g.json", `{"check":{"name":"c","http":"http://x"}}`, nil, []string{"interval"}},
 		{"short encrypt key", "h.json", `{"encrypt":"c2hvcnQ="}`, nil, []string{"encrypt", "16, 24 or 32"}},
 		{"unknown raft log backend", "i.hcl", `raft_logstore { backend = "rocks" }`, nil, []string{"raft_logstore.backend", "rocks"}},
+		{"negative transaction limit", "j.hcl", `limits { txn_max_req_len = -1 }`, nil, []string{"limits.txn_max_req_len", "-1"}},
 		{"bad port flag", "", "", []string{"-http-port", "http"}, []string{"http-port"}},
 		{"missing data dir", "", "", []string{"-node", "x"}, []string{"data_dir"}},
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -96,8 +98,20 @@ func TestTxnThroughTheLog(t *testing.T) {
 	}
 	waitForTag("")
 	_, err = follower.Server.TxnApply(ctx, &structs.TxnRequest{Ops: []*structs.TxnOp{setOp("txn/b", "1")}})
-	if err == nil || structs.OutcomeUnknown(err) || !strings.Contains(err.Error(), "not applied") || !strings.Contains(err.Error(), "older build") {
+	if !errors.Is(err, structs.ErrTxnUnsupported) || structs.OutcomeUnknown(err) {
 		t.Fatalf("a transaction with an older server in the cluster: %v", err)
+	}
+	// Through the follower's HTTP API: 503, which means not applied.
+	hreq, _ := http.NewRequest("PUT", "http://"+follower.HTTPAddrs()[0].String()+"/v1/txn",
+		strings.NewReader(`[{"KV":{"Verb":"set","Key":"txn/b","Value":"MQ=="}}]`))
+	hresp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(hresp.Body)
+	hresp.Body.Close()
+	if hresp.StatusCode != 503 || !strings.Contains(string(body), "older build") {
+		t.Fatalf("over HTTP: %d %s", hresp.StatusCode, body)
 	}
 	for _, d := range ds {
 		if _, e, _ := d.Server.Store().KVGet(nil, "txn/b"); e != nil {

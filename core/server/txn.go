@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/beacon-sd/beacon/core/acl"
@@ -98,15 +97,11 @@ func checkTxnSize(ops []*structs.TxnOp) error {
 // to apply it while the others applied it.
 const GossipTagTxn = "txn"
 
-// errTxnOlderServer refuses a transaction, not applied, while a server
-// cannot apply it.
-var errTxnOlderServer = errors.New("transaction not applied: a server in the raft configuration runs an older build that cannot apply transactions; upgrade every server")
-
 // applyTxn writes a transaction: directly in dev mode, through the log
 // otherwise.
 func (s *Server) applyTxn(args *structs.TxnRequest) (*structs.TxnResponse, error) {
 	if s.raft != nil && !s.everyServerTagged(GossipTagTxn) {
-		return nil, errTxnOlderServer
+		return nil, structs.ErrTxnUnsupported
 	}
 	if s.raft == nil {
 		s.applyMu.Lock()

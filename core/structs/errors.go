@@ -32,6 +32,9 @@ var (
 	// ErrTxnReplayed answers a transaction sent again after it applied,
 	// once the store no longer holds the first apply's results.
 	ErrTxnReplayed = errors.New("the transaction was applied by an earlier attempt")
+	// ErrTxnUnsupported refuses a transaction, not applied, while a
+	// server in the cluster cannot apply transactions.
+	ErrTxnUnsupported = errors.New("transaction not applied: a server in the raft configuration runs an older build that cannot apply transactions; upgrade every server")
 )
 
 // InputError is an error caused by what the caller sent, not by the server;
@@ -72,6 +75,7 @@ var errorCodes = []struct {
 	{"aclboot", ErrACLBootstrapDisabled},
 	{"acloff", ErrACLDisabled},
 	{"txnreplayed", ErrTxnReplayed},
+	{"notxn", ErrTxnUnsupported},
 }
 
 // ErrorCode is the code of err's kind, "" for none.
