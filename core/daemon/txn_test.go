@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/consul/api"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/beacon-sd/beacon/core/config"
 	"github.com/beacon-sd/beacon/core/server"
 	"github.com/beacon-sd/beacon/core/structs"
 	"github.com/beacon-sd/beacon/internal/waitfor"
@@ -212,5 +217,54 @@ func TestTxnAnswersAreTrueAcrossALeaderChange(t *testing.T) {
 	t.Logf("%d transactions: %d applied, %d not applied, %d of unknown outcome", len(answers), applied, refused, unknown)
 	if applied == 0 {
 		t.Fatal("no transaction applied")
+	}
+}
+
+// A client agent sends a transaction to the servers, and answers the
+// official client as a server's agent does.
+func TestTxnThroughAClientAgent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and a client agent")
+	}
+	srv := startClusterServer(t, "s", 1)
+	waitfor.Until(t, 20*time.Second, "a leader", srv.Server.IsLeader)
+	src := config.Source{Name: "client", Format: "json", Data: []byte(fmt.Sprintf(
+		`{"node_name":"c","server":false,"bind_addr":"127.0.0.1","data_dir":%q,`+
+			`"ports":{"http":0,"dns":-1,"server":0,"serf_lan":0},"log_level":"error"}`, t.TempDir()))}
+	cfg, err := config.Build(false, []config.Source{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := Start(cfg, Options{Logger: hclog.NewNullLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Shutdown)
+	host, port := srv.Gossip.LocalAddr()
+	if _, err := cl.Join([]string{host + ":" + strconv.Itoa(port)}); err != nil {
+		t.Fatal(err)
+	}
+	ac := api.DefaultNonPooledConfig()
+	ac.Address = cl.HTTPAddrs()[0].String()
+	c, err := api.NewClient(ac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ok bool
+	var resp *api.TxnResponse
+	waitfor.Until(t, 20*time.Second, "the client agent to reach the server", func() bool {
+		ok, resp, _, err = c.Txn().Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVSet, Key: "via/client", Value: []byte("1")}}}, nil)
+		return err == nil
+	})
+	if !ok || len(resp.Results) != 1 || resp.Results[0].KV.Key != "via/client" {
+		t.Fatalf("transaction: %v %+v", ok, resp)
+	}
+	ok, resp, meta, err := c.Txn().Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVGet, Key: "via/client"}}}, &api.QueryOptions{AllowStale: true})
+	if err != nil || !ok || string(resp.Results[0].KV.Value) != "1" || !meta.KnownLeader {
+		t.Fatalf("read-only transaction: %v %v %+v %+v", ok, err, resp, meta)
+	}
+	ok, resp, _, err = c.Txn().Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: "via/client", Value: []byte("2"), Index: 1}}}, nil)
+	if err != nil || ok || len(resp.Errors) != 1 || resp.Errors[0].What != `failed to set key "via/client", index is stale` {
+		t.Fatalf("a failing transaction: %v %v %+v", ok, err, resp)
 	}
 }
