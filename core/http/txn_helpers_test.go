@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// same fails the test when got is not want, showing both as JSON.
-func same(t *testing.T, want, got interface{}) {
+// txnEqual fails the test when got is not want, showing both as JSON.
+func txnEqual(t *testing.T, want, got interface{}) {
 	t.Helper()
 	if !reflect.DeepEqual(want, got) {
 		w, _ := json.MarshalIndent(want, "", " ")
@@ -17,14 +17,14 @@ func same(t *testing.T, want, got interface{}) {
 	}
 }
 
-func noErr(t *testing.T, err error) {
+func txnNoErr(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func contains1(t *testing.T, s, sub string) {
+func txnHas(t *testing.T, s, sub string) {
 	t.Helper()
 	if !strings.Contains(s, sub) {
 		t.Fatalf("%q does not contain %q", s, sub)

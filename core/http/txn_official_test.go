@@ -43,13 +43,13 @@ func TestTxnOfficialClientTxn(t *testing.T) {
 		},
 	}
 	_, err := c.Catalog().Register(reg, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	node, _, err := c.Catalog().Node("foo", nil)
-	noErr(t, err)
-	same(t, nodeID, node.Node.ID)
+	txnNoErr(t, err)
+	txnEqual(t, nodeID, node.Node.ID)
 
 	id, _, err := c.Session().CreateNoChecks(nil, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	defer c.Session().Destroy(id, nil)
 
 	key := "txn/" + structs.GenerateUUID()
@@ -66,28 +66,28 @@ func TestTxnOfficialClientTxn(t *testing.T) {
 	// Without a session, the lock fails, and so does the get of the key
 	// it would have written: two errors, no results.
 	ok, ret, _, err := c.Txn().Txn(ops, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	if ok {
 		t.Fatal("transaction should have failed")
 	}
 	if ret == nil {
 		t.Fatal("no response")
 	}
-	same(t, 2, len(ret.Errors))
-	same(t, 0, len(ret.Results))
-	same(t, 0, ret.Errors[0].OpIndex)
-	contains1(t, ret.Errors[0].What, "missing session")
-	same(t, 1, ret.Errors[1].OpIndex)
-	contains1(t, ret.Errors[1].What, "doesn't exist")
+	txnEqual(t, 2, len(ret.Errors))
+	txnEqual(t, 0, len(ret.Results))
+	txnEqual(t, 0, ret.Errors[0].OpIndex)
+	txnHas(t, ret.Errors[0].What, "missing session")
+	txnEqual(t, 1, ret.Errors[1].OpIndex)
+	txnHas(t, ret.Errors[1].What, "doesn't exist")
 
 	ops[0].KV.Session = id
 	ok, ret, _, err = c.Txn().Txn(ops, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	if !ok {
 		t.Fatalf("transaction failed: %v", ret)
 	}
-	same(t, 0, len(ret.Errors))
-	same(t, 8, len(ret.Results))
+	txnEqual(t, 0, len(ret.Errors))
+	txnEqual(t, 8, len(ret.Results))
 	def := func(kind, target string, interval, timeout, dereg time.Duration) api.HealthCheckDefinition {
 		d := api.HealthCheckDefinition{
 			Interval: api.ReadableDuration(interval), IntervalDuration: interval,
@@ -127,37 +127,37 @@ func TestTxnOfficialClientTxn(t *testing.T) {
 		check("bor", "critical", "udp", "1.1.1.1", 5*time.Second, 10*time.Second, 20*time.Second),
 		check("bur", "passing", "udp", "2.2.2.2", 5*time.Second, 10*time.Second, 20*time.Second),
 	}
-	same(t, expected, ret.Results)
+	txnEqual(t, expected, ret.Results)
 
 	// A read-only transaction, answered without the log: the key and
 	// the agent's own node.
 	self, _, err := c.Catalog().Node(a.Agent.Node().Node, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	ops = api.TxnOps{
 		{KV: &api.KVTxnOp{Verb: api.KVGet, Key: key}},
 		{Node: &api.NodeTxnOp{Verb: api.NodeGet, Node: api.Node{ID: self.Node.ID, Node: self.Node.Node}}},
 	}
 	ok, ret, meta, err := c.Txn().Txn(ops, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	if !ok {
 		t.Fatalf("read-only transaction failed: %v", ret)
 	}
 	if !meta.KnownLeader {
 		t.Error("X-Consul-KnownLeader is not true")
 	}
-	same(t, api.TxnResults{
+	txnEqual(t, api.TxnResults{
 		{KV: &api.KVPair{Key: key, Session: id, Value: []byte("test"), LockIndex: 1,
 			CreateIndex: ret.Results[0].KV.CreateIndex, ModifyIndex: ret.Results[0].KV.ModifyIndex}},
 		{Node: self.Node},
 	}, ret.Results)
 
 	pair, kvMeta, err := c.KV().Get(key, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	if pair == nil {
 		t.Fatal("the key is gone")
 	}
-	same(t, uint64(1), pair.LockIndex)
-	same(t, id, pair.Session)
+	txnEqual(t, uint64(1), pair.LockIndex)
+	txnEqual(t, id, pair.Session)
 	if kvMeta.LastIndex == 0 {
 		t.Error("X-Consul-Index is 0")
 	}
@@ -181,12 +181,12 @@ func TestTxnOfficialClientTxnWrite(t *testing.T) {
 				DeregisterCriticalServiceAfter: api.ReadableDuration(160 * time.Second)}}}},
 	}
 	ok, first, _, err := c.Txn().Txn(ops, &api.QueryOptions{})
-	noErr(t, err)
+	txnNoErr(t, err)
 	if !ok {
 		t.Fatalf("transaction failed: %v", first)
 	}
-	same(t, 0, len(first.Errors))
-	same(t, 4, len(first.Results))
+	txnEqual(t, 0, len(first.Errors))
+	txnEqual(t, 4, len(first.Results))
 	def := func(kind, target string) api.HealthCheckDefinition {
 		d := api.HealthCheckDefinition{
 			Interval: api.ReadableDuration(40 * time.Second), IntervalDuration: 40 * time.Second,
@@ -201,7 +201,7 @@ func TestTxnOfficialClientTxnWrite(t *testing.T) {
 		}
 		return d
 	}
-	same(t, api.TxnResults{
+	txnEqual(t, api.TxnResults{
 		{KV: &api.KVPair{Key: "k1", CreateIndex: first.Results[0].KV.CreateIndex, ModifyIndex: first.Results[0].KV.ModifyIndex}},
 		{Node: &api.Node{Node: "n1", Address: "1.1.1.1", TaggedAddresses: map[string]string{"wlan": "1.1.1.1"},
 			Meta: map[string]string{"n1": "v1"}, Datacenter: "dc1",
@@ -233,12 +233,12 @@ func TestTxnOfficialClientTxnWrite(t *testing.T) {
 		{Check: &api.CheckTxnOp{Verb: api.CheckDelete, Check: api.HealthCheck{Node: "n1", CheckID: "c1", ServiceID: "s1", ServiceName: "s1"}}},
 	}
 	ok, second, _, err := c.Txn().Txn(ops, &api.QueryOptions{})
-	noErr(t, err)
+	txnNoErr(t, err)
 	if !ok {
 		t.Fatalf("transaction failed: %v", second)
 	}
-	same(t, 0, len(second.Errors))
-	same(t, 3, len(second.Results))
+	txnEqual(t, 0, len(second.Errors))
+	txnEqual(t, 3, len(second.Results))
 	svc2 := &api.AgentService{ID: "s2", Service: "s2", Port: 23456, Address: "1.1.1.1",
 		TaggedAddresses: map[string]api.ServiceAddress{"wlan": {Address: "1.1.1.1", Port: 23456}},
 		Tags:            []string{"tag3"}, Meta: map[string]string{"s2": "v2"},
@@ -248,31 +248,31 @@ func TestTxnOfficialClientTxnWrite(t *testing.T) {
 	check2 := &api.HealthCheck{Node: "n1", CheckID: "c2", ServiceID: "s2", ServiceName: "s2",
 		ServiceTags: []string{"tag3"}, Status: "critical", Definition: def("http", "1.1.1.1"), Type: "http",
 		CreateIndex: second.Results[2].Check.CreateIndex, ModifyIndex: second.Results[2].Check.ModifyIndex}
-	same(t, api.TxnResults{
+	txnEqual(t, api.TxnResults{
 		{KV: &api.KVPair{Key: "k2", CreateIndex: second.Results[0].KV.CreateIndex, ModifyIndex: second.Results[0].KV.ModifyIndex}},
 		{Service: svc2},
 		{Check: check2},
 	}, second.Results)
 
 	pairs, _, err := c.KV().List("", nil)
-	noErr(t, err)
-	same(t, api.KVPairs{{Key: "k2", CreateIndex: second.Results[0].KV.CreateIndex,
+	txnNoErr(t, err)
+	txnEqual(t, api.KVPairs{{Key: "k2", CreateIndex: second.Results[0].KV.CreateIndex,
 		ModifyIndex: second.Results[0].KV.ModifyIndex}}, pairs)
 
 	services, _, err := c.Catalog().Services(nil)
-	noErr(t, err)
-	same(t, []string{"tag3"}, services["s2"])
+	txnNoErr(t, err)
+	txnEqual(t, []string{"tag3"}, services["s2"])
 	if _, ok := services["s1"]; ok {
 		t.Errorf("s1 still listed: %v", services)
 	}
 
 	entries, _, err := c.Health().Service("s2", "", false, nil)
-	noErr(t, err)
-	same(t, 1, len(entries))
-	same(t, &api.Node{Node: "n1", Address: "1.1.1.1", TaggedAddresses: map[string]string{"wlan": "1.1.1.1"},
+	txnNoErr(t, err)
+	txnEqual(t, 1, len(entries))
+	txnEqual(t, &api.Node{Node: "n1", Address: "1.1.1.1", TaggedAddresses: map[string]string{"wlan": "1.1.1.1"},
 		Meta: map[string]string{"n1": "v1"}, Datacenter: "dc1",
 		CreateIndex: first.Results[1].Node.CreateIndex, ModifyIndex: first.Results[1].Node.ModifyIndex}, entries[0].Node)
 	svc2.Partition, svc2.Namespace = "", ""
-	same(t, svc2, entries[0].Service)
-	same(t, api.HealthChecks{check2}, entries[0].Checks)
+	txnEqual(t, svc2, entries[0].Service)
+	txnEqual(t, api.HealthChecks{check2}, entries[0].Checks)
 }

@@ -60,7 +60,7 @@ func TestTxnKVVerbs(t *testing.T) {
 	a := testagent.Start(t)
 	c := a.Client
 	sess, _, err := c.Session().CreateNoChecks(nil, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	res := txnOK(t, c,
 		kvTxn(api.KVSet, "t/a", "1", 0, ""),
 		kvTxn(api.KVCAS, "t/b", "2", 0, ""), // 0: only if it does not exist
@@ -124,7 +124,7 @@ func TestTxnKVVerbs(t *testing.T) {
 		`7: key "t/a" doesn't exist`,
 		`8: unknown KV verb "bogus"`,
 	}
-	same(t, want, lines)
+	txnEqual(t, want, lines)
 	if p, _, _ := c.KV().Get("t/a", nil); p == nil {
 		t.Fatal("a rolled-back delete deleted t/a")
 	}
@@ -156,7 +156,7 @@ func TestTxnCatalogVerbs(t *testing.T) {
 		t.Fatalf("set results: %+v %+v %+v", n, s, ch)
 	}
 	entries, _, err := c.Health().Service("web", "", true, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	if len(entries) != 1 || entries[0].Node.Address != "10.0.0.1" || len(entries[0].Checks) != 1 {
 		t.Fatalf("health of web: %+v", entries)
 	}
@@ -169,7 +169,7 @@ func TestTxnCatalogVerbs(t *testing.T) {
 		&api.TxnOp{Service: &api.ServiceTxnOp{Verb: api.ServiceGet, Node: "n1", Service: api.AgentService{ID: "nope"}}},
 		&api.TxnOp{Check: &api.CheckTxnOp{Verb: api.CheckGet, Check: api.HealthCheck{Node: "n1", CheckID: "nope"}}},
 	)
-	same(t, []string{
+	txnEqual(t, []string{
 		`0: failed to set node "n1", index is stale`,
 		`1: failed to set service "web-1" on node "n1", index is stale`,
 		`2: failed to delete check "web-ok" on node "n1", index is stale`,
@@ -179,7 +179,7 @@ func TestTxnCatalogVerbs(t *testing.T) {
 	}, stale)
 	// Errors found before the store (arguments, rights) are reported
 	// alone: the transaction does not reach the store.
-	same(t, []string{`1: unknown node operation "rename": want get, set, cas, delete or delete-cas`}, txnFails(t, c,
+	txnEqual(t, []string{`1: unknown node operation "rename": want get, set, cas, delete or delete-cas`}, txnFails(t, c,
 		&api.TxnOp{Node: &api.NodeTxnOp{Verb: api.NodeGet, Node: api.Node{Node: "n2"}}},
 		&api.TxnOp{Node: &api.NodeTxnOp{Verb: "rename", Node: api.Node{Node: "n1"}}}))
 
@@ -220,7 +220,7 @@ func TestTxnSessionDelete(t *testing.T) {
 	a := testagent.Start(t)
 	c := a.Client
 	sess, _, err := c.Session().CreateNoChecks(&api.SessionEntry{LockDelay: 1}, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	txnOK(t, c, kvTxn(api.KVLock, "held", "v", 0, sess))
 	body := fmt.Sprintf(`[{"Session":{"Verb":"delete","Session":{"ID":%q}}},{"KV":{"Verb":"get","Key":"held"}}]`, sess)
 	code, out := do(t, "PUT", a.URL("/v1/txn"), "", body)
@@ -239,7 +239,7 @@ func TestTxnRollbackAnswer(t *testing.T) {
 	a := testagent.Start(t)
 	c := a.Client
 	_, err := c.KV().Put(&api.KVPair{Key: "k", Value: []byte("old")}, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	body := `[{"KV":{"Verb":"set","Key":"k","Value":"bmV3"}},` +
 		`{"Node":{"Verb":"set","Node":{"Node":"n9","Address":"10.0.0.9"}}},` +
 		`{"KV":{"Verb":"cas","Key":"k","Value":"eA==","Index":1}}]`
@@ -271,12 +271,12 @@ func TestTxnACL(t *testing.T) {
 	root := tokenClient(t, a, "root")
 	p, _, err := root.ACL().PolicyCreate(&api.ACLPolicy{Name: "app", Rules: `key_prefix "app/" { policy = "write" }
 node_prefix "" { policy = "read" }`}, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	tok, _, err := root.ACL().TokenCreate(&api.ACLToken{Policies: []*api.ACLTokenPolicyLink{{ID: p.ID}}}, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	app := tokenClient(t, a, tok.SecretID)
 	_, err = root.KV().Put(&api.KVPair{Key: "secret/x", Value: []byte("s")}, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 
 	lines := txnFails(t, app,
 		kvTxn(api.KVSet, "app/a", "1", 0, ""),
@@ -291,7 +291,7 @@ node_prefix "" { policy = "read" }`}, nil)
 		fmt.Sprintf(`3: Permission denied: token with AccessorID '%s' lacks permission 'node:write' on "n1"`, tok.AccessorID),
 		fmt.Sprintf(`4: Permission denied: token with AccessorID '%s' lacks permission 'service:write' on "db"`, tok.AccessorID),
 	}
-	same(t, want, lines)
+	txnEqual(t, want, lines)
 	if p, _, _ := root.KV().Get("app/a", nil); p != nil {
 		t.Fatal("app/a written by a denied transaction")
 	}
@@ -303,16 +303,16 @@ node_prefix "" { policy = "read" }`}, nil)
 	}
 	ok, resp, meta, err = app.Txn().Txn(api.TxnOps{kvTxn(api.KVGetTree, "a", "", 0, ""), kvTxn(api.KVGetTree, "s", "", 0, ""),
 		&api.TxnOp{Node: &api.NodeTxnOp{Verb: api.NodeGet, Node: api.Node{Node: a.Agent.Node().Node}}}}, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	if !ok || len(resp.Results) != 2 || resp.Results[0].KV.Key != "app/a" || resp.Results[1].Node == nil || !meta.ResultsFilteredByACLs {
 		t.Fatalf("filtered read: ok=%v %+v, filtered=%v", ok, resp, meta.ResultsFilteredByACLs)
 	}
 	// A large read-only transaction (its body is admitted from its head)
 	// needs no write right at all.
 	rp, _, err := root.ACL().PolicyCreate(&api.ACLPolicy{Name: "reader", Rules: `key_prefix "" { policy = "read" }`}, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	rt, _, err := root.ACL().TokenCreate(&api.ACLToken{Policies: []*api.ACLTokenPolicyLink{{ID: rp.ID}}}, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	var reads api.TxnOps
 	for i := 0; i < 128; i++ {
 		reads = append(reads, kvTxn(api.KVGetOrEmpty, fmt.Sprintf("app/%0600d", i), "", 0, ""))
@@ -341,13 +341,13 @@ node_prefix "" { policy = "read" }`}, nil)
 func TestTxnReadOnly(t *testing.T) {
 	a := testagent.Start(t)
 	_, err := a.Client.KV().Put(&api.KVPair{Key: "r", Value: []byte("v")}, nil)
-	noErr(t, err)
+	txnNoErr(t, err)
 	before := a.Server.Store().LatestIndex()
 	body := `[{"KV":{"Verb":"get","Key":"r"}},{"KV":{"Verb":"check-not-exists","Key":"s"}}]`
 	for _, q := range []string{"", "?stale", "?consistent"} {
 		req, _ := http.NewRequest("PUT", a.URL("/v1/txn"+q), strings.NewReader(body))
 		resp, err := http.DefaultClient.Do(req)
-		noErr(t, err)
+		txnNoErr(t, err)
 		resp.Body.Close()
 		if resp.StatusCode != 200 || resp.Header.Get("X-Consul-Knownleader") != "true" || resp.Header.Get("X-Consul-Lastcontact") == "" {
 			t.Fatalf("%s: %d %v", q, resp.StatusCode, resp.Header)
@@ -433,5 +433,5 @@ func TestTxnBadBodies(t *testing.T) {
 		&api.TxnOp{Service: &api.ServiceTxnOp{Verb: api.ServiceSet, Service: api.AgentService{Service: "s"}}},
 		&api.TxnOp{Check: &api.CheckTxnOp{Verb: api.CheckSet, Check: api.HealthCheck{Node: "n"}}},
 	)
-	same(t, []string{"0: missing key name", "1: Must provide node", "2: check needs a CheckID or a Name"}, lines)
+	txnEqual(t, []string{"0: missing key name", "1: Must provide node", "2: check needs a CheckID or a Name"}, lines)
 }
