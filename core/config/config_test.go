@@ -149,6 +149,7 @@ func TestBadConfigNamesFileAndKey(t *testing.T) {
 		{"audit logging on", "l.hcl", `audit { enabled = true }`, nil, []string{"audit", "Enterprise"}},
 		{"experiments", "m.json", `{"experiments":["resource-apis"]}`, nil, []string{"experiments", "resource-apis"}},
 		{"unknown peering key", "n.json", `{"peering":{"enabled":true,"test_allow_peer_registrations":true}}`, nil, []string{"peering.test_allow_peer_registrations"}},
+		{"negative transaction limit", "o.hcl", `limits { txn_max_req_len = -1 }`, nil, []string{"limits.txn_max_req_len", "-1"}},
 		{"bad port flag", "", "", []string{"-http-port", "http"}, []string{"http-port"}},
 		{"missing data dir", "", "", []string{"-node", "x"}, []string{"data_dir"}},
 	}

@@ -99,6 +99,9 @@ func (c *Config) finalize() error {
 	if c.Limits.HTTPMaxConnsPerClient < 0 {
 		return fmt.Errorf("limits.http_max_conns_per_client %d: must not be negative (0 means no limit)", c.Limits.HTTPMaxConnsPerClient)
 	}
+	if c.Limits.TxnMaxReqLen < 0 {
+		return fmt.Errorf("limits.txn_max_req_len %d: must not be negative (0 means the default of 512 KiB)", c.Limits.TxnMaxReqLen)
+	}
 	for _, s := range c.AllServices() {
 		if err := s.Validate(); err != nil {
 			return err

@@ -133,6 +133,7 @@ func (d *Daemon) gossipTags() map[string]string {
 		}
 		tags["raft_vsn"] = "3"
 		tags[server.GossipTagKVGroups] = "1"
+		tags[server.GossipTagTxn] = "1"
 		if cfg.BootstrapExpect > 0 {
 			tags["expect"] = strconv.Itoa(cfg.BootstrapExpect)
 		}

@@ -180,6 +180,12 @@ func (w *aclWorld) baseCases() []aclCase {
 		{"PUT", "/v1/kv/secret/y", "v", denyAll, nil},
 		{"DELETE", "/v1/kv/app/c", "", [4]int{403, 403, 200, 200}, nil},
 		{"DELETE", "/v1/kv/?recurse", "", [4]int{403, 403, 403, 0}, nil},
+		// Transactions: each operation needs what its own endpoint needs;
+		// a denied one fails the transaction (409), reads leave out what
+		// the token may not see.
+		{"PUT", "/v1/txn", `[{"KV":{"Verb":"set","Key":"app/t","Value":"dA=="}}]`, [4]int{409, 409, 200, 200}, nil},
+		{"PUT", "/v1/txn", `[{"KV":{"Verb":"get-tree","Key":"secret/"}}]`, everyone, seenBy(`"secret/x"`, readersOK)},
+		{"PUT", "/v1/txn", `[{"KV":{"Verb":"check-session","Key":"secret/x"}}]`, [4]int{409, 200, 409, 200}, nil},
 		// Catalog
 		{"PUT", "/v1/catalog/register", `{"Node":"ext","Address":"10.0.0.9","Service":{"Service":"ext-svc","Port":1}}`, denyAll, nil},
 		{"PUT", "/v1/catalog/deregister", `{"Node":"ext","ServiceID":"ext-svc"}`, denyAll, nil},

@@ -351,3 +351,39 @@ func TestMeshRegistrationsRefused(t *testing.T) {
 		t.Errorf("a refused proxy is in the catalog: %+v", svcs)
 	}
 }
+
+// A check registered in the catalog keeps the Name it was sent (none if
+// none) and, without a Type, takes the one its definition says, as the
+// official client's tests expect; UDP, TCP-over-TLS and OS service
+// definitions are kept.
+func TestCatalogCheckTypeFromDefinition(t *testing.T) {
+	a := testagent.Start(t)
+	_, err := a.Client.Catalog().Register(&api.CatalogRegistration{Node: "foo", Address: "2.2.2.2", Checks: api.HealthChecks{
+		{CheckID: "tcp", Status: "passing", Definition: api.HealthCheckDefinition{TCP: "1.1.1.1:80", TCPUseTLS: true, Interval: api.ReadableDuration(time.Second)}},
+		{CheckID: "udp", Status: "passing", Definition: api.HealthCheckDefinition{UDP: "1.1.1.1:53"}},
+		{CheckID: "os", Name: "Windows service", Status: "passing", Definition: api.HealthCheckDefinition{OSService: "w3svc"}},
+		{CheckID: "typed", Status: "passing", Type: "script", Definition: api.HealthCheckDefinition{TCP: "1.1.1.1:81"}},
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks, _, err := a.Client.Health().Node("foo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*api.HealthCheck{}
+	for _, c := range checks {
+		got[c.CheckID] = c
+	}
+	for id, want := range map[string]string{"tcp": "tcp", "udp": "udp", "os": "os_service", "typed": "script"} {
+		if c := got[id]; c == nil || c.Type != want {
+			t.Errorf("check %s: %+v, want type %s", id, c, want)
+		}
+	}
+	if c := got["tcp"]; c.Name != "" || !c.Definition.TCPUseTLS {
+		t.Errorf("tcp check: name %q, definition %+v", c.Name, c.Definition)
+	}
+	if got["udp"].Definition.UDP != "1.1.1.1:53" || got["os"].Definition.OSService != "w3svc" || got["os"].Name != "Windows service" {
+		t.Errorf("definitions lost: %+v %+v", got["udp"], got["os"])
+	}
+}

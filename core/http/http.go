@@ -51,6 +51,9 @@ type Config struct {
 	ForceLeave func(node string, prune bool) error
 	// MaxKVSize caps KV values (default 512 KiB).
 	MaxKVSize int
+	// MaxTxnLen caps a transaction's body (limits.txn_max_req_len,
+	// default 512 KiB); MaxKVSize when that is larger.
+	MaxTxnLen int
 	// DataDir holds uploaded snapshots while they are restored; the
 	// system's temporary directory when empty (dev mode).
 	DataDir string
@@ -109,6 +112,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxKVSize <= 0 {
 		cfg.MaxKVSize = structs.MaxKVValueSize
+	}
+	if cfg.MaxTxnLen <= 0 {
+		cfg.MaxTxnLen = structs.DefaultTxnMaxReqLen
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = telemetry.New()
@@ -200,6 +206,7 @@ func (s *Server) Serve(w *httpserver.Response, hr *httpserver.Request) {
 	if obj != nil {
 		s.writeJSON(w, r, obj)
 	}
+	code = w.Status()
 	if _, blocking := r.query["index"]; !blocking {
 		if o := rt.latency[r.Method]; o != nil {
 			o.Observe(time.Since(start).Seconds())
@@ -349,6 +356,8 @@ func (s *Server) writeError(w *httpserver.Response, r *request, err error) int {
 		msg = structs.ErrPermissionDenied.Error() + ": " + msg
 	case errors.Is(err, structs.ErrACLDisabled):
 		code = http.StatusUnauthorized
+	case errors.Is(err, structs.ErrTxnUnsupported):
+		code = http.StatusServiceUnavailable
 	case errors.Is(err, structs.ErrServiceNotFound), errors.Is(err, structs.ErrCheckNotFound):
 		code = http.StatusNotFound
 	case errors.Is(err, structs.ErrMissingNode), errors.Is(err, structs.ErrMissingService),
@@ -396,8 +405,9 @@ func decodeBody(r *request, out interface{}) error {
 // maxJSONBody bounds JSON request bodies other than KV values.
 const maxJSONBody = 4 << 20
 
-// MaxBody is the largest request body the API accepts for a KV limit.
-func MaxBody(kvLimit int) int { return max(kvLimit, maxJSONBody) + 1 }
+// MaxBody is the largest request body the API accepts for a KV limit
+// and a transaction limit (0: the default).
+func MaxBody(kvLimit, txnLimit int) int { return max(kvLimit, txnLimit, maxJSONBody) + 1 }
 
 // parseQuery reads the options every read endpoint takes. ?filter is
 // refused: the endpoints that take it use parseFilteredQuery.

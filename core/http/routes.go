@@ -7,6 +7,8 @@ import "github.com/beacon-sd/beacon/core/structs"
 func (s *Server) routes() {
 	s.handle("/v1/kv/", s.kv, get, put, pst, del)
 
+	s.handle("/v1/txn", s.txn, put)
+
 	s.handle("/v1/catalog/register", s.catalogRegister, put, pst)
 	s.handle("/v1/catalog/deregister", s.catalogDeregister, put, pst)
 	s.handle("/v1/catalog/datacenters", s.catalogDatacenters, get)

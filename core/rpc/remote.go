@@ -167,6 +167,14 @@ func (r *Remote) KVKeys(ctx context.Context, args *structs.KeyListRequest, reply
 	return r.call(ctx, "KVKeys", args, reply)
 }
 
+func (r *Remote) TxnApply(ctx context.Context, args *structs.TxnRequest) (structs.TxnResponse, error) {
+	return callFor[structs.TxnResponse](ctx, r, "TxnApply", args)
+}
+
+func (r *Remote) TxnRead(ctx context.Context, args *structs.TxnReadRequest, reply *structs.TxnReadResponse) error {
+	return r.call(ctx, "TxnRead", args, reply)
+}
+
 func (r *Remote) CatalogRegister(ctx context.Context, args *structs.RegisterRequest) error {
 	return r.call(ctx, "CatalogRegister", args, nil)
 }

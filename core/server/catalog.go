@@ -42,17 +42,8 @@ func ValidateRegister(args *structs.RegisterRequest) error {
 		return structs.BadInput("Must provide address if SkipNodeUpdate is not set")
 	}
 	if svc := args.Service; svc != nil {
-		if svc.Service == "" {
-			return structs.BadInput("Must provide service name with ID")
-		}
-		if svc.ID == "" {
-			svc.ID = svc.Service
-		}
-		if svc.Weights == (structs.Weights{}) {
-			svc.Weights = structs.Weights{Passing: 1, Warning: 1}
-		}
-		if svc.Port < 0 || svc.Port > 65535 {
-			return structs.BadInput("invalid service port %d", svc.Port)
+		if err := ValidateService(svc); err != nil {
+			return err
 		}
 	}
 	checks := args.Checks
@@ -66,8 +57,8 @@ func ValidateRegister(args *structs.RegisterRequest) error {
 		if c.CheckID == "" {
 			return structs.BadInput("check needs a CheckID or a Name")
 		}
-		if c.Name == "" {
-			c.Name = c.CheckID
+		if c.Type == "" {
+			c.Type = c.Definition.Type()
 		}
 		if c.Node != "" && c.Node != args.Node {
 			return structs.BadInput("check %q is for node %q, not %q", c.CheckID, c.Node, args.Node)
@@ -78,6 +69,24 @@ func ValidateRegister(args *structs.RegisterRequest) error {
 		if !structs.ValidStatus(c.Status) {
 			return structs.BadInput("check %q: invalid status %q", c.CheckID, c.Status)
 		}
+	}
+	return nil
+}
+
+// ValidateService checks a service instance to be written to the catalog
+// and fills Consul's defaults (ID from its name, weights 1/1).
+func ValidateService(svc *structs.NodeService) error {
+	if svc.Service == "" {
+		return structs.BadInput("Must provide service name with ID")
+	}
+	if svc.ID == "" {
+		svc.ID = svc.Service
+	}
+	if svc.Weights == (structs.Weights{}) {
+		svc.Weights = structs.Weights{Passing: 1, Warning: 1}
+	}
+	if svc.Port < 0 || svc.Port > 65535 {
+		return structs.BadInput("invalid service port %d", svc.Port)
 	}
 	return nil
 }

@@ -25,6 +25,8 @@ func (s *Server) endpoints() map[string]rpc.Endpoint {
 		"KVGet":               rpc.Read(s.KVGet),
 		"KVList":              rpc.Read(s.KVList),
 		"KVKeys":              rpc.Read(s.KVKeys),
+		"TxnApply":            rpc.Write(s.TxnApply),
+		"TxnRead":             rpc.Read(s.TxnRead),
 		"CatalogRegister":     rpc.Do(s.CatalogRegister),
 		"CatalogDeregister":   rpc.Do(s.CatalogDeregister),
 		"NodeLeave":           rpc.Do(s.NodeLeave),

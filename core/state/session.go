@@ -80,7 +80,7 @@ func (t *txn) sessionDestroy(id string) error {
 	}
 	for _, e := range held {
 		if sess.LockDelay > 0 {
-			t.store.setLockDelay(e.Key, sess.LockDelay)
+			t.delayLock(e.Key, sess.LockDelay)
 		}
 		if sess.Behavior == structs.SessionDelete {
 			if err := t.deleteEntry(e); err != nil {

@@ -12,6 +12,7 @@ const (
 	SessionRequestType    MessageType = 4
 	TombstoneRequestType  MessageType = 5
 	ACLRequestType        MessageType = 6
+	TxnRequestType        MessageType = 7
 	ConnectCARequestType  MessageType = 9
 )
 
@@ -29,6 +30,8 @@ func (t MessageType) String() string {
 		return "tombstone"
 	case ACLRequestType:
 		return "acl"
+	case TxnRequestType:
+		return "txn"
 	case ConnectCARequestType:
 		return "connect-ca"
 	}
@@ -46,6 +49,7 @@ type Command struct {
 	Session    *SessionRequest    `json:",omitempty"`
 	Tombstone  *TombstoneRequest  `json:",omitempty"`
 	ACL        *ACLRequest        `json:",omitempty"`
+	Txn        *TxnRequest        `json:",omitempty"`
 	ConnectCA  *CARequest         `json:",omitempty"`
 }
 
@@ -81,6 +85,8 @@ func (c *Command) RequestID() string {
 		return c.Session.RequestID
 	case c.ACL != nil:
 		return c.ACL.RequestID
+	case c.Txn != nil:
+		return c.Txn.RequestID
 	case c.ConnectCA != nil:
 		return c.ConnectCA.RequestID
 	}

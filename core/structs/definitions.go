@@ -87,31 +87,19 @@ const (
 	CheckTypeOS     = "os_service"
 )
 
-// Type names what kind of check the definition describes, "" when none.
+// Type names what kind of check the definition describes, "" when none:
+// what the catalog's definition tells (HealthCheckDefinition.Type), with
+// a script given as one line and an h2ping check, which it cannot show.
 func (c *CheckDefinition) Type() string {
-	switch {
-	case c.TTL > 0:
-		return CheckTypeTTL
-	case c.DockerContainerID != "":
-		return CheckTypeDocker
-	case len(c.ScriptArgs) > 0 || c.Script != "":
-		return CheckTypeScript
-	case c.HTTP != "":
-		return CheckTypeHTTP
-	case c.TCP != "":
-		return CheckTypeTCP
-	case c.UDP != "":
-		return CheckTypeUDP
-	case c.GRPC != "":
-		return CheckTypeGRPC
-	case c.H2PING != "":
-		return CheckTypeH2Ping
-	case c.AliasService != "" || c.AliasNode != "":
-		return CheckTypeAlias
-	case c.OSService != "":
-		return CheckTypeOS
+	d := c.Definition()
+	if c.Script != "" && len(d.ScriptArgs) == 0 {
+		d.ScriptArgs = []string{c.Script}
 	}
-	return ""
+	t := d.Type()
+	if c.H2PING != "" && (t == "" || t == CheckTypeAlias || t == CheckTypeOS) {
+		return CheckTypeH2Ping
+	}
+	return t
 }
 
 // Validate checks that the definition describes exactly one runnable check.
@@ -150,7 +138,8 @@ func (c *CheckDefinition) Definition() HealthCheckDefinition {
 	return HealthCheckDefinition{
 		HTTP: c.HTTP, Header: c.Header, Method: c.Method, Body: c.Body,
 		TLSServerName: c.TLSServerName, TLSSkipVerify: c.TLSSkipVerify,
-		TCP: c.TCP, GRPC: c.GRPC, GRPCUseTLS: c.GRPCUseTLS,
+		TCP: c.TCP, TCPUseTLS: c.TCPUseTLS, UDP: c.UDP, OSService: c.OSService,
+		GRPC: c.GRPC, GRPCUseTLS: c.GRPCUseTLS,
 		ScriptArgs: c.ScriptArgs, DockerContainerID: c.DockerContainerID,
 		AliasNode: c.AliasNode, AliasService: c.AliasService,
 		TTL: c.TTL, Interval: c.Interval, Timeout: c.Timeout,

@@ -234,16 +234,45 @@ type HealthCheckDefinition struct {
 	TLSServerName                  string              `json:",omitempty"`
 	TLSSkipVerify                  bool                `json:",omitempty"`
 	TCP                            string              `json:",omitempty"`
+	TCPUseTLS                      bool                `json:",omitempty"`
+	UDP                            string              `json:",omitempty"`
 	GRPC                           string              `json:",omitempty"`
 	GRPCUseTLS                     bool                `json:",omitempty"`
 	ScriptArgs                     []string            `json:",omitempty"`
 	DockerContainerID              string              `json:",omitempty"`
 	AliasNode                      string              `json:",omitempty"`
 	AliasService                   string              `json:",omitempty"`
+	OSService                      string              `json:",omitempty"`
 	TTL                            Duration            `json:",omitempty"`
 	Interval                       Duration            `json:",omitempty"`
 	Timeout                        Duration            `json:",omitempty"`
 	DeregisterCriticalServiceAfter Duration            `json:",omitempty"`
+}
+
+// Type names the kind of check the definition describes, as a check's
+// Type field shows it; "" when it says nothing.
+func (d *HealthCheckDefinition) Type() string {
+	switch {
+	case d.TTL > 0:
+		return CheckTypeTTL
+	case d.DockerContainerID != "":
+		return CheckTypeDocker
+	case len(d.ScriptArgs) > 0:
+		return CheckTypeScript
+	case d.HTTP != "":
+		return CheckTypeHTTP
+	case d.TCP != "":
+		return CheckTypeTCP
+	case d.UDP != "":
+		return CheckTypeUDP
+	case d.GRPC != "":
+		return CheckTypeGRPC
+	case d.AliasService != "" || d.AliasNode != "":
+		return CheckTypeAlias
+	case d.OSService != "":
+		return CheckTypeOS
+	}
+	return ""
 }
 
 // HealthCheck is a check's current state in the catalog.
@@ -279,7 +308,8 @@ func (c *HealthCheck) IsSame(o *HealthCheck) bool {
 func (d *HealthCheckDefinition) equal(o *HealthCheckDefinition) bool {
 	return d.HTTP == o.HTTP && d.Method == o.Method && d.Body == o.Body &&
 		d.TLSServerName == o.TLSServerName && d.TLSSkipVerify == o.TLSSkipVerify &&
-		d.TCP == o.TCP && d.GRPC == o.GRPC && d.GRPCUseTLS == o.GRPCUseTLS &&
+		d.TCP == o.TCP && d.TCPUseTLS == o.TCPUseTLS && d.UDP == o.UDP && d.OSService == o.OSService &&
+		d.GRPC == o.GRPC && d.GRPCUseTLS == o.GRPCUseTLS &&
 		d.DockerContainerID == o.DockerContainerID && d.AliasNode == o.AliasNode &&
 		d.AliasService == o.AliasService && d.TTL == o.TTL && d.Interval == o.Interval &&
 		d.Timeout == o.Timeout && d.DeregisterCriticalServiceAfter == o.DeregisterCriticalServiceAfter &&
