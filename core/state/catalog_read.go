@@ -2,7 +2,6 @@ package state
 
 import (
 	"sort"
-	"strings"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -20,7 +19,7 @@ func (s *Store) Nodes(ws memdb.WatchSet, meta map[string]string) (uint64, []*str
 	var out []*structs.Node
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		n := raw.(*structs.Node)
-		if metaMatches(n.Meta, meta) {
+		if structs.MetaMatches(n.Meta, meta) {
 			out = append(out, n)
 		}
 	}
@@ -59,7 +58,7 @@ func (s *Store) Services(ws memdb.WatchSet, meta map[string]string) (uint64, map
 			if err != nil {
 				return 0, nil, err
 			}
-			if n == nil || !metaMatches(n.(*structs.Node).Meta, meta) {
+			if n == nil || !structs.MetaMatches(n.(*structs.Node).Meta, meta) {
 				continue
 			}
 		}
@@ -96,7 +95,7 @@ func (s *Store) ServiceNodes(ws memdb.WatchSet, name string, tags []string, meta
 	out := []structs.ServiceNode{}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		row := raw.(*structs.ServiceRow)
-		if !hasTags(row.Tags, tags) {
+		if !structs.HasTags(row.Tags, tags) {
 			continue
 		}
 		n, err := tx.First(tableNodes, "id", row.Node)
@@ -107,7 +106,7 @@ func (s *Store) ServiceNodes(ws memdb.WatchSet, name string, tags []string, meta
 			continue
 		}
 		node := n.(*structs.Node)
-		if !metaMatches(node.Meta, meta) {
+		if !structs.MetaMatches(node.Meta, meta) {
 			continue
 		}
 		out = append(out, structs.NewServiceNode(node, &row.NodeService))
@@ -171,7 +170,7 @@ func (s *Store) ServiceChecks(ws memdb.WatchSet, name string, meta map[string]st
 			if err != nil {
 				return 0, nil, err
 			}
-			if n == nil || !metaMatches(n.(*structs.Node).Meta, meta) {
+			if n == nil || !structs.MetaMatches(n.(*structs.Node).Meta, meta) {
 				continue
 			}
 		}
@@ -217,7 +216,7 @@ func (s *Store) ChecksInState(ws memdb.WatchSet, state string, meta map[string]s
 			if err != nil {
 				return 0, nil, err
 			}
-			if n == nil || !metaMatches(n.(*structs.Node).Meta, meta) {
+			if n == nil || !structs.MetaMatches(n.(*structs.Node).Meta, meta) {
 				continue
 			}
 		}
@@ -239,7 +238,7 @@ func (s *Store) CheckServiceNodes(ws memdb.WatchSet, name string, tags []string,
 	out := []structs.CheckServiceNode{}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		row := raw.(*structs.ServiceRow)
-		if !hasTags(row.Tags, tags) {
+		if !structs.HasTags(row.Tags, tags) {
 			continue
 		}
 		n, err := tx.First(tableNodes, "id", row.Node)
@@ -250,7 +249,7 @@ func (s *Store) CheckServiceNodes(ws memdb.WatchSet, name string, tags []string,
 			continue
 		}
 		node := n.(*structs.Node)
-		if !metaMatches(node.Meta, meta) {
+		if !structs.MetaMatches(node.Meta, meta) {
 			continue
 		}
 		cit, err := tx.Get(tableChecks, "node", row.Node)
@@ -275,31 +274,4 @@ func (s *Store) CheckServiceNodes(ws memdb.WatchSet, name string, tags []string,
 		out = append(out, structs.CheckServiceNode{Node: node, Service: &row.NodeService, Checks: checks})
 	}
 	return atLeastOne(idx), out, nil
-}
-
-// hasTags reports whether have carries every tag of want, compared without
-// regard to case as Consul does.
-func hasTags(have, want []string) bool {
-	for _, w := range want {
-		found := false
-		for _, h := range have {
-			if strings.EqualFold(h, w) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
-func metaMatches(have, want map[string]string) bool {
-	for k, v := range want {
-		if hv, ok := have[k]; !ok || hv != v {
-			return false
-		}
-	}
-	return true
 }

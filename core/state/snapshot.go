@@ -43,6 +43,7 @@ var snapTables = []struct {
 	{tableSessionChecks, func() interface{} { return new(sessionCheck) }},
 	{tableACLPolicies, func() interface{} { return new(structs.ACLPolicy) }},
 	{tableACLTokens, func() interface{} { return new(structs.ACLToken) }},
+	{tableQueries, func() interface{} { return new(structs.PreparedQuery) }},
 	{tableIndex, func() interface{} { return new(indexEntry) }},
 }
 

@@ -12,6 +12,8 @@ const (
 	SessionRequestType    MessageType = 4
 	TombstoneRequestType  MessageType = 5
 	ACLRequestType        MessageType = 6
+
+	PreparedQueryRequestType MessageType = 8
 )
 
 func (t MessageType) String() string {
@@ -28,6 +30,8 @@ func (t MessageType) String() string {
 		return "tombstone"
 	case ACLRequestType:
 		return "acl"
+	case PreparedQueryRequestType:
+		return "prepared-query"
 	}
 	return "unknown"
 }
@@ -43,6 +47,8 @@ type Command struct {
 	Session    *SessionRequest    `json:",omitempty"`
 	Tombstone  *TombstoneRequest  `json:",omitempty"`
 	ACL        *ACLRequest        `json:",omitempty"`
+
+	PreparedQuery *PreparedQueryRequest `json:",omitempty"`
 }
 
 // WriteRequest carries what every write needs besides its payload.
@@ -77,6 +83,8 @@ func (c *Command) RequestID() string {
 		return c.Session.RequestID
 	case c.ACL != nil:
 		return c.ACL.RequestID
+	case c.PreparedQuery != nil:
+		return c.PreparedQuery.RequestID
 	}
 	return ""
 }

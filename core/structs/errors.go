@@ -68,6 +68,7 @@ var errorCodes = []struct {
 	{"aclnotfound", ErrACLNotFound},
 	{"aclboot", ErrACLBootstrapDisabled},
 	{"acloff", ErrACLDisabled},
+	{"noquery", ErrQueryNotFound},
 }
 
 // ErrorCode is the code of err's kind, "" for none.
