@@ -59,6 +59,12 @@ func (s *Server) endpoints() map[string]rpc.Endpoint {
 		"ACLPolicyDelete":     rpc.Write(s.ACLPolicyDelete),
 		"ACLPolicyGet":        rpc.Read(s.ACLPolicyGet),
 		"ACLPolicyList":       rpc.Read(s.ACLPolicyList),
+
+		"PreparedQueryApply":   rpc.Write(s.PreparedQueryApply),
+		"PreparedQueryGet":     rpc.Read(s.PreparedQueryGet),
+		"PreparedQueryList":    rpc.Read(s.PreparedQueryList),
+		"PreparedQueryExecute": rpc.Read(s.PreparedQueryExecute),
+		"PreparedQueryExplain": rpc.Read(s.PreparedQueryExplain),
 	}
 }
 
