@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -244,10 +245,43 @@ func (s *Store) PreparedQueryResolve(ws memdb.WatchSet, idOrName, segment string
 	if !q.IsTemplate() {
 		return idx, q, nil
 	}
-	tmpl, err := query.Compile(q)
+	tmpl, err := templates.get(q)
 	if err != nil {
 		return idx, nil, fmt.Errorf("prepared query template %s: %w", q.ID, err)
 	}
 	r, err := tmpl.Render(idOrName, segment)
 	return idx, r, err
+}
+
+// templates keeps templates compiled, by their row: rows never change (a
+// write stores a new one), so a row's template is compiled once, not on
+// every question a catch-all template answers.
+var templates = &templateCache{m: map[*structs.PreparedQuery]*query.Template{}}
+
+// maxTemplates bounds the cache; beyond it, it starts over.
+const maxTemplates = 256
+
+type templateCache struct {
+	mu sync.Mutex
+	m  map[*structs.PreparedQuery]*query.Template
+}
+
+func (c *templateCache) get(q *structs.PreparedQuery) (*query.Template, error) {
+	c.mu.Lock()
+	t, ok := c.m[q]
+	c.mu.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := query.Compile(q)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxTemplates {
+		c.m = map[*structs.PreparedQuery]*query.Template{}
+	}
+	c.m[q] = t
+	c.mu.Unlock()
+	return t, nil
 }
