@@ -1,12 +1,15 @@
 package dns_test
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/consul/api"
 	"github.com/miekg/dns"
+
+	"github.com/beacon-sd/beacon/core/testagent"
 )
 
 // createQueries stores the prepared queries the query tests ask about and
@@ -188,5 +191,40 @@ func TestPreparedQueryDig(t *testing.T) {
 			compareSection(t, "answer", r.sections["ANSWER"], tc.answer)
 			compareSection(t, "additional", r.sections["ADDITIONAL"], tc.extra)
 		})
+	}
+}
+
+// BenchmarkQueryHandler measures a question about a prepared query in
+// memory, next to one about the service it selects: each query question
+// executes the query on the server (a static query, and a template
+// compiled and rendered for the name).
+func BenchmarkQueryHandler(b *testing.B) {
+	a := testagent.Start(b)
+	f := &fixture{Agent: a, node: a.Agent.Node().Node}
+	for i := 0; i < 3; i++ {
+		f.register(b, fmt.Sprintf("benchdns-node-%d", i), fmt.Sprintf("127.2.0.%d", i+1), nil,
+			&api.AgentService{ID: fmt.Sprintf("benchdns-%d", i), Service: "benchdns", Port: 21000 + i})
+	}
+	for _, def := range []*api.PreparedQueryDefinition{
+		{Name: "benchq", Service: api.ServiceQuery{Service: "benchdns"}},
+		{Name: "bench-", Template: api.QueryTemplate{Type: "name_prefix_match", Regexp: "^bench-(.+)$"},
+			Service: api.ServiceQuery{Service: "${match(1)}"}},
+	} {
+		if _, _, err := a.Client.PreparedQuery().Create(def, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s, _, _ := serve(b, f.config())
+	for _, name := range []string{"benchdns.service.consul.", "benchq.query.consul.", "bench-benchdns.query.consul."} {
+		for _, qt := range []uint16{dns.TypeA, dns.TypeSRV} {
+			b.Run(strings.TrimSuffix(name, ".consul.")+"/"+dns.TypeToString[qt], func(b *testing.B) {
+				req := query(name, qt)
+				w := &discard{}
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					s.ServeDNS(w, req)
+				}
+			})
+		}
 	}
 }
