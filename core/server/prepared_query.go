@@ -33,7 +33,13 @@ func (s *Server) PreparedQueryApply(ctx context.Context, args *structs.PreparedQ
 		if q.ID != "" {
 			return "", structs.BadInput("ID must be empty when creating a new prepared query")
 		}
-		q.ID = structs.GenerateUUID()
+		// A create sent again with its request ID (its first attempt's
+		// outcome unknown) applies once; it must answer the ID that
+		// attempt stored, so the ID is the request's.
+		q.ID = args.RequestID
+		if !structs.IsUUID(q.ID) {
+			q.ID = structs.GenerateUUID()
+		}
 	case structs.PreparedQueryUpdate, structs.PreparedQueryDelete:
 		if q.ID == "" {
 			return "", structs.BadInput("Missing prepared query ID")

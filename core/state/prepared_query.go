@@ -2,7 +2,6 @@ package state
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -60,8 +59,6 @@ func (x templateIndex) PrefixFromArgs(args ...interface{}) ([]byte, error) {
 	return x.FromArgs(args...)
 }
 
-var uuidForm = regexp.MustCompile(`^(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
 func (t *txn) preparedQueryApply(req *structs.PreparedQueryRequest) error {
 	if req.Query == nil || req.Query.ID == "" {
 		return structs.BadInput("prepared query %s without a query ID", req.Op)
@@ -115,7 +112,7 @@ func (t *txn) preparedQuerySet(op structs.PreparedQueryOp, q *structs.PreparedQu
 		if taken, err := other("name", q.Name); err != nil || taken {
 			return orInput(err, "name '%s' aliases an existing query name", q.Name)
 		}
-		if uuidForm.MatchString(q.Name) {
+		if structs.IsUUID(q.Name) {
 			if taken, err := other("id", q.Name); err != nil || taken {
 				return orInput(err, "name '%s' aliases an existing query ID", q.Name)
 			}
@@ -221,7 +218,7 @@ func (s *Store) PreparedQueryResolve(ws memdb.WatchSet, idOrName, segment string
 		return idx, nil, structs.BadInput("Missing prepared query ID or name")
 	}
 	tx := s.readTxn()
-	if uuidForm.MatchString(idOrName) {
+	if structs.IsUUID(idOrName) {
 		raw, err := tx.First(tableQueries, "id", idOrName)
 		if err != nil {
 			return idx, nil, err

@@ -1,6 +1,9 @@
 package structs
 
-import "errors"
+import (
+	"errors"
+	"regexp"
+)
 
 // ErrQueryNotFound is the answer for a prepared query ID or name that
 // resolves to nothing; the HTTP API answers it with 404 and this text.
@@ -73,6 +76,12 @@ type QueryFailoverTarget struct {
 type QueryDNSOptions struct {
 	TTL string
 }
+
+var uuidForm = regexp.MustCompile(`^(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// IsUUID reports whether s has the form of a UUID, as query IDs do: a name
+// of that form is looked up as an ID first.
+func IsUUID(s string) bool { return len(s) == 36 && uuidForm.MatchString(s) }
 
 // IsTemplate reports whether the query is a template.
 func (q *PreparedQuery) IsTemplate() bool { return q.Template.Type != "" }
