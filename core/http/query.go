@@ -179,7 +179,6 @@ func (s *Server) queryExecute(w *httpserver.Response, r *request, name string) (
 	if err := read(s, w, r, args, &out, s.backend.PreparedQueryExecute); err != nil {
 		return nil, queryError(err)
 	}
-	filtered(w, out.ResultsFilteredByACLs)
 	if out.Nodes == nil {
 		out.Nodes = []structs.CheckServiceNode{}
 	}
