@@ -24,6 +24,7 @@ type aclWorld struct {
 	spareToken        string // AccessorID of a token the table updates, clones and deletes
 	sparePolicy       string // ID of a policy the table updates and deletes
 	legacy            string // SecretID (legacy ID) of a legacy client token
+	query, doomedQ    string // IDs of prepared queries "q-web" and "q-doomed"
 	callers           [4]string
 	managementAccount *api.Client
 }
@@ -33,6 +34,7 @@ key_prefix "" { policy = "read" }
 node_prefix "" { policy = "read" }
 service_prefix "" { policy = "read" }
 session_prefix "" { policy = "read" }
+query_prefix "" { policy = "read" }
 agent_prefix "" { policy = "read" }
 operator = "read"
 keyring = "read"
@@ -86,6 +88,10 @@ func newACLWorld(t *testing.T) *aclWorld {
 	w.session, _, err = mc.Session().Create(&api.SessionEntry{Node: w.node, Name: "s"}, nil)
 	must(err)
 	w.doomed, _, err = mc.Session().Create(&api.SessionEntry{Node: w.node, Name: "doomed"}, nil)
+	must(err)
+	w.query, _, err = mc.PreparedQuery().Create(&api.PreparedQueryDefinition{Name: "q-web", Service: api.ServiceQuery{Service: "web"}}, nil)
+	must(err)
+	w.doomedQ, _, err = mc.PreparedQuery().Create(&api.PreparedQueryDefinition{Name: "q-doomed", Service: api.ServiceQuery{Service: "web"}}, nil)
 	must(err)
 	return w
 }
@@ -233,6 +239,16 @@ func (w *aclWorld) baseCases() []aclCase {
 		{"GET", "/v1/session/node/" + n, "", everyone, seenBy(w.session, readersOK)},
 		{"PUT", "/v1/session/renew/" + w.session, "", denyAll, nil},
 		{"PUT", "/v1/session/destroy/" + w.doomed, "", denyAll, nil},
+		// Prepared queries: query:read and query:write on the name;
+		// execute shows what the caller's token may read (the query has
+		// no token of its own).
+		{"POST", "/v1/query", `{"Name":"q-made","Service":{"Service":"web"}}`, denyAll, nil},
+		{"GET", "/v1/query", "", everyone, seenBy(w.query, readersOK)},
+		{"GET", "/v1/query/" + w.query, "", readers, nil},
+		{"PUT", "/v1/query/" + w.query, `{"Name":"q-web","Service":{"Service":"web"}}`, denyAll, nil},
+		{"GET", "/v1/query/q-web/execute", "", everyone, seenBy(`"Port":80`, readersOK)},
+		{"GET", "/v1/query/q-web/explain", "", readers, nil},
+		{"DELETE", "/v1/query/" + w.doomedQ, "", denyAll, nil},
 		// Snapshots and operator
 		{"GET", "/v1/snapshot", "", denyAll, nil},
 		{"PUT", "/v1/snapshot", "not an archive", [4]int{403, 403, 403, anyButDenied}, nil},

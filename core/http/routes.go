@@ -52,6 +52,9 @@ func (s *Server) routes() {
 	s.handle("/v1/session/node/", s.sessionNode, get)
 	s.handle("/v1/session/renew/", s.sessionRenew, put, pst)
 
+	s.handle("/v1/query", s.query, get, pst)
+	s.handle("/v1/query/", s.querySpecific, get, put, del)
+
 	s.handle("/v1/snapshot", s.snapshot, get, put)
 	s.handle("/v1/operator/raft/configuration", s.raftConfiguration, get)
 	s.handle("/v1/operator/raft/peer", s.raftPeer, del)

@@ -65,6 +65,12 @@ func (s *Server) endpoints() map[string]rpc.Endpoint {
 		"ConnectCAConfigGet":  rpc.Read(s.ConnectCAConfigGet),
 		"ConnectCAConfigSet":  rpc.Write(s.ConnectCAConfigSet),
 		"ConnectCASign":       rpc.Write(s.ConnectCASign),
+
+		"PreparedQueryApply":   rpc.Write(s.PreparedQueryApply),
+		"PreparedQueryGet":     rpc.Read(s.PreparedQueryGet),
+		"PreparedQueryList":    rpc.Read(s.PreparedQueryList),
+		"PreparedQueryExecute": rpc.Read(s.PreparedQueryExecute),
+		"PreparedQueryExplain": rpc.Read(s.PreparedQueryExplain),
 	}
 }
 

@@ -1,8 +1,6 @@
 package state
 
 import (
-	"strings"
-
 	"github.com/hashicorp/go-memdb"
 
 	"github.com/beacon-sd/beacon/core/structs"
@@ -19,7 +17,7 @@ func (s *Store) Nodes(ws memdb.WatchSet, meta map[string]string) (uint64, []*str
 	var out []*structs.Node
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		n := raw.(*structs.Node)
-		if metaMatches(n.Meta, meta) {
+		if structs.MetaMatches(n.Meta, meta) {
 			out = append(out, n)
 		}
 	}
@@ -58,7 +56,7 @@ func (s *Store) Services(ws memdb.WatchSet, meta map[string]string) (uint64, map
 			if err != nil {
 				return 0, nil, err
 			}
-			if n == nil || !metaMatches(n.(*structs.Node).Meta, meta) {
+			if n == nil || !structs.MetaMatches(n.(*structs.Node).Meta, meta) {
 				continue
 			}
 		}
@@ -80,7 +78,7 @@ func (s *Store) ServiceInstances(ws memdb.WatchSet, meta map[string]string) (uin
 	out := []structs.ServiceNode{}
 	for raw := nodes.Next(); raw != nil; raw = nodes.Next() {
 		node := raw.(*structs.Node)
-		if !metaMatches(node.Meta, meta) {
+		if !structs.MetaMatches(node.Meta, meta) {
 			continue
 		}
 		svcs, err := tx.Get(tableServices, "node", node.Node)
@@ -106,7 +104,7 @@ func (s *Store) ServiceNodes(ws memdb.WatchSet, name string, tags []string, meta
 	out := []structs.ServiceNode{}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		row := raw.(*structs.ServiceRow)
-		if !hasTags(row.Tags, tags) {
+		if !structs.HasTags(row.Tags, tags) {
 			continue
 		}
 		n, err := tx.First(tableNodes, "id", row.Node)
@@ -117,7 +115,7 @@ func (s *Store) ServiceNodes(ws memdb.WatchSet, name string, tags []string, meta
 			continue
 		}
 		node := n.(*structs.Node)
-		if !metaMatches(node.Meta, meta) {
+		if !structs.MetaMatches(node.Meta, meta) {
 			continue
 		}
 		out = append(out, structs.NewServiceNode(node, &row.NodeService))
@@ -181,7 +179,7 @@ func (s *Store) ServiceChecks(ws memdb.WatchSet, name string, meta map[string]st
 			if err != nil {
 				return 0, nil, err
 			}
-			if n == nil || !metaMatches(n.(*structs.Node).Meta, meta) {
+			if n == nil || !structs.MetaMatches(n.(*structs.Node).Meta, meta) {
 				continue
 			}
 		}
@@ -227,7 +225,7 @@ func (s *Store) ChecksInState(ws memdb.WatchSet, state string, meta map[string]s
 			if err != nil {
 				return 0, nil, err
 			}
-			if n == nil || !metaMatches(n.(*structs.Node).Meta, meta) {
+			if n == nil || !structs.MetaMatches(n.(*structs.Node).Meta, meta) {
 				continue
 			}
 		}
@@ -249,7 +247,7 @@ func (s *Store) CheckServiceNodes(ws memdb.WatchSet, name string, tags []string,
 	out := []structs.CheckServiceNode{}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		row := raw.(*structs.ServiceRow)
-		if !hasTags(row.Tags, tags) {
+		if !structs.HasTags(row.Tags, tags) {
 			continue
 		}
 		n, err := tx.First(tableNodes, "id", row.Node)
@@ -260,7 +258,7 @@ func (s *Store) CheckServiceNodes(ws memdb.WatchSet, name string, tags []string,
 			continue
 		}
 		node := n.(*structs.Node)
-		if !metaMatches(node.Meta, meta) {
+		if !structs.MetaMatches(node.Meta, meta) {
 			continue
 		}
 		cit, err := tx.Get(tableChecks, "node", row.Node)
@@ -285,31 +283,4 @@ func (s *Store) CheckServiceNodes(ws memdb.WatchSet, name string, tags []string,
 		out = append(out, structs.CheckServiceNode{Node: node, Service: &row.NodeService, Checks: checks})
 	}
 	return atLeastOne(idx), out, nil
-}
-
-// hasTags reports whether have carries every tag of want, compared without
-// regard to case as Consul does.
-func hasTags(have, want []string) bool {
-	for _, w := range want {
-		found := false
-		for _, h := range have {
-			if strings.EqualFold(h, w) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
-func metaMatches(have, want map[string]string) bool {
-	for k, v := range want {
-		if hv, ok := have[k]; !ok || hv != v {
-			return false
-		}
-	}
-	return true
 }

@@ -96,6 +96,7 @@ func schema() *memdb.DBSchema {
 		return &fieldIndex{StringFieldIndex: memdb.StringFieldIndex{Field: field, Lowercase: lower}}
 	}
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+		tableQueries: queriesTable(),
 		tableIndex: {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: str("Key", false)},
 		}},

@@ -97,6 +97,9 @@ func (t *txn) sessionDestroy(id string) error {
 	if _, err := t.DeleteAll(tableSessionChecks, "session", sess.ID); err != nil {
 		return err
 	}
+	if err := t.deleteSessionQueries(sess.ID); err != nil {
+		return err
+	}
 	if err := t.Delete(tableSessions, sess); err != nil {
 		return err
 	}

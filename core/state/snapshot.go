@@ -45,6 +45,7 @@ var snapTables = []struct {
 	{tableACLTokens, func() interface{} { return new(structs.ACLToken) }},
 	{tableCAConfig, func() interface{} { return new(structs.CAConfiguration) }},
 	{tableCARoots, func() interface{} { return new(structs.CARootState) }},
+	{tableQueries, func() interface{} { return new(structs.PreparedQuery) }},
 	{tableIndex, func() interface{} { return new(indexEntry) }},
 }
 

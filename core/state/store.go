@@ -225,6 +225,11 @@ func (t *txn) apply(c *structs.Command) (bool, error) {
 		if err == nil {
 			err = t.caSet(c.ConnectCA)
 		}
+	case structs.PreparedQueryRequestType:
+		err = need(c.PreparedQuery != nil, c.Type)
+		if err == nil {
+			err = t.preparedQueryApply(c.PreparedQuery)
+		}
 	default:
 		err = fmt.Errorf("unknown command type %d", c.Type)
 	}

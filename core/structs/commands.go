@@ -14,6 +14,8 @@ const (
 	ACLRequestType        MessageType = 6
 	TxnRequestType        MessageType = 7
 	ConnectCARequestType  MessageType = 9
+
+	PreparedQueryRequestType MessageType = 8
 )
 
 func (t MessageType) String() string {
@@ -34,6 +36,8 @@ func (t MessageType) String() string {
 		return "txn"
 	case ConnectCARequestType:
 		return "connect-ca"
+	case PreparedQueryRequestType:
+		return "prepared-query"
 	}
 	return "unknown"
 }
@@ -51,6 +55,8 @@ type Command struct {
 	ACL        *ACLRequest        `json:",omitempty"`
 	Txn        *TxnRequest        `json:",omitempty"`
 	ConnectCA  *CARequest         `json:",omitempty"`
+
+	PreparedQuery *PreparedQueryRequest `json:",omitempty"`
 }
 
 // WriteRequest carries what every write needs besides its payload.
@@ -89,6 +95,8 @@ func (c *Command) RequestID() string {
 		return c.Txn.RequestID
 	case c.ConnectCA != nil:
 		return c.ConnectCA.RequestID
+	case c.PreparedQuery != nil:
+		return c.PreparedQuery.RequestID
 	}
 	return ""
 }

@@ -76,6 +76,7 @@ var errorCodes = []struct {
 	{"acloff", ErrACLDisabled},
 	{"txnreplayed", ErrTxnReplayed},
 	{"notxn", ErrTxnUnsupported},
+	{"noquery", ErrQueryNotFound},
 }
 
 // ErrorCode is the code of err's kind, "" for none.
