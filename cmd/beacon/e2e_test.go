@@ -703,7 +703,12 @@ func TestE2EConsulAlias(t *testing.T) {
 	if want.code != 0 || !strings.HasPrefix(want.stdout, "beacon v") {
 		t.Fatalf("beacon version:\n%s", want)
 	}
-	wantRun(t, run(t, nil, link, "version"), 0, want.stdout, "consul version")
+	// As consul, Consul's lines come first (scripts parse the first line),
+	// beacon's own banner last.
+	if got := run(t, nil, link, "version"); got.code != 0 || !strings.HasPrefix(got.stdout, "Consul v1.22.3\n") ||
+		!strings.HasSuffix(got.stdout, "\n"+want.stdout) {
+		t.Fatalf("consul version:\n%s\nwant Consul v1.22.3 first and %q last", got, want.stdout)
+	}
 
 	a := startAgent(t, "alias")
 	env := []string{"CONSUL_HTTP_ADDR=" + a.addr}

@@ -14,6 +14,10 @@ type Backend interface {
 	KVGet(ctx context.Context, args *structs.KeyRequest, reply *structs.IndexedDirEntries) error
 	KVList(ctx context.Context, args *structs.KeyListRequest, reply *structs.IndexedDirEntries) error
 	KVKeys(ctx context.Context, args *structs.KeyListRequest, reply *structs.IndexedKeyList) error
+	// TxnApply applies a transaction that writes, all of it or none;
+	// TxnRead answers one of reads and checks only, without the log.
+	TxnApply(ctx context.Context, args *structs.TxnRequest) (structs.TxnResponse, error)
+	TxnRead(ctx context.Context, args *structs.TxnReadRequest, reply *structs.TxnReadResponse) error
 
 	CatalogRegister(ctx context.Context, args *structs.RegisterRequest) error
 	CatalogDeregister(ctx context.Context, args *structs.DeregisterRequest) error
@@ -60,4 +64,11 @@ type Backend interface {
 	ACLPolicyDelete(ctx context.Context, args *structs.ACLRequest) (bool, error)
 	ACLPolicyGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLPolicies) error
 	ACLPolicyList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLPolicies) error
+
+	CABackend
+	PreparedQueryApply(ctx context.Context, args *structs.PreparedQueryRequest) (string, error)
+	PreparedQueryGet(ctx context.Context, args *structs.PreparedQuerySpecificRequest, reply *structs.IndexedPreparedQueries) error
+	PreparedQueryList(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedPreparedQueries) error
+	PreparedQueryExecute(ctx context.Context, args *structs.PreparedQueryExecuteRequest, reply *structs.PreparedQueryExecuteResponse) error
+	PreparedQueryExplain(ctx context.Context, args *structs.PreparedQueryExecuteRequest, reply *structs.PreparedQueryExplainResponse) error
 }

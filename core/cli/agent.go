@@ -55,6 +55,9 @@ func agentCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	defer closeLog()
 	logger.Info("starting", "version", version.String())
+	for _, w := range cfg.Warnings {
+		logger.Warn(w)
+	}
 	if _, set := os.LookupEnv("GOGC"); !set && cfg.Server {
 		// A server's heap is mostly its state store, and every write
 		// allocates in it on all servers at once: collecting at 3x the

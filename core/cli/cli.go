@@ -12,8 +12,6 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/beacon-sd/beacon/core/version"
 )
 
 // runFunc is the shape of every subcommand: it parses args (the words after
@@ -77,6 +75,9 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		prog = strings.TrimSuffix(filepath.Base(argv[0]), ".exe")
 		argv = argv[1:]
 	}
+	if prog == "consul" && len(argv) > 0 && (argv[0] == "version" || argv[0] == "-v" || argv[0] == "-version" || argv[0] == "--version") {
+		return consulVersionCommand(argv[1:], stdout, stderr)
+	}
 	if sub := aliases[prog]; sub != "" {
 		return dispatch(sub, argv, stdout, stderr)
 	}
@@ -135,14 +136,4 @@ func writeCommands(w io.Writer, cmds map[string]command) {
 		fmt.Fprintf(tw, "    %s\t%s\n", name, cmds[name].synopsis)
 	}
 	tw.Flush()
-}
-
-// versionCommand prints the version banner: `beacon version`.
-func versionCommand(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		fmt.Fprintf(stderr, "version: unexpected arguments %q\n", args)
-		return 1
-	}
-	fmt.Fprintln(stdout, version.String())
-	return 0
 }

@@ -103,6 +103,7 @@ var recordNames = map[string]string{
 	"nodes": "Node", "services": "Service", "checks": "Check", "kvs": "KVS",
 	"tombstones": "Tombstone", "sessions": "Session", "session_checks": "SessionCheck",
 	"index": "Index", "requests": "Request",
+	"connect_ca_roots": "ConnectCA", "connect_ca_config": "ConnectCAConfig",
 }
 
 // kvBreakdown groups KV records by their first depth key segments.

@@ -119,9 +119,21 @@ type Config struct {
 	RaftLogStore   RaftLogStore `json:"raft_logstore"`
 	Telemetry      AnyObject    `json:"telemetry"`
 	Autopilot      Autopilot    `json:"autopilot"`
-	Connect        AnyObject    `json:"connect"`
+	Connect        Connect      `json:"connect"`
 	HTTPConfig     AnyObject    `json:"http_config"`
 	Watches        []AnyObj     `json:"watches"`
+
+	// Keys Consul's own test harness writes (sdk/testutil), and
+	// Enterprise blocks refused unless off.
+	Version     string        `json:"version"`
+	Segments    []AnyObj      `json:"segments"`
+	Peering     PeeringConfig `json:"peering"`
+	Audit       AuditConfig   `json:"audit"`
+	Experiments []string      `json:"experiments"`
+
+	// Warnings are settings that were accepted but change nothing, for the
+	// agent to log at start.
+	Warnings []string `json:"-"`
 
 	// Service and check definitions.
 	Service  *structs.ServiceDefinition   `json:"service"`
@@ -136,6 +148,20 @@ type AnyObject map[string]interface{}
 
 // AnyObj is one element of a list of free-form blocks.
 type AnyObj = map[string]interface{}
+
+// PeeringConfig is the "peering" block. Cluster peering is service mesh,
+// which beacon does not do: the block is accepted with a warning so
+// configs written for Consul start, and the peering endpoints say so.
+type PeeringConfig struct {
+	Enabled *bool `json:"enabled"`
+}
+
+// AuditConfig is the "audit" block, a Consul Enterprise feature: only
+// enabled = false is accepted.
+type AuditConfig struct {
+	Enabled bool      `json:"enabled"`
+	Sinks   AnyObject `json:"sink"`
+}
 
 // Addresses overrides client_addr per interface.
 type Addresses struct {

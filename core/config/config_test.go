@@ -144,6 +144,12 @@ func TestBadConfigNamesFileAndKey(t *testing.T) {
 		{"check without interval", "g.json", `{"check":{"name":"c","http":"http://x"}}`, nil, []string{"interval"}},
 		{"short encrypt key", "h.json", `{"encrypt":"c2hvcnQ="}`, nil, []string{"encrypt", "16, 24 or 32"}},
 		{"unknown raft log backend", "i.hcl", `raft_logstore { backend = "rocks" }`, nil, []string{"raft_logstore.backend", "rocks"}},
+		{"another consul version", "j.json", `{"version":"1.9.0"}`, nil, []string{"version", "1.9.0", "1.22.3"}},
+		{"network segments", "k.json", `{"segments":[{"name":"alpha","port":8303}]}`, nil, []string{"segments", "Enterprise"}},
+		{"audit logging on", "l.hcl", `audit { enabled = true }`, nil, []string{"audit", "Enterprise"}},
+		{"experiments", "m.json", `{"experiments":["resource-apis"]}`, nil, []string{"experiments", "resource-apis"}},
+		{"unknown peering key", "n.json", `{"peering":{"enabled":true,"test_allow_peer_registrations":true}}`, nil, []string{"peering.test_allow_peer_registrations"}},
+		{"negative transaction limit", "o.hcl", `limits { txn_max_req_len = -1 }`, nil, []string{"limits.txn_max_req_len", "-1"}},
 		{"bad port flag", "", "", []string{"-http-port", "http"}, []string{"http-port"}},
 		{"missing data dir", "", "", []string{"-node", "x"}, []string{"data_dir"}},
 	}
@@ -161,6 +167,33 @@ func TestBadConfigNamesFileAndKey(t *testing.T) {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("%s: error %q does not name %q", c.name, err, w)
 			}
+		}
+	}
+}
+
+// TestConsulHarnessConfig loads the config file Consul's own test harness
+// (sdk/testutil) writes, plus the empty extra file it may pass: both load,
+// and what beacon does not do is reported as a warning.
+func TestConsulHarnessConfig(t *testing.T) {
+	dir := t.TempDir()
+	harness := write(t, dir, "config.json", `{"node_name":"node-1","node_id":"0b0a6e2c-1111-2222-3333-444444444444",
+	  "performance":{"raft_multiplier":1},"bootstrap":true,"server":true,"data_dir":"`+dir+`/data","segments":null,
+	  "disable_update_check":true,"log_level":"debug","bind_addr":"127.0.0.1","addresses":{},
+	  "ports":{"dns":18600,"http":18500,"https":18501,"serf_lan":18301,"serf_wan":18302,"server":18300,"grpc":18502,"grpc_tls":18503},
+	  "acl":{},"skip_leave_on_interrupt":true,"peering":{"enabled":true},"version":"1.22.3","segments":[],"experiments":[]}`)
+	empty := write(t, dir, "empty.json", "")
+	blank := write(t, dir, "blank.hcl", "\n  \n")
+	c, err := load(t, "-config-file", harness, "-config-file", empty, "-config-file", blank)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Ports.HTTPS != -1 || c.Ports.HTTP != 18500 {
+		t.Errorf("ports: https %d (want -1: no certificate, no listener), http %d", c.Ports.HTTPS, c.Ports.HTTP)
+	}
+	warned := strings.Join(c.Warnings, "\n")
+	for _, w := range []string{"ports.https is 18501", "no HTTPS listener", "peering.enabled"} {
+		if !strings.Contains(warned, w) {
+			t.Errorf("warnings %q lack %q", c.Warnings, w)
 		}
 	}
 }

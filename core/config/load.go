@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -27,6 +28,10 @@ var configType = reflect.TypeOf(Config{})
 // parse turns a source into a normalized key map, rejecting unknown keys.
 func (s Source) parse() (map[string]interface{}, error) {
 	var raw interface{}
+	if len(bytes.TrimSpace(s.Data)) == 0 {
+		// An empty file is an empty config, in either format.
+		return map[string]interface{}{}, nil
+	}
 	switch s.Format {
 	case "json":
 		if err := json.Unmarshal(s.Data, &raw); err != nil {

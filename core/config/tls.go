@@ -189,8 +189,10 @@ func (c *Config) checkTLS() error {
 				k["verify_outgoing"], k["cert_file"], k["key_file"])
 		}
 		if iface == TLSHTTPS && c.Ports.HTTPS >= 0 && !s.HasCert() {
-			return fmt.Errorf("ports.https is %d but there is no %s and %s to serve HTTPS with",
-				c.Ports.HTTPS, k["cert_file"], k["key_file"])
+			// As Consul: without a certificate there is no HTTPS listener.
+			c.Warnings = append(c.Warnings, fmt.Sprintf("ports.https is %d but there is no %s and %s: no HTTPS listener is started",
+				c.Ports.HTTPS, k["cert_file"], k["key_file"]))
+			c.Ports.HTTPS = -1
 		}
 	}
 	return nil

@@ -101,7 +101,6 @@ func TestTLSErrorsNameTheKey(t *testing.T) {
 		{"verify_incoming without cert", "json", `{"verify_incoming_https": true, "ca_file": "/ca"}`, []string{"verify_incoming_https", "cert_file"}},
 		{"verify_outgoing without CA", "json", `{"verify_outgoing": true}`, []string{"verify_outgoing", "ca_file"}},
 		{"server dialled with TLS but has no cert", "json", `{"verify_outgoing": true, "ca_file": "/ca"}`, []string{"verify_outgoing", "server", "cert_file"}},
-		{"https port without cert", "json", `{"ports": {"https": 8501}}`, []string{"ports.https", "cert_file"}},
 		{"unknown key in the block", "hcl", `tls { defaults { ca_fil = "x" } }`, []string{"tls.defaults.ca_fil"}},
 	}
 	for _, tc := range cases {

@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"strings"
+
+	"github.com/beacon-sd/beacon/core/version"
 )
 
 var logLevels = map[string]string{
@@ -57,6 +59,9 @@ func (c *Config) finalize() error {
 	default:
 		return fmt.Errorf("raft_logstore.backend %q: must be wal or boltdb", c.RaftLogStore.Backend)
 	}
+	if err := c.checkHarnessKeys(); err != nil {
+		return err
+	}
 	if err := c.checkPorts(); err != nil {
 		return err
 	}
@@ -91,8 +96,14 @@ func (c *Config) finalize() error {
 	if err := c.finalizeACL(); err != nil {
 		return err
 	}
+	if err := c.finalizeConnect(); err != nil {
+		return err
+	}
 	if c.Limits.HTTPMaxConnsPerClient < 0 {
 		return fmt.Errorf("limits.http_max_conns_per_client %d: must not be negative (0 means no limit)", c.Limits.HTTPMaxConnsPerClient)
+	}
+	if c.Limits.TxnMaxReqLen < 0 {
+		return fmt.Errorf("limits.txn_max_req_len %d: must not be negative (0 means the default of 512 KiB)", c.Limits.TxnMaxReqLen)
 	}
 	for _, s := range c.AllServices() {
 		if err := s.Validate(); err != nil {
@@ -106,6 +117,27 @@ func (c *Config) finalize() error {
 		if err := ch.Validate(); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkHarnessKeys checks the keys config files written for Consul carry
+// about its version and its Enterprise and mesh features.
+func (c *Config) checkHarnessKeys() error {
+	if c.Version != "" && c.Version != version.ConsulCompat && c.Version != version.Version {
+		return fmt.Errorf("version %q: this is beacon %s, answering as Consul %s", c.Version, version.Version, version.ConsulCompat)
+	}
+	if len(c.Segments) > 0 {
+		return fmt.Errorf("segments: network segments are a Consul Enterprise feature beacon does not have")
+	}
+	if c.Audit.Enabled || len(c.Audit.Sinks) > 0 {
+		return fmt.Errorf("audit: audit logging is a Consul Enterprise feature beacon does not have")
+	}
+	if len(c.Experiments) > 0 {
+		return fmt.Errorf("experiments %q: beacon has no experimental features", c.Experiments)
+	}
+	if c.Peering.Enabled != nil && *c.Peering.Enabled {
+		c.Warnings = append(c.Warnings, "peering.enabled: cluster peering is service mesh, which beacon does not do; the /v1/peering endpoints answer 501")
 	}
 	return nil
 }

@@ -67,6 +67,7 @@ func (d *Daemon) startCluster() (agent.Backend, error) {
 		Members: gp.Members, MemberEvents: serverEvents,
 		ACL: d.aclConfig(), InitialManagementToken: cfg.ACL.Tokens.InitialManagement,
 		Autopilot: d.autopilotConfig(),
+		Connect:   d.connectConfig(),
 	})
 	if err != nil {
 		return nil, err
@@ -133,6 +134,7 @@ func (d *Daemon) gossipTags() map[string]string {
 		}
 		tags["raft_vsn"] = "3"
 		tags[server.GossipTagKVGroups] = "1"
+		tags[server.GossipTagTxn] = "1"
 		if cfg.BootstrapExpect > 0 {
 			tags["expect"] = strconv.Itoa(cfg.BootstrapExpect)
 		}
@@ -312,4 +314,10 @@ func (d *Daemon) Keyring(op, key string) (structs.KeyringResult, error) {
 func (d *Daemon) autopilotConfig() *structs.AutopilotConfig {
 	c := d.Config().Autopilot.Config()
 	return &c
+}
+
+// connectConfig is the server's Connect CA settings.
+func (d *Daemon) connectConfig() server.ConnectConfig {
+	return server.ConnectConfig{Enabled: d.cfg.ConnectEnabled(), ClusterID: d.cfg.Connect.CAConfig.ClusterID,
+		CAConfig: d.cfg.CAProviderConfig()}
 }

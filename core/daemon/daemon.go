@@ -109,6 +109,7 @@ func (d *Daemon) start() (err error) {
 			Logger:  logger, DevMode: true,
 			ACL: d.aclConfig(), InitialManagementToken: cfg.ACL.Tokens.InitialManagement,
 			Autopilot: d.autopilotConfig(),
+			Connect:   d.connectConfig(),
 		})
 		if err != nil {
 			return err
@@ -260,12 +261,12 @@ func (d *Daemon) listenHTTP() error {
 		Agent: d.Agent, Datacenter: cfg.Datacenter, Members: d.members, Self: d.self, ACL: d.agentResolver(),
 		Reload: d.Reload, Join: d.Join, Leave: d.Leave, ForceLeave: d.ForceLeave, Keyring: d.Keyring,
 		Metrics: d.Metrics, Logger: d.Logger,
-		MaxKVSize: kvMax, EnableDebug: cfg.EnableDebug, UI: webUI, DataDir: cfg.DataDir,
+		MaxKVSize: kvMax, MaxTxnLen: cfg.Limits.TxnMaxReqLen, EnableDebug: cfg.EnableDebug, UI: webUI, DataDir: cfg.DataDir,
 	})
 	d.http = &httpserver.Server{
 		Handler:           api,
 		MaxConnsPerClient: cfg.Limits.HTTPMaxConnsPerClient,
-		MaxBodyBytes:      beaconhttp.MaxBody(kvMax),
+		MaxBodyBytes:      beaconhttp.MaxBody(kvMax, cfg.Limits.TxnMaxReqLen),
 		Admit:             api.Admit,
 		Freed:             memlimit.Freed,
 		HandshakeTimeout:  cfg.Limits.HTTPSHandshakeTimeout.D(),

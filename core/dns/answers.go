@@ -96,7 +96,9 @@ func (s *Server) serviceAnswer(r *reply, name string, qtype uint16) {
 	rs := s.records(r.set, name, qtype, r.zone)
 	m := r.m
 	m.Answer = append(m.Answer, rs.addrs...)
-	shuffle(m.Answer)
+	if !r.set.ordered {
+		shuffle(m.Answer)
+	}
 	if n := s.cfg.ARecordLimit; n > 0 && len(m.Answer) > n {
 		m.Answer = m.Answer[:n]
 	}
@@ -108,7 +110,7 @@ func (s *Server) serviceAnswer(r *reply, name string, qtype uint16) {
 func (s *Server) srvAnswer(r *reply, name string) {
 	rs := s.records(r.set, name, dns.TypeSRV, r.zone)
 	r.rs = rs
-	r.perm = permutation(r.permBuf[:0], len(rs.srvs))
+	r.perm = permutation(r.permBuf[:0], len(rs.srvs), !r.set.ordered)
 	for _, i := range r.perm {
 		r.m.Answer = append(r.m.Answer, rs.srvs[i])
 	}
@@ -152,12 +154,12 @@ func hasGlue(rrs []dns.RR, name string) bool {
 	return false
 }
 
-// permutation appends a random permutation of 0..n-1 to buf.
-func permutation(buf []int, n int) []int {
+// permutation appends 0..n-1 to buf, in a random order when shuffled.
+func permutation(buf []int, n int, shuffled bool) []int {
 	for i := 0; i < n; i++ {
 		buf = append(buf, i)
 	}
-	for i := n - 1; i > 0; i-- {
+	for i := n - 1; shuffled && i > 0; i-- {
 		j := rand.IntN(i + 1)
 		buf[i], buf[j] = buf[j], buf[i]
 	}

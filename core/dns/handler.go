@@ -1,11 +1,14 @@
 package dns
 
 import (
+	"errors"
 	"net"
 	"strings"
 	"sync"
 
 	"github.com/miekg/dns"
+
+	"github.com/beacon-sd/beacon/core/structs"
 )
 
 // reply is an answer being built, with what cutting it down needs.
@@ -21,6 +24,7 @@ type reply struct {
 	perm    []int
 	permBuf [16]int
 	buf     []byte // packing buffer
+	remote  net.Addr
 }
 
 var replies = sync.Pool{New: func() any { return &reply{m: new(dns.Msg), buf: make([]byte, 1024)} }}
@@ -61,6 +65,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		return // never answer an answer: that is how reflection loops start
 	}
 	r := getReply(req, isTCP(w))
+	r.remote = w.RemoteAddr()
 	defer putReply(r)
 	m := r.m
 	m.RecursionAvailable = len(s.recursors) > 0
@@ -145,7 +150,7 @@ func (s *Server) answerName(r *reply, q dns.Question, rest string) {
 		return
 	}
 	qn := parseName(rest, q.Qtype == dns.TypeSRV)
-	if (qn.kind == kindNode || qn.kind == kindService) && qn.dc != "" && qn.dc != s.dc {
+	if (qn.kind == kindNode || qn.kind == kindService || qn.kind == kindQuery) && qn.dc != "" && qn.dc != s.dc {
 		// Other datacenters are reached through their servers, which this
 		// agent does not know yet: answer that it cannot, not that the
 		// name does not exist.
@@ -167,8 +172,18 @@ func (s *Server) answerName(r *reply, q dns.Question, rest string) {
 		if found = n != nil; found {
 			s.nodeAnswer(m, q.Name, q.Qtype, n)
 		}
-	case kindService:
-		set, err := s.lookupService(qn.service, qn.tag)
+	case kindService, kindQuery:
+		var set *serviceSet
+		var err error
+		if qn.kind == kindQuery {
+			set, err = s.lookupQuery(r, qn.query)
+		} else {
+			set, err = s.lookupService(qn.service, qn.tag)
+		}
+		if errors.Is(err, structs.ErrQueryNotFound) {
+			found = false
+			break
+		}
 		if err != nil {
 			s.failed(r, q, err)
 			return

@@ -23,6 +23,9 @@ type serviceSet struct {
 	hosts []host      // distinct addresses, for A/AAAA answers
 	srvs  []srvTarget // distinct node, address and port, for SRV answers
 	txts  [][]string  // distinct node meta TXT strings, for TXT answers
+	// ordered keeps answers in the order above: a prepared query's
+	// results come shuffled, or sorted near a node, by the server.
+	ordered bool
 
 	rrsets rrsetCache // records built from the above, per question
 }
@@ -76,15 +79,21 @@ func (s *Server) fetchService(ctx context.Context, key serviceKey, minIndex uint
 	if err := s.cfg.Backend.HealthServiceNodes(ctx, &args, &out); err != nil {
 		return nil, 0, err
 	}
-	set := &serviceSet{ttl: s.ttl.service(key.name)}
+	return s.newServiceSet(out.Nodes, s.ttl.service(key.name), s.weight), out.Index, nil
+}
+
+// newServiceSet builds what questions about a service are answered from:
+// the entries weigh keeps, each address, SRV target and meta string once.
+func (s *Server) newServiceSet(entries []structs.CheckServiceNode, ttl uint32, weigh func(structs.CheckServiceNode) (uint16, bool)) *serviceSet {
+	set := &serviceSet{ttl: ttl}
 	seenHost := map[string]bool{}
 	seenSRV := map[string]bool{}
 	seenTXT := map[string]bool{}
-	for _, e := range out.Nodes {
+	for _, e := range entries {
 		if e.Node == nil || e.Service == nil {
 			continue
 		}
-		weight, ok := s.weight(e)
+		weight, ok := weigh(e)
 		if !ok {
 			continue
 		}
@@ -114,33 +123,52 @@ func (s *Server) fetchService(ctx context.Context, key serviceKey, minIndex uint
 			set.srvs = append(set.srvs, s.srvTarget(e, h, meta, weight))
 		}
 	}
-	return set, out.Index, nil
+	return set
 }
 
 // weight is the SRV weight of a health entry, and false when the entry is
-// not to be answered at all.
+// not to be answered at all: a check is critical (or in another state
+// than passing and warning), or warning under only_passing.
 func (s *Server) weight(e structs.CheckServiceNode) (uint16, bool) {
-	warning := false
+	switch worstState(e) {
+	case structs.HealthPassing:
+		return passingWeight(e), true
+	case structs.HealthWarning:
+		return warningWeight(e), !s.cfg.OnlyPassing
+	}
+	return 0, false
+}
+
+// worstState is the state of an entry's worst check: passing, warning, or
+// anything else (critical, maintenance) as it is.
+func worstState(e structs.CheckServiceNode) string {
+	worst := structs.HealthPassing
 	for _, c := range e.Checks {
 		switch c.Status {
 		case structs.HealthPassing:
 		case structs.HealthWarning:
-			if s.cfg.OnlyPassing {
-				return 0, false
-			}
-			warning = true
+			worst = structs.HealthWarning
 		default:
-			return 0, false
+			return c.Status
 		}
 	}
-	w := e.Service.Weights.Passing
-	if warning {
-		w = e.Service.Weights.Warning
-	}
+	return worst
+}
+
+// passingWeight and warningWeight are an instance's SRV weights: its
+// Weights, or 1 when it registered none.
+func passingWeight(e structs.CheckServiceNode) uint16 {
+	return clampWeight(e, e.Service.Weights.Passing)
+}
+func warningWeight(e structs.CheckServiceNode) uint16 {
+	return clampWeight(e, e.Service.Weights.Warning)
+}
+
+func clampWeight(e structs.CheckServiceNode, w int) uint16 {
 	if e.Service.Weights == (structs.Weights{}) {
-		w = 1
+		return 1
 	}
-	return uint16(min(max(w, 0), 65535)), true
+	return uint16(min(max(w, 0), 65535))
 }
 
 // srvTarget picks the target of an instance's SRV record: the node's name

@@ -15,6 +15,7 @@ const (
 	kindNode                // <node>.node[.<dc>]
 	kindService             // [<tag>.]<svc>.service[.<dc>], _<svc>._<tag>[.service][.<dc>]
 	kindAddr                // <hex-ip>.addr[.<dc>]
+	kindQuery               // <query ID or name>.query[.<dc>], _<name>._<proto>.query[.<dc>]
 )
 
 // question is a name inside the domain taken apart.
@@ -25,6 +26,7 @@ type question struct {
 	service string
 	tag     string
 	ip      net.IP
+	query   string // a prepared query's ID or name
 }
 
 // maxLabels bounds the labels we look at; a longer name is invalid (a
@@ -74,6 +76,8 @@ func parseName(rest string, srv bool) question {
 			}
 			q.kind, q.node = kindNode, joinReversed(parts)
 			return q
+		case "query":
+			return parseQuery(q, parts)
 		case "addr":
 			if len(parts) != 1 {
 				return question{}
@@ -112,6 +116,25 @@ func parseService(q question, parts []string) question {
 		return question{}
 	}
 	q.kind = kindService
+	return q
+}
+
+// parseQuery reads the labels before ".query" (reversed): a query name
+// may have dots, and _<name>._<proto> is the RFC 2782 form, the protocol
+// label aside.
+func parseQuery(q question, parts []string) question {
+	switch {
+	case len(parts) == 0:
+		return question{}
+	case len(parts) >= 2 && strings.HasPrefix(parts[0], "_") && strings.HasPrefix(parts[len(parts)-1], "_"):
+		q.query = strings.TrimPrefix(joinReversed(parts[1:]), "_")
+	default:
+		q.query = joinReversed(parts)
+	}
+	if q.query == "" {
+		return question{}
+	}
+	q.kind = kindQuery
 	return q
 }
 

@@ -31,14 +31,21 @@ func TestParseName(t *testing.T) {
 		{"a.b.0a000001.addr", false, question{}},
 		{"service", false, question{}},
 		{"node.dc1", false, question{}},
-		{"web.query", false, question{}},
+		{"web.query", false, question{kind: kindQuery, query: "web"}},
+		{"geo-db.eu.query.dc1", false, question{kind: kindQuery, query: "geo-db.eu", dc: "dc1"}},
+		{"_web._tcp.query", true, question{kind: kindQuery, query: "web"}},
+		{"_geo.db._tcp.query.dc1", false, question{kind: kindQuery, query: "geo.db", dc: "dc1"}},
+		{"_web.query", false, question{kind: kindQuery, query: "_web"}},
+		{"query", false, question{}},
+		{"query.dc1", false, question{}},
 		{"web.service.dc1.dc2", false, question{}},
 		{"dc1", false, question{}},
 		{"_.service", false, question{}},
 	} {
 		got := parseName(tc.rest, tc.srv)
 		if got.kind != tc.want.kind || got.dc != tc.want.dc || got.node != tc.want.node ||
-			got.service != tc.want.service || got.tag != tc.want.tag || !got.ip.Equal(tc.want.ip) {
+			got.service != tc.want.service || got.tag != tc.want.tag || !got.ip.Equal(tc.want.ip) ||
+			got.query != tc.want.query {
 			t.Errorf("parseName(%q, srv=%v) = %+v, want %+v", tc.rest, tc.srv, got, tc.want)
 		}
 	}

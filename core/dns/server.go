@@ -1,13 +1,15 @@
 // Package dns is the agent's DNS interface: Consul's names
 // (<node>.node[.<dc>].<domain>, [<tag>.]<svc>.service[.<dc>].<domain>,
 // _<svc>._<tag>.service..., <hex>.addr..., PTR under in-addr.arpa) answered
-// from the catalog over UDP and TCP with github.com/miekg/dns, and every
+// from the catalog, and <query>.query[.<dc>].<domain> from the execution of
+// a prepared query, over UDP and TCP with github.com/miekg/dns, and every
 // other name forwarded to the configured recursors.
 //
 // The handler's rcode contract:
 //
 //	NOERROR   the name exists; the answer may be empty (NODATA, SOA in authority)
-//	NXDOMAIN  a name in the domain that names nothing (SOA in authority)
+//	NXDOMAIN  a name in the domain that names nothing (SOA in authority), a
+//	          prepared query that does not exist or finds nothing
 //	SERVFAIL  the catalog could not be read, another datacenter was asked
 //	          for, or every recursor failed
 //	REFUSED   a name outside the domain with no recursors, or a class other than IN

@@ -24,6 +24,7 @@ type aclWorld struct {
 	spareToken        string // AccessorID of a token the table updates, clones and deletes
 	sparePolicy       string // ID of a policy the table updates and deletes
 	legacy            string // SecretID (legacy ID) of a legacy client token
+	query, doomedQ    string // IDs of prepared queries "q-web" and "q-doomed"
 	callers           [4]string
 	managementAccount *api.Client
 }
@@ -33,6 +34,7 @@ key_prefix "" { policy = "read" }
 node_prefix "" { policy = "read" }
 service_prefix "" { policy = "read" }
 session_prefix "" { policy = "read" }
+query_prefix "" { policy = "read" }
 agent_prefix "" { policy = "read" }
 operator = "read"
 keyring = "read"
@@ -87,6 +89,10 @@ func newACLWorld(t *testing.T) *aclWorld {
 	must(err)
 	w.doomed, _, err = mc.Session().Create(&api.SessionEntry{Node: w.node, Name: "doomed"}, nil)
 	must(err)
+	w.query, _, err = mc.PreparedQuery().Create(&api.PreparedQueryDefinition{Name: "q-web", Service: api.ServiceQuery{Service: "web"}}, nil)
+	must(err)
+	w.doomedQ, _, err = mc.PreparedQuery().Create(&api.PreparedQueryDefinition{Name: "q-doomed", Service: api.ServiceQuery{Service: "web"}}, nil)
+	must(err)
 	return w
 }
 
@@ -140,6 +146,32 @@ var (
 )
 
 func (w *aclWorld) cases() []aclCase {
+	return append(w.baseCases(), w.connectCases()...)
+}
+
+// connectCases cover the Connect CA (roots for everyone, a leaf with
+// service:write, the configuration with operator:write) and the service
+// mesh endpoints, which answer 501 whoever asks.
+func (w *aclWorld) connectCases() []aclCase {
+	cs := []aclCase{
+		{"GET", "/v1/connect/ca/roots", "", everyone, contains("ActiveRootID")},
+		{"GET", "/v1/agent/connect/ca/roots", "", everyone, contains("ActiveRootID")},
+		{"GET", "/v1/agent/connect/ca/leaf/web", "", denyAll, contains("BEGIN CERTIFICATE")},
+		{"GET", "/v1/connect/ca/configuration", "", denyAll, contains(`"Provider":"consul"`)},
+		{"PUT", "/v1/connect/ca/configuration", `{"Provider":"consul","Config":{}}`, denyAll, nil},
+	}
+	for _, p := range beaconhttp.MeshRoutes() {
+		if strings.HasSuffix(p, "/") {
+			p += "x"
+		}
+		for _, m := range []string{"GET", "PUT", "POST", "DELETE"} {
+			cs = append(cs, aclCase{m, p, "", [4]int{501, 501, 501, 501}, nil})
+		}
+	}
+	return cs
+}
+
+func (w *aclWorld) baseCases() []aclCase {
 	n := w.node
 	return []aclCase{
 		// KV
@@ -154,6 +186,12 @@ func (w *aclWorld) cases() []aclCase {
 		{"PUT", "/v1/kv/secret/y", "v", denyAll, nil},
 		{"DELETE", "/v1/kv/app/c", "", [4]int{403, 403, 200, 200}, nil},
 		{"DELETE", "/v1/kv/?recurse", "", [4]int{403, 403, 403, 0}, nil},
+		// Transactions: each operation needs what its own endpoint needs;
+		// a denied one fails the transaction (409), reads leave out what
+		// the token may not see.
+		{"PUT", "/v1/txn", `[{"KV":{"Verb":"set","Key":"app/t","Value":"dA=="}}]`, [4]int{409, 409, 200, 200}, nil},
+		{"PUT", "/v1/txn", `[{"KV":{"Verb":"get-tree","Key":"secret/"}}]`, everyone, seenBy(`"secret/x"`, readersOK)},
+		{"PUT", "/v1/txn", `[{"KV":{"Verb":"check-session","Key":"secret/x"}}]`, [4]int{409, 200, 409, 200}, nil},
 		// Catalog
 		{"PUT", "/v1/catalog/register", `{"Node":"ext","Address":"10.0.0.9","Service":{"Service":"ext-svc","Port":1}}`, denyAll, nil},
 		{"PUT", "/v1/catalog/deregister", `{"Node":"ext","ServiceID":"ext-svc"}`, denyAll, nil},
@@ -201,6 +239,16 @@ func (w *aclWorld) cases() []aclCase {
 		{"GET", "/v1/session/node/" + n, "", everyone, seenBy(w.session, readersOK)},
 		{"PUT", "/v1/session/renew/" + w.session, "", denyAll, nil},
 		{"PUT", "/v1/session/destroy/" + w.doomed, "", denyAll, nil},
+		// Prepared queries: query:read and query:write on the name;
+		// execute shows what the caller's token may read (the query has
+		// no token of its own).
+		{"POST", "/v1/query", `{"Name":"q-made","Service":{"Service":"web"}}`, denyAll, nil},
+		{"GET", "/v1/query", "", everyone, seenBy(w.query, readersOK)},
+		{"GET", "/v1/query/" + w.query, "", readers, nil},
+		{"PUT", "/v1/query/" + w.query, `{"Name":"q-web","Service":{"Service":"web"}}`, denyAll, nil},
+		{"GET", "/v1/query/q-web/execute", "", everyone, seenBy(`"Port":80`, readersOK)},
+		{"GET", "/v1/query/q-web/explain", "", readers, nil},
+		{"DELETE", "/v1/query/" + w.doomedQ, "", denyAll, nil},
 		// Snapshots and operator
 		{"GET", "/v1/snapshot", "", denyAll, nil},
 		{"PUT", "/v1/snapshot", "not an archive", [4]int{403, 403, 403, anyButDenied}, nil},

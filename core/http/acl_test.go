@@ -1,9 +1,11 @@
 package http_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hashicorp/consul/api"
@@ -42,6 +44,23 @@ func tokenClient(t *testing.T, a *testagent.Agent, token string) *api.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+var policySeq atomic.Int64
+
+// ruleToken makes, with the management client root, a token whose one
+// policy has rules.
+func ruleToken(t *testing.T, root *api.Client, rules string) string {
+	t.Helper()
+	pol, _, err := root.ACL().PolicyCreate(&api.ACLPolicy{Name: fmt.Sprintf("rules-%d", policySeq.Add(1)), Rules: rules}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := root.ACL().TokenCreate(&api.ACLToken{Policies: []*api.ACLTokenPolicyLink{{ID: pol.ID}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.SecretID
 }
 
 func TestACLBootstrapOnce(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/agent"
+	"github.com/beacon-sd/beacon/core/filter"
 	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
 )
@@ -48,7 +49,15 @@ func (s *Server) agentSelf(w *httpserver.Response, r *request) (interface{}, err
 	return s.cfg.Self(), nil
 }
 
+// The agent's own lists take ?filter= as Consul's do; the expression sees
+// only what the token may read, so whether it matched anything hidden does
+// not show.
+
 func (s *Server) agentMembers(w *httpserver.Response, r *request) (interface{}, error) {
+	f, err := filter.Members(r.query.Get("filter"))
+	if err != nil {
+		return nil, err
+	}
 	authz, err := s.authorize(r)
 	if err != nil {
 		return nil, err
@@ -56,10 +65,14 @@ func (s *Server) agentMembers(w *httpserver.Response, r *request) (interface{}, 
 	out := []api.AgentMember{}
 	hidden := false
 	for _, m := range s.cfg.Members(boolParam(r, "wan")) {
-		if authz.Allowed(acl.Node, m.Name, acl.Read) {
-			out = append(out, m)
-		} else {
+		if !authz.Allowed(acl.Node, m.Name, acl.Read) {
 			hidden = true
+			continue
+		}
+		if ok, err := f.Match(m); err != nil {
+			return nil, err
+		} else if ok {
+			out = append(out, m)
 		}
 	}
 	filtered(w, hidden)
@@ -67,6 +80,10 @@ func (s *Server) agentMembers(w *httpserver.Response, r *request) (interface{}, 
 }
 
 func (s *Server) agentServices(w *httpserver.Response, r *request) (interface{}, error) {
+	f, err := filter.AgentServices(r.query.Get("filter"), s.cfg.Datacenter)
+	if err != nil {
+		return nil, err
+	}
 	authz, err := s.authorize(r)
 	if err != nil {
 		return nil, err
@@ -78,7 +95,11 @@ func (s *Server) agentServices(w *httpserver.Response, r *request) (interface{},
 			hidden = true
 			continue
 		}
-		out[ns.ID] = s.toAgentService(ns)
+		if ok, err := f.Match(ns); err != nil {
+			return nil, err
+		} else if ok {
+			out[ns.ID] = s.toAgentService(ns)
+		}
 	}
 	filtered(w, hidden)
 	return out, nil
@@ -160,6 +181,10 @@ func (s *Server) notLocal(r *request, err error, id string) error {
 }
 
 func (s *Server) agentChecks(w *httpserver.Response, r *request) (interface{}, error) {
+	f, err := filter.Checks(r.query.Get("filter"))
+	if err != nil {
+		return nil, err
+	}
 	authz, err := s.authorize(r)
 	if err != nil {
 		return nil, err
@@ -171,7 +196,11 @@ func (s *Server) agentChecks(w *httpserver.Response, r *request) (interface{}, e
 			hidden = true
 			continue
 		}
-		out[c.CheckID] = c
+		if ok, err := f.Match(c); err != nil {
+			return nil, err
+		} else if ok {
+			out[c.CheckID] = c
+		}
 	}
 	filtered(w, hidden)
 	return out, nil

@@ -143,8 +143,9 @@ func TestAutopilotHealthAndState(t *testing.T) {
 	}
 }
 
-// Usage counts as Consul does: every service and instance, mesh kinds
-// apart, billable ones without the servers' own "consul" service.
+// Usage counts as Consul does: every service and instance, billable ones
+// without the servers' own "consul" service, and the instances of each
+// service-mesh kind (none: beacon refuses mesh registrations).
 func TestOperatorUsageWithOfficialClient(t *testing.T) {
 	a := testagent.Start(t)
 	reg := func(svc *api.AgentService) {
@@ -155,22 +156,21 @@ func TestOperatorUsageWithOfficialClient(t *testing.T) {
 	}
 	reg(&api.AgentService{ID: "redis1", Service: "redis", Port: 8000})
 	reg(&api.AgentService{ID: "redis2", Service: "redis", Port: 8001})
-	reg(&api.AgentService{Kind: api.ServiceKindConnectProxy, ID: "proxy1", Service: "proxy", Port: 9000,
-		Proxy: &api.AgentServiceConnectProxyConfig{DestinationServiceName: "foo"}})
-	reg(&api.AgentService{ID: "web-native", Service: "web", Port: 8002, Connect: &api.AgentServiceConnect{Native: true}})
+	reg(&api.AgentService{ID: "web", Service: "web", Port: 8002})
 	u, meta, err := a.Client.Operator().Usage(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dc := u.Usage["dc1"]
-	want := map[string]int{"api-gateway": 0, "connect-native": 1, "connect-proxy": 1, "ingress-gateway": 0,
+	want := map[string]int{"api-gateway": 0, "connect-native": 0, "connect-proxy": 0, "ingress-gateway": 0,
 		"mesh-gateway": 0, "terminating-gateway": 0}
-	if dc.Services != 4 || dc.ServiceInstances != 5 || dc.BillableServiceInstances != 3 || dc.Nodes != 2 || meta.LastIndex == 0 {
+	if dc.Services != 3 || dc.ServiceInstances != 4 || dc.BillableServiceInstances != 3 || dc.Nodes != 2 || meta.LastIndex == 0 ||
+		len(dc.ConnectServiceInstances) != len(want) {
 		t.Fatalf("usage: %+v (index %d)", dc, meta.LastIndex)
 	}
 	for k, n := range want {
-		if dc.ConnectServiceInstances[k] != n {
-			t.Errorf("%s: %d, want %d", k, dc.ConnectServiceInstances[k], n)
+		if got, ok := dc.ConnectServiceInstances[k]; !ok || got != n {
+			t.Errorf("%s: %d (listed: %v), want %d", k, got, ok, n)
 		}
 	}
 	// A blocking read wakes on a new instance.
@@ -187,7 +187,7 @@ func TestOperatorUsageWithOfficialClient(t *testing.T) {
 	reg(&api.AgentService{ID: "redis3", Service: "redis", Port: 8003})
 	select {
 	case n := <-done:
-		if n != 6 {
+		if n != 5 {
 			t.Fatalf("the blocking read answered %d instances", n)
 		}
 	case <-time.After(15 * time.Second):

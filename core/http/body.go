@@ -1,6 +1,7 @@
 package http
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/beacon-sd/beacon/core/acl"
@@ -28,8 +29,16 @@ func (s *Server) Admit(w *httpserver.Response, hr *httpserver.Request) httpserve
 		s.count(rt, r.Method, s.writeError(w, r, err))
 		return httpserver.BodyPlan{Answered: true}
 	}
-	if rt.path == "/v1/snapshot" {
+	switch rt.path {
+	case "/v1/snapshot":
 		return httpserver.BodyPlan{Stream: true, Limit: MaxSnapshot}
+	case "/v1/txn":
+		n, err := strconv.Atoi(hr.Header.Get("Content-Length"))
+		if err == nil && n > s.maxTxnLen() {
+			s.count(rt, r.Method, s.writeError(w, r, txnTooLarge(n, s.maxTxnLen())))
+			return httpserver.BodyPlan{Answered: true}
+		}
+		return httpserver.BodyPlan{Limit: int64(s.maxTxnLen())}
 	}
 	return httpserver.BodyPlan{}
 }
@@ -45,6 +54,10 @@ func (s *Server) mayWrite(rt *route, r *request) error {
 		return authz.Check(acl.Key, tail(r, rt.path), acl.Write)
 	case "/v1/snapshot":
 		return authz.Check(acl.ACL, "", acl.Write)
+	case "/v1/txn":
+		// A transaction may only read; its operations are checked one by
+		// one once decoded.
+		return nil
 	}
 	return authz.CheckMayWrite()
 }

@@ -9,7 +9,14 @@ import (
 
 func (s *Server) catalogRegister(w *httpserver.Response, r *request) (interface{}, error) {
 	var args structs.RegisterRequest
-	return catalogWrite(s, r, &args, &args.Datacenter, &args.Token, s.backend.CatalogRegister)
+	return catalogWrite(s, r, &args, &args.Datacenter, &args.Token, func(ctx context.Context, args *structs.RegisterRequest) error {
+		if svc := args.Service; svc != nil {
+			if err := structs.NoMesh(svc.Service, svc.Kind, svc.Proxy.Set(), svc.Connect.Set()); err != nil {
+				return badRequest("Invalid service: %v", err)
+			}
+		}
+		return s.backend.CatalogRegister(ctx, args)
+	})
 }
 
 func (s *Server) catalogDeregister(w *httpserver.Response, r *request) (interface{}, error) {
@@ -69,7 +76,7 @@ func (s *Server) catalogServices(w *httpserver.Response, r *request) (interface{
 // list.
 func listArgs(r *request) (structs.DCSpecificRequest, error) {
 	var args structs.DCSpecificRequest
-	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+	if err := parseFilteredQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return args, err
 	}
 	var err error
@@ -80,7 +87,7 @@ func listArgs(r *request) (structs.DCSpecificRequest, error) {
 // serviceArgs reads the name, ?tag and ?node-meta of a per-service query.
 func serviceArgs(r *request, prefix string) (structs.ServiceSpecificRequest, error) {
 	args := structs.ServiceSpecificRequest{ServiceName: tail(r, prefix)}
-	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+	if err := parseFilteredQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return args, err
 	}
 	if args.ServiceName == "" {
@@ -106,7 +113,7 @@ func (s *Server) catalogService(w *httpserver.Response, r *request) (interface{}
 
 func (s *Server) nodeServices(w *httpserver.Response, r *request, prefix string) (*structs.IndexedNodeServices, error) {
 	args := structs.NodeSpecificRequest{Node: tail(r, prefix)}
-	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+	if err := parseFilteredQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
 	}
 	if args.Node == "" {
@@ -163,7 +170,7 @@ func (s *Server) catalogNodeServiceList(w *httpserver.Response, r *request) (int
 
 func (s *Server) healthNode(w *httpserver.Response, r *request) (interface{}, error) {
 	args := structs.NodeSpecificRequest{Node: tail(r, "/v1/health/node/")}
-	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+	if err := parseFilteredQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
 	}
 	if args.Node == "" {
@@ -190,7 +197,7 @@ func (s *Server) healthChecks(w *httpserver.Response, r *request) (interface{}, 
 
 func (s *Server) healthState(w *httpserver.Response, r *request) (interface{}, error) {
 	args := structs.ChecksInStateRequest{State: tail(r, "/v1/health/state/")}
-	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
+	if err := parseFilteredQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
 	}
 	switch args.State {

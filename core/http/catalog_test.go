@@ -309,3 +309,81 @@ func getBody(t *testing.T, url string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// Service mesh parts of a registration (a proxy or gateway kind, proxy or
+// connect settings) are refused naming what was asked, through the agent
+// and the catalog alike; a plain service registered by the same client,
+// which always sends those fields empty, is accepted.
+func TestMeshRegistrationsRefused(t *testing.T) {
+	a := testagent.Start(t)
+	proxy := &api.AgentServiceConnectProxyConfig{DestinationServiceName: "web", LocalServicePort: 8080}
+	agentCases := []struct {
+		name string
+		reg  *api.AgentServiceRegistration
+		want string
+	}{
+		{"proxy kind", &api.AgentServiceRegistration{Name: "web-proxy", Kind: api.ServiceKindConnectProxy, Port: 9000, Proxy: proxy}, `kind "connect-proxy" is service mesh`},
+		{"sidecar", &api.AgentServiceRegistration{Name: "web", Port: 80, Connect: &api.AgentServiceConnect{SidecarService: &api.AgentServiceRegistration{}}}, "Connect settings are service mesh"},
+		{"native", &api.AgentServiceRegistration{Name: "web", Port: 80, Connect: &api.AgentServiceConnect{Native: true}}, "Connect settings are service mesh"},
+		{"gateway", &api.AgentServiceRegistration{Name: "gw", Kind: api.ServiceKindMeshGateway, Port: 443}, `kind "mesh-gateway" is service mesh`},
+	}
+	for _, c := range agentCases {
+		err := a.Client.Agent().ServiceRegister(c.reg)
+		if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("agent, %s: error %v, want a 400 saying %q", c.name, err, c.want)
+		}
+	}
+	node := a.Agent.Node().Node
+	_, err := a.Client.Catalog().Register(&api.CatalogRegistration{Node: node, Address: "127.0.0.1", SkipNodeUpdate: true,
+		Service: &api.AgentService{Kind: api.ServiceKindConnectProxy, ID: "web-proxy1", Service: "web-proxy", Port: 9000, Proxy: proxy}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "service mesh") {
+		t.Errorf("catalog proxy registration: %v", err)
+	}
+	_, err = a.Client.Catalog().Register(&api.CatalogRegistration{Node: node, Address: "127.0.0.1", SkipNodeUpdate: true,
+		Service: &api.AgentService{ID: "web1", Service: "web", Port: 80, Proxy: &api.AgentServiceConnectProxyConfig{}, Connect: &api.AgentServiceConnect{}}}, nil)
+	if err != nil {
+		t.Errorf("a plain service with empty proxy and connect settings: %v", err)
+	}
+	if err := a.Client.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "plain", Port: 80}); err != nil {
+		t.Errorf("a plain agent service: %v", err)
+	}
+	if svcs, _, _ := a.Client.Catalog().Service("web-proxy", "", nil); len(svcs) != 0 {
+		t.Errorf("a refused proxy is in the catalog: %+v", svcs)
+	}
+}
+
+// A check registered in the catalog keeps the Name it was sent (none if
+// none) and, without a Type, takes the one its definition says, as the
+// official client's tests expect; UDP, TCP-over-TLS and OS service
+// definitions are kept.
+func TestCatalogCheckTypeFromDefinition(t *testing.T) {
+	a := testagent.Start(t)
+	_, err := a.Client.Catalog().Register(&api.CatalogRegistration{Node: "foo", Address: "2.2.2.2", Checks: api.HealthChecks{
+		{CheckID: "tcp", Status: "passing", Definition: api.HealthCheckDefinition{TCP: "1.1.1.1:80", TCPUseTLS: true, Interval: api.ReadableDuration(time.Second)}},
+		{CheckID: "udp", Status: "passing", Definition: api.HealthCheckDefinition{UDP: "1.1.1.1:53"}},
+		{CheckID: "os", Name: "Windows service", Status: "passing", Definition: api.HealthCheckDefinition{OSService: "w3svc"}},
+		{CheckID: "typed", Status: "passing", Type: "script", Definition: api.HealthCheckDefinition{TCP: "1.1.1.1:81"}},
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks, _, err := a.Client.Health().Node("foo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*api.HealthCheck{}
+	for _, c := range checks {
+		got[c.CheckID] = c
+	}
+	for id, want := range map[string]string{"tcp": "tcp", "udp": "udp", "os": "os_service", "typed": "script"} {
+		if c := got[id]; c == nil || c.Type != want {
+			t.Errorf("check %s: %+v, want type %s", id, c, want)
+		}
+	}
+	if c := got["tcp"]; c.Name != "" || !c.Definition.TCPUseTLS {
+		t.Errorf("tcp check: name %q, definition %+v", c.Name, c.Definition)
+	}
+	if got["udp"].Definition.UDP != "1.1.1.1:53" || got["os"].Definition.OSService != "w3svc" || got["os"].Name != "Windows service" {
+		t.Errorf("definitions lost: %+v %+v", got["udp"], got["os"])
+	}
+}

@@ -16,3 +16,12 @@ func RoutePatterns() map[string][]string {
 	}
 	return out
 }
+
+// MeshRoutes are the service mesh routes answered with 501.
+func MeshRoutes() []string {
+	out := make([]string, 0, len(meshRoutes))
+	for _, m := range meshRoutes {
+		out = append(out, m.path)
+	}
+	return out
+}

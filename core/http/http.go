@@ -24,6 +24,7 @@ import (
 
 	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/agent"
+	"github.com/beacon-sd/beacon/core/connect"
 	"github.com/beacon-sd/beacon/core/decode"
 	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
@@ -50,6 +51,9 @@ type Config struct {
 	ForceLeave func(node string, prune bool) error
 	// MaxKVSize caps KV values (default 512 KiB).
 	MaxKVSize int
+	// MaxTxnLen caps a transaction's body (limits.txn_max_req_len,
+	// default 512 KiB); MaxKVSize when that is larger.
+	MaxTxnLen int
 	// DataDir holds uploaded snapshots while they are restored; the
 	// system's temporary directory when empty (dev mode).
 	DataDir string
@@ -78,6 +82,8 @@ type Server struct {
 	recovery *acl.Authorizer
 	// restoring is held while a snapshot restore runs.
 	restoring sync.Mutex
+	// leaves keeps the services' Connect leaf certificates.
+	leaves *connect.Leaves
 }
 
 type handlerFunc func(w *httpserver.Response, r *request) (interface{}, error)
@@ -106,6 +112,9 @@ func New(cfg Config) *Server {
 	if cfg.MaxKVSize <= 0 {
 		cfg.MaxKVSize = structs.MaxKVValueSize
 	}
+	if cfg.MaxTxnLen <= 0 {
+		cfg.MaxTxnLen = structs.DefaultTxnMaxReqLen
+	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = telemetry.New()
 	}
@@ -118,6 +127,7 @@ func New(cfg Config) *Server {
 		exact:   map[string]*route{},
 	}
 	s.recovery = recoveryAuthorizer(cfg.Agent.Node().Node)
+	s.leaves = &connect.Leaves{Roots: s.backend.ConnectCARoots, Sign: s.backend.ConnectCASign, Datacenter: cfg.Datacenter}
 	s.routes()
 	sort.Slice(s.prefix, func(i, j int) bool { return len(s.prefix[i].path) > len(s.prefix[j].path) })
 	return s
@@ -203,6 +213,7 @@ func (s *Server) Serve(w *httpserver.Response, hr *httpserver.Request) {
 	if obj != nil {
 		s.writeJSON(w, r, obj)
 	}
+	code = w.Status()
 	if _, blocking := r.query["index"]; !blocking {
 		if o := rt.latency[r.Method]; o != nil {
 			o.Observe(time.Since(start).Seconds())
@@ -352,6 +363,8 @@ func (s *Server) writeError(w *httpserver.Response, r *request, err error) int {
 		msg = structs.ErrPermissionDenied.Error() + ": " + msg
 	case errors.Is(err, structs.ErrACLDisabled):
 		code = http.StatusUnauthorized
+	case errors.Is(err, structs.ErrTxnUnsupported):
+		code = http.StatusServiceUnavailable
 	case errors.Is(err, structs.ErrServiceNotFound), errors.Is(err, structs.ErrCheckNotFound):
 		code = http.StatusNotFound
 	case errors.Is(err, structs.ErrMissingNode), errors.Is(err, structs.ErrMissingService),
@@ -399,11 +412,27 @@ func decodeBody(r *request, out interface{}) error {
 // maxJSONBody bounds JSON request bodies other than KV values.
 const maxJSONBody = 4 << 20
 
-// MaxBody is the largest request body the API accepts for a KV limit.
-func MaxBody(kvLimit int) int { return max(kvLimit, maxJSONBody) + 1 }
+// MaxBody is the largest request body the API accepts for a KV limit
+// and a transaction limit (0: the default).
+func MaxBody(kvLimit, txnLimit int) int { return max(kvLimit, txnLimit, maxJSONBody) + 1 }
 
-// parseQuery reads the options every read endpoint takes.
+// parseQuery reads the options every read endpoint takes. ?filter is
+// refused: the endpoints that take it use parseFilteredQuery.
 func parseQuery(r *request, dc *string, q *structs.QueryOptions) error {
+	if _, ok := r.query["filter"]; ok {
+		return badRequest("the ?filter parameter is not supported by this endpoint: only the catalog, health and agent lists take it")
+	}
+	return parseOptions(r, dc, q)
+}
+
+// parseFilteredQuery is parseQuery for the lists that take ?filter=: the
+// server that answers checks the expression and applies it (core/filter).
+func parseFilteredQuery(r *request, dc *string, q *structs.QueryOptions) error {
+	q.Filter = r.query.Get("filter")
+	return parseOptions(r, dc, q)
+}
+
+func parseOptions(r *request, dc *string, q *structs.QueryOptions) error {
 	v := r.query
 	*dc = v.Get("dc")
 	if s := v.Get("index"); s != "" {
@@ -432,9 +461,6 @@ func parseQuery(r *request, dc *string, q *structs.QueryOptions) error {
 		}
 		q.MaxStaleDuration = d
 		q.AllowStale = true
-	}
-	if _, ok := v["filter"]; ok {
-		return badRequest("the ?filter parameter is not supported; filter on the client or use ?tag / ?node-meta")
 	}
 	q.Token = r.token
 	if q.MinIndex > 0 {

@@ -7,6 +7,8 @@ import "github.com/beacon-sd/beacon/core/structs"
 func (s *Server) routes() {
 	s.handle("/v1/kv/", s.kv, get, put, pst, del)
 
+	s.handle("/v1/txn", s.txn, put)
+
 	s.handle("/v1/catalog/register", s.catalogRegister, put, pst)
 	s.handle("/v1/catalog/deregister", s.catalogDeregister, put, pst)
 	s.handle("/v1/catalog/datacenters", s.catalogDatacenters, get)
@@ -50,6 +52,9 @@ func (s *Server) routes() {
 	s.handle("/v1/session/node/", s.sessionNode, get)
 	s.handle("/v1/session/renew/", s.sessionRenew, put, pst)
 
+	s.handle("/v1/query", s.query, get, pst)
+	s.handle("/v1/query/", s.querySpecific, get, put, del)
+
 	s.handle("/v1/snapshot", s.snapshot, get, put)
 	s.handle("/v1/operator/raft/configuration", s.raftConfiguration, get)
 	s.handle("/v1/operator/raft/peer", s.raftPeer, del)
@@ -82,6 +87,14 @@ func (s *Server) routes() {
 	s.handle("/v1/acl/clone/", s.aclLegacyClone, put)
 	s.handle("/v1/acl/info/", s.aclLegacyInfo, get)
 	s.handle("/v1/acl/list", s.aclLegacyList, get)
+
+	s.handle("/v1/connect/ca/roots", s.connectCARoots, get)
+	s.handle("/v1/connect/ca/configuration", s.connectCAConfig, get, put)
+	s.handle("/v1/agent/connect/ca/roots", s.connectCARoots, get)
+	s.handle("/v1/agent/connect/ca/leaf/", s.agentConnectLeaf, get)
+	for _, m := range meshRoutes {
+		s.handle(m.path, notMesh(m.feature), get, put, pst, del)
+	}
 
 	s.handle("/v1/status/leader", s.statusLeader, get)
 	s.handle("/v1/status/peers", s.statusPeers, get)

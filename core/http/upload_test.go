@@ -49,19 +49,8 @@ func TestLargeUploadsRefusedBeforeTheBody(t *testing.T) {
   tokens { initial_management = "root"  agent = "root" }
 }`))
 	root := tokenClient(t, a, "root")
-	token := func(rules string) string {
-		pol, _, err := root.ACL().PolicyCreate(&api.ACLPolicy{Name: fmt.Sprintf("p%d", len(rules)), Rules: rules}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, _, err := root.ACL().TokenCreate(&api.ACLToken{Policies: []*api.ACLTokenPolicyLink{{ID: pol.ID}}}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok.SecretID
-	}
-	app := token(`key_prefix "app/" { policy = "write" }`)
-	reader := token(`key_prefix "" { policy = "read" }  node_prefix "" { policy = "read" }`)
+	app := ruleToken(t, root, `key_prefix "app/" { policy = "write" }`)
+	reader := ruleToken(t, root, `key_prefix "" { policy = "read" }  node_prefix "" { policy = "read" }`)
 
 	// The restore's body is a pipe nothing is written to: a server that
 	// read any of it before answering would wait, until the pipe fails.
@@ -135,7 +124,7 @@ func TestSnapshotRestoreStreamedOneAtATime(t *testing.T) {
 	}()
 	archive, _ := os.ReadFile(file)
 	pw.Write(archive[:len(archive)/2])
-	waitfor.Until(t, 10*time.Second, "a second restore to be turned away", func() bool {
+	waitfor.Until(t, 60*time.Second, "a second restore to be turned away", func() bool {
 		code, body := upload(t, a, "/v1/snapshot", "", bytes.NewReader(archive), int64(len(archive)))
 		return code == 429 && strings.Contains(body, "another snapshot restore is running")
 	})

@@ -48,7 +48,7 @@ func BenchmarkAPIServers(b *testing.B) {
 		}
 	}
 	handler := beaconhttp.New(beaconhttp.Config{Agent: a.Agent, Datacenter: a.Config().Datacenter})
-	ours := &httpserver.Server{Handler: handler, MaxBodyBytes: beaconhttp.MaxBody(0), Admit: handler.Admit}
+	ours := &httpserver.Server{Handler: handler, MaxBodyBytes: beaconhttp.MaxBody(0, 0), Admit: handler.Admit}
 	std := &http.Server{Handler: httpserver.NetHTTP(ours)}
 	servers := []struct {
 		name  string

@@ -167,6 +167,14 @@ func (r *Remote) KVKeys(ctx context.Context, args *structs.KeyListRequest, reply
 	return r.call(ctx, "KVKeys", args, reply)
 }
 
+func (r *Remote) TxnApply(ctx context.Context, args *structs.TxnRequest) (structs.TxnResponse, error) {
+	return callFor[structs.TxnResponse](ctx, r, "TxnApply", args)
+}
+
+func (r *Remote) TxnRead(ctx context.Context, args *structs.TxnReadRequest, reply *structs.TxnReadResponse) error {
+	return r.call(ctx, "TxnRead", args, reply)
+}
+
 func (r *Remote) CatalogRegister(ctx context.Context, args *structs.RegisterRequest) error {
 	return r.call(ctx, "CatalogRegister", args, nil)
 }
@@ -297,4 +305,24 @@ func (r *Remote) ACLPolicyGet(ctx context.Context, args *structs.ACLSpecificRequ
 
 func (r *Remote) ACLPolicyList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLPolicies) error {
 	return r.call(ctx, "ACLPolicyList", args, reply)
+}
+
+func (r *Remote) PreparedQueryApply(ctx context.Context, args *structs.PreparedQueryRequest) (string, error) {
+	return callFor[string](ctx, r, "PreparedQueryApply", args)
+}
+
+func (r *Remote) PreparedQueryGet(ctx context.Context, args *structs.PreparedQuerySpecificRequest, reply *structs.IndexedPreparedQueries) error {
+	return r.call(ctx, "PreparedQueryGet", args, reply)
+}
+
+func (r *Remote) PreparedQueryList(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedPreparedQueries) error {
+	return r.call(ctx, "PreparedQueryList", args, reply)
+}
+
+func (r *Remote) PreparedQueryExecute(ctx context.Context, args *structs.PreparedQueryExecuteRequest, reply *structs.PreparedQueryExecuteResponse) error {
+	return r.call(ctx, "PreparedQueryExecute", args, reply)
+}
+
+func (r *Remote) PreparedQueryExplain(ctx context.Context, args *structs.PreparedQueryExecuteRequest, reply *structs.PreparedQueryExplainResponse) error {
+	return r.call(ctx, "PreparedQueryExplain", args, reply)
 }

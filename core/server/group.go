@@ -209,7 +209,7 @@ func (s *Server) groupsAllowed() bool {
 	if c := s.groupsCheck.Load(); c != nil && time.Since(c.at) < groupsRecheck {
 		return c.ok
 	}
-	c := &groupsAnswer{at: time.Now(), ok: s.everyServerGroups()}
+	c := &groupsAnswer{at: time.Now(), ok: s.everyServerTagged(GossipTagKVGroups)}
 	s.groupsCheck.Store(c)
 	return c.ok
 }
@@ -220,7 +220,10 @@ type groupsAnswer struct {
 	ok bool
 }
 
-func (s *Server) everyServerGroups() bool {
+// everyServerTagged reports whether every server in the raft
+// configuration says, by the gossip tag set to "1", that it reads a kind
+// of log entry.
+func (s *Server) everyServerTagged(tag string) bool {
 	if s.cfg.Members == nil {
 		return true // no gossip: a cluster of one build
 	}
@@ -228,14 +231,14 @@ func (s *Server) everyServerGroups() bool {
 	if f.Error() != nil {
 		return false
 	}
-	groups := map[raft.Server]bool{}
+	tagged := map[raft.Server]bool{}
 	for _, m := range s.cfg.Members() {
-		if readsGroups(&m) {
-			groups[raft.Server{ID: raft.ServerID(m.ID()), Address: raft.ServerAddress(m.RPCAddr())}] = true
+		if serverTagged(&m, tag) {
+			tagged[raft.Server{ID: raft.ServerID(m.ID()), Address: raft.ServerAddress(m.RPCAddr())}] = true
 		}
 	}
 	for _, srv := range f.Configuration().Servers {
-		if !groups[raft.Server{ID: srv.ID, Address: srv.Address}] {
+		if !tagged[raft.Server{ID: srv.ID, Address: srv.Address}] {
 			return false
 		}
 	}
@@ -244,6 +247,8 @@ func (s *Server) everyServerGroups() bool {
 
 // readsGroups reports whether a member is a server that reads grouped KV
 // writes.
-func readsGroups(m *structs.Member) bool {
-	return m.IsServer() && m.Tags[GossipTagKVGroups] == "1"
+func readsGroups(m *structs.Member) bool { return serverTagged(m, GossipTagKVGroups) }
+
+func serverTagged(m *structs.Member, tag string) bool {
+	return m.IsServer() && m.Tags[tag] == "1"
 }

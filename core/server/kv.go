@@ -167,23 +167,46 @@ func (s *Server) forwardKVWrites(ctx context.Context, writes []*structs.KVSReque
 // checkKVWrite refuses a write the store must not take or the token may
 // not make.
 func (s *Server) checkKVWrite(ctx context.Context, args *structs.KVSRequest) error {
-	if args.DirEnt.Key == "" && args.Op != structs.KVDeleteTree {
-		return structs.BadInput("missing key name")
-	}
-	if err := ValidateKey(args.DirEnt.Key); err != nil {
+	if err := checkKVEntry(args.Op, &args.DirEnt); err != nil {
 		return err
-	}
-	if n := len(args.DirEnt.Value); n > structs.MaxKVValueSize {
-		return structs.BadInput("value is %d bytes, the limit is %d", n, structs.MaxKVValueSize)
 	}
 	authz, err := s.authorize(ctx, args.Token)
 	if err != nil {
 		return err
 	}
-	if args.Op == structs.KVDeleteTree {
-		return authz.CheckKeyWritePrefix(args.DirEnt.Key)
+	return kvAccess(authz, args.Op, args.DirEnt.Key)
+}
+
+// checkKVEntry refuses a KV entry the store cannot take: no key (only a
+// recursive delete may name the root), a key it cannot hold, a value over
+// the limit.
+func checkKVEntry(op structs.KVOp, e *structs.DirEntry) error {
+	if e.Key == "" && op != structs.KVDeleteTree {
+		return structs.BadInput("missing key name")
 	}
-	return authz.Write(acl.Key, args.DirEnt.Key)
+	if err := ValidateKey(e.Key); err != nil {
+		return err
+	}
+	if n := len(e.Value); n > structs.MaxKVValueSize {
+		return structs.BadInput("value is %d bytes, the limit is %d", n, structs.MaxKVValueSize)
+	}
+	return nil
+}
+
+// kvAccess checks the right a KV operation needs: write on the key, on
+// every key under it for a recursive delete, read for a transaction's
+// check-index and check-session. A transaction's get and get-tree need
+// none: what the token may not read is left out of their results.
+func kvAccess(authz *acl.Authorizer, op structs.KVOp, key string) error {
+	switch op {
+	case structs.KVDeleteTree:
+		return authz.CheckKeyWritePrefix(key)
+	case structs.KVGet, structs.KVGetTree:
+		return nil
+	case structs.KVCheckIndex, structs.KVCheckSession:
+		return authz.Read(acl.Key, key)
+	}
+	return authz.Write(acl.Key, key)
 }
 
 // KVGet reads one key; reply.Entries is empty when it does not exist.

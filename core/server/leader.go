@@ -80,6 +80,9 @@ func (s *Server) leaderLoop(ctx context.Context) {
 	s.readyForReads.Store(true)
 	s.restoreSessionTimers()
 	aclsReady := s.initializeACLs() == nil
+	if err := s.initializeCA(); err != nil {
+		s.logger.Error("initialize the Connect CA failed; will retry", "error", err)
+	}
 	reconcile := time.NewTicker(s.cfg.ReconcileInterval)
 	defer reconcile.Stop()
 	servers := time.NewTicker(autopilotInterval)
@@ -107,6 +110,9 @@ func (s *Server) leaderLoop(ctx context.Context) {
 			pass()
 		case <-reconcile.C:
 			pass()
+			if err := s.initializeCA(); err != nil {
+				s.logger.Error("Connect CA upkeep failed; will retry", "error", err)
+			}
 			if !aclsReady {
 				if err := s.initializeACLs(); err != nil {
 					s.logger.Error("initialize ACLs failed; will retry", "error", err)

@@ -26,6 +26,7 @@ type applyResult struct {
 	ok    bool
 	err   error
 	group []applyResult
+	txn   *structs.TxnResponse
 }
 
 // fsm applies committed log entries to the state store through the same
@@ -58,7 +59,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []interface{} {
 			out[i] = applyResult{err: fmt.Errorf("unreadable command: %w", err)}
 			continue
 		}
-		if e.Group != nil || e.Cmd.Type == structs.KVSRequestType {
+		if e.Group != nil || e.Cmd.Type == structs.KVSRequestType || e.Cmd.Type == structs.TxnRequestType {
 			lastKV = l.Index
 		}
 		entries = append(entries, e)
@@ -78,7 +79,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []interface{} {
 
 // resultOf is the store's outcome of one log entry as the FSM returns it.
 func resultOf(r state.BatchResult) applyResult {
-	res := applyResult{ok: r.OK, err: r.Err}
+	res := applyResult{ok: r.OK, err: r.Err, txn: r.Txn}
 	if r.Group != nil {
 		res.group = make([]applyResult, len(r.Group))
 		for j, g := range r.Group {

@@ -75,6 +75,8 @@ type Config struct {
 	ACL                    acl.Config
 	InitialManagementToken string
 
+	// Connect is the built-in CA's configuration.
+	Connect ConnectConfig
 	// Autopilot is the autopilot configuration a new cluster starts with
 	// (the agent's autopilot block); nil for the defaults.
 	Autopilot *structs.AutopilotConfig
@@ -113,6 +115,8 @@ type Server struct {
 
 	acl       *acl.Resolver
 	autopilot autopilotState
+	// caMu makes the CA's changes one at a time on the leader.
+	caMu sync.Mutex
 
 	sessions   *sessionTimers
 	tombstones *tombstoneGC
@@ -184,6 +188,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		if err := s.initializeACLs(); err != nil {
 			return nil, fmt.Errorf("initialize ACLs: %w", err)
+		}
+		if err := s.initializeCA(); err != nil {
+			return nil, fmt.Errorf("initialize the Connect CA: %w", err)
 		}
 		s.initAutopilot()
 		s.wg.Add(1)
@@ -371,6 +378,9 @@ func (s *Server) devLoop() {
 		case <-reconcile.C:
 			if err := s.reconcileSelf(); err != nil {
 				s.logger.Error("reconcile server node failed", "error", err)
+			}
+			if err := s.initializeCA(); err != nil {
+				s.logger.Error("Connect CA upkeep failed", "error", err)
 			}
 		case now := <-reap.C:
 			s.reapTombstones(now)

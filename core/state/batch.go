@@ -20,6 +20,7 @@ type BatchResult struct {
 	OK    bool
 	Err   error
 	Group []BatchResult
+	Txn   *structs.TxnResponse // a transaction's outcome
 }
 
 // ApplyBatch applies commands in order, with exactly the outcome of calling
@@ -48,12 +49,23 @@ func (s *Store) ApplyBatch(entries []BatchEntry) []BatchResult {
 				j = i + 1
 			}
 			for k := i; k < j; k++ {
-				out[k].OK, out[k].Err = s.applyLocked(entries[k].Index, entries[k].Cmd)
+				out[k] = s.applyEntry(entries[k])
 			}
 		}
 		i = j
 	}
 	return out
+}
+
+// applyEntry applies one command as Apply does; a transaction also
+// answers with its results or errors.
+func (s *Store) applyEntry(e BatchEntry) BatchResult {
+	if e.Cmd.Type == structs.TxnRequestType && e.Cmd.Txn != nil {
+		resp, err := s.applyTxnLocked(e.Index, e.Cmd.Txn)
+		return BatchResult{OK: err == nil && len(resp.Errors) == 0, Err: err, Txn: resp}
+	}
+	ok, err := s.applyLocked(e.Index, e.Cmd)
+	return BatchResult{OK: ok, Err: err}
 }
 
 // applyGroup applies the writes of one group in order, in one transaction:

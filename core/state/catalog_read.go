@@ -1,9 +1,6 @@
 package state
 
 import (
-	"sort"
-	"strings"
-
 	"github.com/hashicorp/go-memdb"
 
 	"github.com/beacon-sd/beacon/core/structs"
@@ -20,7 +17,7 @@ func (s *Store) Nodes(ws memdb.WatchSet, meta map[string]string) (uint64, []*str
 	var out []*structs.Node
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		n := raw.(*structs.Node)
-		if metaMatches(n.Meta, meta) {
+		if structs.MetaMatches(n.Meta, meta) {
 			out = append(out, n)
 		}
 	}
@@ -51,7 +48,7 @@ func (s *Store) Services(ws memdb.WatchSet, meta map[string]string) (uint64, map
 	if err != nil {
 		return 0, nil, err
 	}
-	sets := map[string]map[string]struct{}{}
+	union := structs.TagUnion{}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		row := raw.(*structs.ServiceRow)
 		if len(meta) > 0 {
@@ -59,27 +56,38 @@ func (s *Store) Services(ws memdb.WatchSet, meta map[string]string) (uint64, map
 			if err != nil {
 				return 0, nil, err
 			}
-			if n == nil || !metaMatches(n.(*structs.Node).Meta, meta) {
+			if n == nil || !structs.MetaMatches(n.(*structs.Node).Meta, meta) {
 				continue
 			}
 		}
-		set, ok := sets[row.Service]
-		if !ok {
-			set = map[string]struct{}{}
-			sets[row.Service] = set
-		}
-		for _, tag := range row.Tags {
-			set[tag] = struct{}{}
-		}
+		union.Add(row.Service, row.Tags)
 	}
-	out := make(map[string][]string, len(sets))
-	for name, set := range sets {
-		tags := make([]string, 0, len(set))
-		for tag := range set {
-			tags = append(tags, tag)
+	return atLeastOne(idx), union.Map(), nil
+}
+
+// ServiceInstances returns every service instance joined with its node,
+// keeping those whose node matches meta. Its index moves with any change to
+// an instance or a node: everything a filter over the instances may read.
+func (s *Store) ServiceInstances(ws memdb.WatchSet, meta map[string]string) (uint64, []structs.ServiceNode, error) {
+	idx := max(s.scopeIndex(ws, tableServices), s.scopeIndex(ws, tableNodes))
+	tx := s.readTxn()
+	nodes, err := tx.Get(tableNodes, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	out := []structs.ServiceNode{}
+	for raw := nodes.Next(); raw != nil; raw = nodes.Next() {
+		node := raw.(*structs.Node)
+		if !structs.MetaMatches(node.Meta, meta) {
+			continue
 		}
-		sort.Strings(tags)
-		out[name] = tags
+		svcs, err := tx.Get(tableServices, "node", node.Node)
+		if err != nil {
+			return 0, nil, err
+		}
+		for r := svcs.Next(); r != nil; r = svcs.Next() {
+			out = append(out, structs.NewServiceNode(node, &r.(*structs.ServiceRow).NodeService))
+		}
 	}
 	return atLeastOne(idx), out, nil
 }
@@ -96,7 +104,7 @@ func (s *Store) ServiceNodes(ws memdb.WatchSet, name string, tags []string, meta
 	out := []structs.ServiceNode{}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		row := raw.(*structs.ServiceRow)
-		if !hasTags(row.Tags, tags) {
+		if !structs.HasTags(row.Tags, tags) {
 			continue
 		}
 		n, err := tx.First(tableNodes, "id", row.Node)
@@ -107,7 +115,7 @@ func (s *Store) ServiceNodes(ws memdb.WatchSet, name string, tags []string, meta
 			continue
 		}
 		node := n.(*structs.Node)
-		if !metaMatches(node.Meta, meta) {
+		if !structs.MetaMatches(node.Meta, meta) {
 			continue
 		}
 		out = append(out, structs.NewServiceNode(node, &row.NodeService))
@@ -171,7 +179,7 @@ func (s *Store) ServiceChecks(ws memdb.WatchSet, name string, meta map[string]st
 			if err != nil {
 				return 0, nil, err
 			}
-			if n == nil || !metaMatches(n.(*structs.Node).Meta, meta) {
+			if n == nil || !structs.MetaMatches(n.(*structs.Node).Meta, meta) {
 				continue
 			}
 		}
@@ -217,7 +225,7 @@ func (s *Store) ChecksInState(ws memdb.WatchSet, state string, meta map[string]s
 			if err != nil {
 				return 0, nil, err
 			}
-			if n == nil || !metaMatches(n.(*structs.Node).Meta, meta) {
+			if n == nil || !structs.MetaMatches(n.(*structs.Node).Meta, meta) {
 				continue
 			}
 		}
@@ -239,7 +247,7 @@ func (s *Store) CheckServiceNodes(ws memdb.WatchSet, name string, tags []string,
 	out := []structs.CheckServiceNode{}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		row := raw.(*structs.ServiceRow)
-		if !hasTags(row.Tags, tags) {
+		if !structs.HasTags(row.Tags, tags) {
 			continue
 		}
 		n, err := tx.First(tableNodes, "id", row.Node)
@@ -250,7 +258,7 @@ func (s *Store) CheckServiceNodes(ws memdb.WatchSet, name string, tags []string,
 			continue
 		}
 		node := n.(*structs.Node)
-		if !metaMatches(node.Meta, meta) {
+		if !structs.MetaMatches(node.Meta, meta) {
 			continue
 		}
 		cit, err := tx.Get(tableChecks, "node", row.Node)
@@ -275,31 +283,4 @@ func (s *Store) CheckServiceNodes(ws memdb.WatchSet, name string, tags []string,
 		out = append(out, structs.CheckServiceNode{Node: node, Service: &row.NodeService, Checks: checks})
 	}
 	return atLeastOne(idx), out, nil
-}
-
-// hasTags reports whether have carries every tag of want, compared without
-// regard to case as Consul does.
-func hasTags(have, want []string) bool {
-	for _, w := range want {
-		found := false
-		for _, h := range have {
-			if strings.EqualFold(h, w) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
-func metaMatches(have, want map[string]string) bool {
-	for k, v := range want {
-		if hv, ok := have[k]; !ok || hv != v {
-			return false
-		}
-	}
-	return true
 }

@@ -24,6 +24,8 @@ const (
 	tableRequests      = "requests"
 	tableACLTokens     = "acl_tokens"
 	tableACLPolicies   = "acl_policies"
+	tableCAConfig      = "connect_ca_config"
+	tableCARoots       = "connect_ca_roots"
 )
 
 // appliedRequest remembers the outcome of a write that carried a request
@@ -95,6 +97,7 @@ func schema() *memdb.DBSchema {
 	}
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		tableAutopilot: autopilotSchema(),
+		tableQueries:   queriesTable(),
 		tableIndex: {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: str("Key", false)},
 		}},
@@ -134,6 +137,14 @@ func schema() *memdb.DBSchema {
 		tableACLPolicies: {Name: tableACLPolicies, Indexes: map[string]*memdb.IndexSchema{
 			"id":   {Name: "id", Unique: true, Indexer: str("ID", false)},
 			"name": {Name: "name", Unique: true, Indexer: str("Name", true)},
+		}},
+		tableCAConfig: {Name: tableCAConfig, Indexes: map[string]*memdb.IndexSchema{
+			// One row: the configuration.
+			"id": {Name: "id", Unique: true, Indexer: &memdb.ConditionalIndex{
+				Conditional: func(interface{}) (bool, error) { return true, nil }}},
+		}},
+		tableCARoots: {Name: tableCARoots, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: str("ID", false)},
 		}},
 		tableSessionChecks: {Name: tableSessionChecks, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{

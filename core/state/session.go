@@ -80,7 +80,7 @@ func (t *txn) sessionDestroy(id string) error {
 	}
 	for _, e := range held {
 		if sess.LockDelay > 0 {
-			t.store.setLockDelay(e.Key, sess.LockDelay)
+			t.delayLock(e.Key, sess.LockDelay)
 		}
 		if sess.Behavior == structs.SessionDelete {
 			if err := t.deleteEntry(e); err != nil {
@@ -95,6 +95,9 @@ func (t *txn) sessionDestroy(id string) error {
 		}
 	}
 	if _, err := t.DeleteAll(tableSessionChecks, "session", sess.ID); err != nil {
+		return err
+	}
+	if err := t.deleteSessionQueries(sess.ID); err != nil {
 		return err
 	}
 	if err := t.Delete(tableSessions, sess); err != nil {

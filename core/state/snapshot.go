@@ -43,6 +43,9 @@ var snapTables = []struct {
 	{tableSessionChecks, func() interface{} { return new(sessionCheck) }},
 	{tableACLPolicies, func() interface{} { return new(structs.ACLPolicy) }},
 	{tableACLTokens, func() interface{} { return new(structs.ACLToken) }},
+	{tableCAConfig, func() interface{} { return new(structs.CAConfiguration) }},
+	{tableCARoots, func() interface{} { return new(structs.CARootState) }},
+	{tableQueries, func() interface{} { return new(structs.PreparedQuery) }},
 	{tableAutopilot, func() interface{} { return new(structs.AutopilotConfig) }},
 	{tableIndex, func() interface{} { return new(indexEntry) }},
 }

@@ -51,6 +51,7 @@ type Store struct {
 	scopes   *scopes
 	latest   atomic.Uint64
 	requests *requestLog
+	txnMemo  *txnMemo // under applyMu
 
 	// applyMu makes each apply (or batch) atomic to View: a snapshot holds
 	// the request IDs of exactly the writes its tables reflect.
@@ -75,6 +76,7 @@ func New() (*Store, error) {
 		abandonCh: make(chan struct{}),
 		scopes:    newScopes(),
 		requests:  newRequestLog(),
+		txnMemo:   newTxnMemo(),
 		lockDelay: make(map[string]time.Time),
 		now:       time.Now,
 	}, nil
@@ -92,6 +94,28 @@ type txn struct {
 	idx     uint64
 	touched map[string]struct{}
 	store   *Store
+	// delays are the lock delays the write starts, kept until it commits
+	// so that a write that is dropped starts none.
+	delays []pendingDelay
+}
+
+type pendingDelay struct {
+	key string
+	d   time.Duration
+}
+
+// delayLock starts, once the write commits, the lock delay d on key.
+func (t *txn) delayLock(key string, d time.Duration) {
+	t.delays = append(t.delays, pendingDelay{key, d})
+}
+
+// Commit makes the write visible and starts its lock delays.
+func (t *txn) Commit() {
+	t.Txn.Commit()
+	for _, l := range t.delays {
+		t.store.setLockDelay(l.key, l.d)
+	}
+	t.delays = nil
 }
 
 func (t *txn) touch(scopes ...string) {
@@ -126,6 +150,10 @@ func (s *Store) Apply(idx uint64, c *structs.Command) (bool, error) {
 }
 
 func (s *Store) applyLocked(idx uint64, c *structs.Command) (bool, error) {
+	if c.Type == structs.TxnRequestType && c.Txn != nil {
+		resp, err := s.applyTxnLocked(idx, c.Txn)
+		return err == nil && len(resp.Errors) == 0, err
+	}
 	reqID := c.RequestID()
 	if reqID != "" {
 		if prev, ok := s.appliedRequest(reqID); ok {
@@ -191,6 +219,16 @@ func (t *txn) apply(c *structs.Command) (bool, error) {
 		err = need(c.ACL != nil, c.Type)
 		if err == nil {
 			err = t.aclApply(c.ACL)
+		}
+	case structs.ConnectCARequestType:
+		err = need(c.ConnectCA != nil, c.Type)
+		if err == nil {
+			err = t.caSet(c.ConnectCA)
+		}
+	case structs.PreparedQueryRequestType:
+		err = need(c.PreparedQuery != nil, c.Type)
+		if err == nil {
+			err = t.preparedQueryApply(c.PreparedQuery)
 		}
 	case structs.AutopilotRequestType:
 		err = need(c.Autopilot != nil, c.Type)

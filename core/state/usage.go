@@ -40,9 +40,6 @@ func (s *Store) Usage(ws memdb.WatchSet) (uint64, structs.ServiceUsage, error) {
 		default:
 			out.BillableServiceInstances++
 		}
-		if row.Kind == "" && row.Connect.Native {
-			out.ConnectServiceInstances["connect-native"]++
-		}
 	}
 	out.Services = len(names)
 	return atLeastOne(idx), out, nil

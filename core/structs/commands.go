@@ -12,7 +12,11 @@ const (
 	SessionRequestType    MessageType = 4
 	TombstoneRequestType  MessageType = 5
 	ACLRequestType        MessageType = 6
-	AutopilotRequestType  MessageType = 10
+	TxnRequestType        MessageType = 7
+	ConnectCARequestType  MessageType = 9
+
+	PreparedQueryRequestType MessageType = 8
+	AutopilotRequestType     MessageType = 10
 )
 
 func (t MessageType) String() string {
@@ -29,6 +33,12 @@ func (t MessageType) String() string {
 		return "tombstone"
 	case ACLRequestType:
 		return "acl"
+	case TxnRequestType:
+		return "txn"
+	case ConnectCARequestType:
+		return "connect-ca"
+	case PreparedQueryRequestType:
+		return "prepared-query"
 	case AutopilotRequestType:
 		return "autopilot"
 	}
@@ -40,13 +50,17 @@ func (t MessageType) String() string {
 // is a Command.
 type Command struct {
 	Type       MessageType
-	Register   *RegisterRequest     `json:",omitempty"`
-	Deregister *DeregisterRequest   `json:",omitempty"`
-	KVS        *KVSRequest          `json:",omitempty"`
-	Session    *SessionRequest      `json:",omitempty"`
-	Tombstone  *TombstoneRequest    `json:",omitempty"`
-	ACL        *ACLRequest          `json:",omitempty"`
-	Autopilot  *AutopilotSetRequest `json:",omitempty"`
+	Register   *RegisterRequest   `json:",omitempty"`
+	Deregister *DeregisterRequest `json:",omitempty"`
+	KVS        *KVSRequest        `json:",omitempty"`
+	Session    *SessionRequest    `json:",omitempty"`
+	Tombstone  *TombstoneRequest  `json:",omitempty"`
+	ACL        *ACLRequest        `json:",omitempty"`
+	Txn        *TxnRequest        `json:",omitempty"`
+	ConnectCA  *CARequest         `json:",omitempty"`
+
+	PreparedQuery *PreparedQueryRequest `json:",omitempty"`
+	Autopilot     *AutopilotSetRequest  `json:",omitempty"`
 }
 
 // WriteRequest carries what every write needs besides its payload.
@@ -81,6 +95,12 @@ func (c *Command) RequestID() string {
 		return c.Session.RequestID
 	case c.ACL != nil:
 		return c.ACL.RequestID
+	case c.Txn != nil:
+		return c.Txn.RequestID
+	case c.ConnectCA != nil:
+		return c.ConnectCA.RequestID
+	case c.PreparedQuery != nil:
+		return c.PreparedQuery.RequestID
 	case c.Autopilot != nil:
 		return c.Autopilot.RequestID
 	}

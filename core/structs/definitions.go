@@ -22,9 +22,8 @@ type ServiceDefinition struct {
 	Check             *CheckDefinition
 	Checks            []*CheckDefinition
 	Token             string
-	// Accepted for compatibility with Consul service files; beacon has no
-	// service mesh, so they are ignored, but for Connect's Native mark
-	// (see ServiceConnect).
+	// Service mesh settings: beacon has no service mesh, so a definition
+	// that sets either is refused (Validate) rather than half applied.
 	Connect   interface{} `json:",omitempty"`
 	Proxy     interface{} `json:",omitempty"`
 	Namespace string      `json:",omitempty"`
@@ -88,31 +87,19 @@ const (
 	CheckTypeOS     = "os_service"
 )
 
-// Type names what kind of check the definition describes, "" when none.
+// Type names what kind of check the definition describes, "" when none:
+// what the catalog's definition tells (HealthCheckDefinition.Type), with
+// a script given as one line and an h2ping check, which it cannot show.
 func (c *CheckDefinition) Type() string {
-	switch {
-	case c.TTL > 0:
-		return CheckTypeTTL
-	case c.DockerContainerID != "":
-		return CheckTypeDocker
-	case len(c.ScriptArgs) > 0 || c.Script != "":
-		return CheckTypeScript
-	case c.HTTP != "":
-		return CheckTypeHTTP
-	case c.TCP != "":
-		return CheckTypeTCP
-	case c.UDP != "":
-		return CheckTypeUDP
-	case c.GRPC != "":
-		return CheckTypeGRPC
-	case c.H2PING != "":
-		return CheckTypeH2Ping
-	case c.AliasService != "" || c.AliasNode != "":
-		return CheckTypeAlias
-	case c.OSService != "":
-		return CheckTypeOS
+	d := c.Definition()
+	if c.Script != "" && len(d.ScriptArgs) == 0 {
+		d.ScriptArgs = []string{c.Script}
 	}
-	return ""
+	t := d.Type()
+	if c.H2PING != "" && (t == "" || t == CheckTypeAlias || t == CheckTypeOS) {
+		return CheckTypeH2Ping
+	}
+	return t
 }
 
 // Validate checks that the definition describes exactly one runnable check.
@@ -151,7 +138,8 @@ func (c *CheckDefinition) Definition() HealthCheckDefinition {
 	return HealthCheckDefinition{
 		HTTP: c.HTTP, Header: c.Header, Method: c.Method, Body: c.Body,
 		TLSServerName: c.TLSServerName, TLSSkipVerify: c.TLSSkipVerify,
-		TCP: c.TCP, GRPC: c.GRPC, GRPCUseTLS: c.GRPCUseTLS,
+		TCP: c.TCP, TCPUseTLS: c.TCPUseTLS, UDP: c.UDP, OSService: c.OSService,
+		GRPC: c.GRPC, GRPCUseTLS: c.GRPCUseTLS,
 		ScriptArgs: c.ScriptArgs, DockerContainerID: c.DockerContainerID,
 		AliasNode: c.AliasNode, AliasService: c.AliasService,
 		TTL: c.TTL, Interval: c.Interval, Timeout: c.Timeout,
@@ -171,13 +159,6 @@ func (s *ServiceDefinition) NodeService() *NodeService {
 	if ns.ID == "" {
 		ns.ID = s.Name
 	}
-	if c, ok := s.Connect.(map[string]interface{}); ok {
-		for k, v := range c {
-			if native, ok := v.(bool); ok && strings.EqualFold(k, "native") {
-				ns.Connect.Native = native
-			}
-		}
-	}
 	if s.Weights != nil {
 		ns.Weights = *s.Weights
 	}
@@ -194,6 +175,9 @@ func (s *ServiceDefinition) NodeService() *NodeService {
 func (s *ServiceDefinition) Validate() error {
 	if s.Name == "" {
 		return fmt.Errorf("service definition needs a name")
+	}
+	if err := NoMesh(s.Name, s.Kind, !isEmptyValue(s.Proxy), !isEmptyValue(s.Connect)); err != nil {
+		return err
 	}
 	if s.Port < 0 || s.Port > 65535 {
 		return fmt.Errorf("service %q: port %d is out of range", s.Name, s.Port)
@@ -230,4 +214,36 @@ func OneAndMany[T any](one *T, many []*T) []*T {
 		}
 	}
 	return out
+}
+
+// NoMesh refuses the parts of a service registration that belong to
+// service mesh (a proxy or gateway kind, proxy or connect settings), which
+// beacon does not do: naming what was asked is better than registering the
+// service without it.
+func NoMesh(service, kind string, proxy, connect bool) error {
+	switch {
+	case kind != "" && kind != "typical":
+		return fmt.Errorf("service %q: kind %q is service mesh, which beacon does not do", service, kind)
+	case proxy:
+		return fmt.Errorf("service %q: Proxy settings are service mesh, which beacon does not do", service)
+	case connect:
+		return fmt.Errorf("service %q: Connect settings are service mesh, which beacon does not do", service)
+	}
+	return nil
+}
+
+// isEmptyValue reports a decoded JSON/HCL value that says nothing: absent,
+// null, or an empty object or list.
+func isEmptyValue(v interface{}) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case map[string]interface{}:
+		return len(x) == 0
+	case []interface{}:
+		return len(x) == 0
+	case []map[string]interface{}:
+		return len(x) == 0
+	}
+	return false
 }

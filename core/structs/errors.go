@@ -29,6 +29,12 @@ var (
 	ErrLockDelay         = errors.New("lock is in its lock-delay period")
 	ErrNotLockHolder     = errors.New("session does not hold the lock")
 	ErrSessionCheckState = errors.New("check is critical, a session cannot be bound to it")
+	// ErrTxnReplayed answers a transaction sent again after it applied,
+	// once the store no longer holds the first apply's results.
+	ErrTxnReplayed = errors.New("the transaction was applied by an earlier attempt")
+	// ErrTxnUnsupported refuses a transaction, not applied, while a
+	// server in the cluster cannot apply transactions.
+	ErrTxnUnsupported = errors.New("transaction not applied: a server in the raft configuration runs an older build that cannot apply transactions; upgrade every server")
 )
 
 // InputError is an error caused by what the caller sent, not by the server;
@@ -68,6 +74,9 @@ var errorCodes = []struct {
 	{"aclnotfound", ErrACLNotFound},
 	{"aclboot", ErrACLBootstrapDisabled},
 	{"acloff", ErrACLDisabled},
+	{"txnreplayed", ErrTxnReplayed},
+	{"notxn", ErrTxnUnsupported},
+	{"noquery", ErrQueryNotFound},
 }
 
 // ErrorCode is the code of err's kind, "" for none.

@@ -2,6 +2,7 @@ package structs
 
 import (
 	"os"
+	"sort"
 	"time"
 )
 
@@ -19,6 +20,9 @@ type QueryOptions struct {
 	AllowStale        bool
 	RequireConsistent bool
 	MaxStaleDuration  time.Duration
+	// Filter is a ?filter= expression the server applies to the list it
+	// answers (core/filter); "" keeps everything.
+	Filter string `json:",omitempty"`
 }
 
 // QueryMeta is what a read reports about itself.
@@ -107,6 +111,36 @@ type IndexedNodes struct {
 type IndexedServices struct {
 	Services map[string][]string
 	QueryMeta
+}
+
+// TagUnion collects the tags of service instances by service name: the
+// values of /v1/catalog/services.
+type TagUnion map[string]map[string]struct{}
+
+// Add counts one instance of service name with its tags.
+func (u TagUnion) Add(name string, tags []string) {
+	set, ok := u[name]
+	if !ok {
+		set = make(map[string]struct{}, len(tags))
+		u[name] = set
+	}
+	for _, tag := range tags {
+		set[tag] = struct{}{}
+	}
+}
+
+// Map is each service name with its tags, sorted.
+func (u TagUnion) Map() map[string][]string {
+	out := make(map[string][]string, len(u))
+	for name, set := range u {
+		tags := make([]string, 0, len(set))
+		for tag := range set {
+			tags = append(tags, tag)
+		}
+		sort.Strings(tags)
+		out[name] = tags
+	}
+	return out
 }
 
 // IndexedServiceNodes are the instances of one service.

@@ -5,7 +5,9 @@ package structs
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -80,17 +82,73 @@ type MeshGateway struct {
 	Mode string `json:",omitempty"`
 }
 
-// ServiceProxy is kept only so that service JSON has Consul's shape.
+// ServiceProxy is kept only so that service JSON has Consul's shape; a
+// registration that sets anything in it is refused (NoMesh), and Set
+// records that it did.
 type ServiceProxy struct {
 	MeshGateway MeshGateway
 	Expose      struct{} `json:"Expose"`
+	set         bool
 }
 
-// ServiceConnect says whether an instance speaks the service mesh's
-// protocol itself (Native); beacon has no mesh, but keeps the mark so the
-// instance reads back as registered and counts as Consul counts it.
-type ServiceConnect struct {
-	Native bool `json:",omitempty"`
+// UnmarshalJSON notes whether a registration said anything in Proxy.
+func (p *ServiceProxy) UnmarshalJSON(b []byte) error {
+	var m map[string]interface{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*p = ServiceProxy{set: !meshEmpty(m)}
+	return nil
+}
+
+// Set reports a registration that filled in proxy settings.
+func (p ServiceProxy) Set() bool { return p.set }
+
+// ServiceConnect is kept only so that service JSON has Consul's shape; as
+// with ServiceProxy, a registration that sets anything in it is refused.
+type ServiceConnect struct{ set bool }
+
+// UnmarshalJSON notes whether a registration said anything in Connect.
+func (c *ServiceConnect) UnmarshalJSON(b []byte) error {
+	var m map[string]interface{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*c = ServiceConnect{set: !meshEmpty(m)}
+	return nil
+}
+
+// Set reports a registration that filled in connect settings.
+func (c ServiceConnect) Set() bool { return c.set }
+
+// meshEmpty reports proxy or connect settings that say nothing: every
+// value is a zero (how clients send the structs they always fill in).
+func meshEmpty(m map[string]interface{}) bool {
+	for _, v := range m {
+		switch x := v.(type) {
+		case nil, bool:
+			if x == true {
+				return false
+			}
+		case string:
+			if x != "" {
+				return false
+			}
+		case float64:
+			if x != 0 {
+				return false
+			}
+		case map[string]interface{}:
+			if !meshEmpty(x) {
+				return false
+			}
+		case []interface{}:
+			if len(x) > 0 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // NodeService is one service instance as seen from its node: the shape of
@@ -177,16 +235,45 @@ type HealthCheckDefinition struct {
 	TLSServerName                  string              `json:",omitempty"`
 	TLSSkipVerify                  bool                `json:",omitempty"`
 	TCP                            string              `json:",omitempty"`
+	TCPUseTLS                      bool                `json:",omitempty"`
+	UDP                            string              `json:",omitempty"`
 	GRPC                           string              `json:",omitempty"`
 	GRPCUseTLS                     bool                `json:",omitempty"`
 	ScriptArgs                     []string            `json:",omitempty"`
 	DockerContainerID              string              `json:",omitempty"`
 	AliasNode                      string              `json:",omitempty"`
 	AliasService                   string              `json:",omitempty"`
+	OSService                      string              `json:",omitempty"`
 	TTL                            Duration            `json:",omitempty"`
 	Interval                       Duration            `json:",omitempty"`
 	Timeout                        Duration            `json:",omitempty"`
 	DeregisterCriticalServiceAfter Duration            `json:",omitempty"`
+}
+
+// Type names the kind of check the definition describes, as a check's
+// Type field shows it; "" when it says nothing.
+func (d *HealthCheckDefinition) Type() string {
+	switch {
+	case d.TTL > 0:
+		return CheckTypeTTL
+	case d.DockerContainerID != "":
+		return CheckTypeDocker
+	case len(d.ScriptArgs) > 0:
+		return CheckTypeScript
+	case d.HTTP != "":
+		return CheckTypeHTTP
+	case d.TCP != "":
+		return CheckTypeTCP
+	case d.UDP != "":
+		return CheckTypeUDP
+	case d.GRPC != "":
+		return CheckTypeGRPC
+	case d.AliasService != "" || d.AliasNode != "":
+		return CheckTypeAlias
+	case d.OSService != "":
+		return CheckTypeOS
+	}
+	return ""
 }
 
 // HealthCheck is a check's current state in the catalog.
@@ -222,7 +309,8 @@ func (c *HealthCheck) IsSame(o *HealthCheck) bool {
 func (d *HealthCheckDefinition) equal(o *HealthCheckDefinition) bool {
 	return d.HTTP == o.HTTP && d.Method == o.Method && d.Body == o.Body &&
 		d.TLSServerName == o.TLSServerName && d.TLSSkipVerify == o.TLSSkipVerify &&
-		d.TCP == o.TCP && d.GRPC == o.GRPC && d.GRPCUseTLS == o.GRPCUseTLS &&
+		d.TCP == o.TCP && d.TCPUseTLS == o.TCPUseTLS && d.UDP == o.UDP && d.OSService == o.OSService &&
+		d.GRPC == o.GRPC && d.GRPCUseTLS == o.GRPCUseTLS &&
 		d.DockerContainerID == o.DockerContainerID && d.AliasNode == o.AliasNode &&
 		d.AliasService == o.AliasService && d.TTL == o.TTL && d.Interval == o.Interval &&
 		d.Timeout == o.Timeout && d.DeregisterCriticalServiceAfter == o.DeregisterCriticalServiceAfter &&
@@ -233,7 +321,7 @@ func (d *HealthCheckDefinition) equal(o *HealthCheckDefinition) bool {
 func (s *NodeService) IsSame(o *NodeService) bool {
 	return s.Kind == o.Kind && s.ID == o.ID && s.Service == o.Service &&
 		s.Address == o.Address && s.Port == o.Port && s.Weights == o.Weights &&
-		s.EnableTagOverride == o.EnableTagOverride && s.Connect == o.Connect &&
+		s.EnableTagOverride == o.EnableTagOverride &&
 		StringsEqual(s.Tags, o.Tags) && MapsEqual(s.Meta, o.Meta) &&
 		taggedEqual(s.TaggedAddresses, o.TaggedAddresses)
 }
@@ -297,6 +385,34 @@ func StringsEqual(a, b []string) bool {
 	}
 	for i := range a {
 		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// HasTags reports whether have carries every tag of want, compared
+// without regard to case as Consul does.
+func HasTags(have, want []string) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			if strings.EqualFold(h, w) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// MetaMatches reports whether have holds every key of want with its value.
+func MetaMatches(have, want map[string]string) bool {
+	for k, v := range want {
+		if hv, ok := have[k]; !ok || hv != v {
 			return false
 		}
 	}

@@ -223,13 +223,20 @@ func TestExecChild(t *testing.T) {
 	put(t, a, "k", "1")
 	dir := t.TempDir()
 	dest, marks := filepath.Join(dir, "conf"), filepath.Join(dir, "marks")
-	script := fmt.Sprintf(`trap 'echo reload $(cat %s) >> %s' HUP; echo start $(cat %s) >> %s; while [ ! -f %s/stop ]; do sleep 0.02; done; exit 3`,
+	// USR1 rather than the usual HUP: an nginx reload elsewhere on a busy
+	// machine may send HUP to a PID its stale pid file names, reused.
+	script := fmt.Sprintf(`trap 'echo reload $(cat %s) >> %s' USR1; echo start $(cat %s) >> %s; while [ ! -f %s/stop ]; do sleep 0.02; done; exit 3`,
 		dest, marks, dest, marks, dir)
 	h := startRunner(t, setup(t, "", "-consul-addr", a.HTTPAddr, "-template", writeTmpl(t, dir, "c", `{{ key "k" }}`)+":"+dest,
-		"-exec", script, "-exec-reload-signal", "SIGHUP"))
-	eventually(t, 5*time.Second, "the child", func() bool { return read(marks) == "start 1\n" })
+		"-exec", script, "-exec-reload-signal", "SIGUSR1"))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the child marked %q", read(marks))
+		}
+	})
+	eventually(t, 20*time.Second, "the child", func() bool { return read(marks) == "start 1\n" })
 	put(t, a, "k", "2")
-	eventually(t, 3*time.Second, "the reload signal", func() bool { return read(marks) == "start 1\nreload 2\n" })
+	eventually(t, 20*time.Second, "the reload signal", func() bool { return read(marks) == "start 1\nreload 2\n" })
 	write(t, filepath.Join(dir, "stop"), "")
 	select {
 	case err := <-h.done:

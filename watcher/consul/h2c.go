@@ -73,6 +73,11 @@ func (t *h2cTransport) RoundTripAsync(req *http.Request, done func(*http.Respons
 }
 
 func (t *h2cTransport) send(req *http.Request, done func(*http.Response, error), attempt int) {
+	if err := req.Context().Err(); err != nil {
+		// As net/http: a request whose context has ended is not sent.
+		go done(nil, err)
+		return
+	}
 	c, err := t.getConn(req.Context(), req.URL.Host)
 	if err != nil {
 		go done(nil, err)
@@ -80,13 +85,16 @@ func (t *h2cTransport) send(req *http.Request, done func(*http.Response, error),
 	}
 	st := &h2Stream{req: req, done: done}
 	// A cancelled request resets its stream and answers with the
-	// context's error. Set before the stream is visible to the reader.
-	st.stopCtx = context.AfterFunc(req.Context(), func() {
+	// context's error. Set before the stream is visible to the reader;
+	// with a context already cancelled, the function may run (and
+	// complete the stream) before AfterFunc returns.
+	stop := context.AfterFunc(req.Context(), func() {
 		c.cancel(st)
 		st.complete(req.Context().Err())
 	})
+	st.setStop(stop)
 	if err := c.open(req.Context(), st); err != nil {
-		if !st.stopCtx() {
+		if !stop() {
 			return // the context ended first and answered
 		}
 		if errors.Is(err, errGoingAway) && attempt < 3 {
@@ -149,14 +157,22 @@ type h2Conn struct {
 // h2Stream is one request in flight. The reader goroutine fills it in;
 // complete hands it to its callback exactly once.
 type h2Stream struct {
-	id      uint32
-	req     *http.Request
-	status  int
-	header  http.Header
-	body    bytes.Buffer
-	done    func(*http.Response, error)
-	stopCtx func() bool
-	fired   atomic.Bool
+	id     uint32
+	req    *http.Request
+	status int
+	header http.Header
+	body   bytes.Buffer
+	done   func(*http.Response, error)
+	fired  atomic.Bool
+
+	stopMu  sync.Mutex
+	stopCtx func() bool // ends the watch on the request's context
+}
+
+func (st *h2Stream) setStop(stop func() bool) {
+	st.stopMu.Lock()
+	st.stopCtx = stop
+	st.stopMu.Unlock()
 }
 
 // complete calls the stream's callback with its response or err, once.
@@ -164,8 +180,11 @@ func (st *h2Stream) complete(err error) {
 	if !st.fired.CompareAndSwap(false, true) {
 		return
 	}
-	if st.stopCtx != nil {
-		st.stopCtx()
+	st.stopMu.Lock()
+	stop := st.stopCtx
+	st.stopMu.Unlock()
+	if stop != nil {
+		stop()
 	}
 	if err != nil {
 		go st.done(nil, err)

@@ -207,3 +207,32 @@ func clientGoroutines() int {
 	}
 	return n
 }
+
+// A request whose context has already ended is answered with the
+// context's error, exactly once, however the cancellation races the
+// sending (run with -race: the callback may run before the send returns).
+func TestH2CRequestWithAnEndedContext(t *testing.T) {
+	addr, _ := h2cServer(t, 100, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `"ok"`)
+	})
+	c := h2cClient(t, addr)
+	var s string
+	if _, _, err := c.Get(context.Background(), "/v1/warm", nil, QueryOptions{}, &s); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		answers := make(chan error, 2)
+		var out string
+		c.GetAsync(ctx, "/v1/x", nil, QueryOptions{}, &out, func(_ Meta, _ bool, err error) { answers <- err })
+		if err := <-answers; !errors.Is(err, context.Canceled) {
+			t.Fatalf("request %d: error %v, want context.Canceled", i, err)
+		}
+		select {
+		case err := <-answers:
+			t.Fatalf("request %d answered twice (second: %v)", i, err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
