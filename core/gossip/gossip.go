@@ -308,10 +308,10 @@ func (p *Pool) reap() {
 
 func (p *Pool) reconnect() {
 	p.mu.Lock()
-	var failed []*member
+	var failed []structs.Member // copies: update rewrites members under p.mu
 	for _, m := range p.members {
 		if m.Status == structs.MemberFailed {
-			failed = append(failed, m)
+			failed = append(failed, m.Member)
 		}
 	}
 	p.mu.Unlock()
