@@ -23,6 +23,7 @@ import (
 	"github.com/beacon-sd/beacon/core/agent"
 	"github.com/beacon-sd/beacon/core/config"
 	"github.com/beacon-sd/beacon/core/dns"
+	"github.com/beacon-sd/beacon/core/event"
 	"github.com/beacon-sd/beacon/core/gossip"
 	beaconhttp "github.com/beacon-sd/beacon/core/http"
 	"github.com/beacon-sd/beacon/core/httpserver"
@@ -51,6 +52,8 @@ type Daemon struct {
 	Metrics *telemetry.Metrics
 
 	Gossip *gossip.Pool
+	// Events are the user events this agent fires and keeps.
+	Events *event.Events
 	tls    *tlsutil.Configurator
 	rpc    *rpc.Server
 	pool   *rpc.Pool
@@ -100,6 +103,7 @@ func (d *Daemon) start() (err error) {
 	if err != nil {
 		return err
 	}
+	d.Events = event.New(event.Config{Node: d.node.Node, Logger: logger})
 	var backend agent.Backend
 	if cfg.DevMode {
 		d.Server, err = server.New(server.Config{
@@ -131,6 +135,7 @@ func (d *Daemon) start() (err error) {
 	if err := d.Agent.ReloadDefinitions(cfg.AllServices(), cfg.AllChecks()); err != nil {
 		return fmt.Errorf("config definitions: %w", err)
 	}
+	d.Events.SetServices(d.Agent.Services)
 	d.Agent.Start()
 	if cfg.DevMode {
 		if err := d.Agent.SyncNow(); err != nil {
@@ -258,7 +263,7 @@ func (d *Daemon) listenHTTP() error {
 	api := beaconhttp.New(beaconhttp.Config{
 		Agent: d.Agent, Datacenter: cfg.Datacenter, Members: d.members, Self: d.self, ACL: d.agentResolver(),
 		Reload: d.Reload, Join: d.Join, Leave: d.Leave, ForceLeave: d.ForceLeave, Keyring: d.Keyring,
-		Metrics: d.Metrics, Logger: d.Logger,
+		Events: d.Events, Metrics: d.Metrics, Logger: d.Logger,
 		MaxKVSize: kvMax, EnableDebug: cfg.EnableDebug, UI: webUI, DataDir: cfg.DataDir,
 	})
 	d.http = &httpserver.Server{

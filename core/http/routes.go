@@ -73,6 +73,9 @@ func (s *Server) routes() {
 	s.handle("/v1/acl/info/", s.aclLegacyInfo, get)
 	s.handle("/v1/acl/list", s.aclLegacyList, get)
 
+	s.handle("/v1/event/fire/", s.eventFire, put)
+	s.handle("/v1/event/list", s.eventList, get)
+
 	s.handle("/v1/status/leader", s.statusLeader, get)
 	s.handle("/v1/status/peers", s.statusPeers, get)
 
