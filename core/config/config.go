@@ -121,7 +121,10 @@ type Config struct {
 	Autopilot      AnyObject    `json:"autopilot"`
 	Connect        AnyObject    `json:"connect"`
 	HTTPConfig     AnyObject    `json:"http_config"`
-	Watches        []AnyObj     `json:"watches"`
+
+	// Watches run a handler each time a view of the catalog, the KV
+	// store or the events changes.
+	Watches []*structs.WatchDefinition `json:"watches"`
 
 	// Service and check definitions.
 	Service  *structs.ServiceDefinition   `json:"service"`

@@ -42,6 +42,9 @@ type Options struct {
 	Logger hclog.Logger
 	// Load re-reads the configuration on reload; nil disables reload.
 	Load func() (*config.Config, error)
+	// Watches runs the configuration's watches; without it, an agent
+	// whose configuration has watches does not start.
+	Watches WatchStarter
 }
 
 // Daemon is a running agent.
@@ -68,9 +71,12 @@ type Daemon struct {
 	httpsAddrs []net.Addr
 	dns        *dns.Server
 	dnsAddrs   []net.Addr
-	node       structs.Node
-	started    time.Time
-	closeOnce  sync.Once
+	runWatches WatchStarter
+	// watchesStop ends the running watches.
+	watchesStop func()
+	node        structs.Node
+	started     time.Time
+	closeOnce   sync.Once
 }
 
 // Start brings an agent up. On error everything started is stopped again.
@@ -82,7 +88,7 @@ func Start(cfg *config.Config, opts Options) (*Daemon, error) {
 	// Tapped, so /v1/agent/monitor can follow the log at any level.
 	logger = logging.Tap(logger)
 	d := &Daemon{Logger: logger, Metrics: telemetry.New(), cfg: cfg, load: opts.Load, started: time.Now(),
-		doneCh: make(chan struct{})}
+		runWatches: opts.Watches, doneCh: make(chan struct{})}
 	if err := d.start(); err != nil {
 		d.Shutdown()
 		return nil, err
@@ -146,6 +152,9 @@ func (d *Daemon) start() (err error) {
 		return err
 	}
 	if err := d.listenDNS(backend); err != nil {
+		return err
+	}
+	if err := d.startWatches(cfg); err != nil {
 		return err
 	}
 	if cfg.PidFile != "" {
@@ -340,8 +349,8 @@ func (d *Daemon) Config() *config.Config {
 }
 
 // Reload re-reads the configuration: service and check definitions, TLS
-// certificates and CAs, and the log level take effect; other changes need
-// a restart.
+// certificates and CAs, watches and the log level take effect; other
+// changes need a restart.
 func (d *Daemon) Reload() error {
 	if d.load == nil {
 		return fmt.Errorf("this agent was started without config sources to reload")
@@ -363,6 +372,10 @@ func (d *Daemon) Reload() error {
 	d.mu.Lock()
 	d.cfg = cfg
 	d.mu.Unlock()
+	if err := d.startWatches(cfg); err != nil {
+		d.Logger.Error("reload: the watches could not start again", "error", err)
+		return err
+	}
 	d.Logger.Info("configuration reloaded", "services", len(cfg.AllServices()), "checks", len(cfg.AllChecks()))
 	return nil
 }
@@ -370,6 +383,7 @@ func (d *Daemon) Reload() error {
 // Shutdown stops the HTTP API, the agent and the server.
 func (d *Daemon) Shutdown() {
 	d.closeOnce.Do(func() {
+		d.stopWatches()
 		if d.http != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
