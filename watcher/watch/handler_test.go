@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/consul/api"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/beacon-sd/beacon/core/certs/certstest"
 	"github.com/beacon-sd/beacon/core/structs"
 	"github.com/beacon-sd/beacon/core/testagent"
 	"github.com/beacon-sd/beacon/internal/waitfor"
@@ -180,4 +181,22 @@ func TestAgentWatches(t *testing.T) {
 	if l := lines(); l[2] != "null" || !strings.Contains(l[3], `"Key":"cfg/b"`) {
 		t.Fatalf("after reload: %q", l)
 	}
+}
+
+// TestAgentWatchesOverHTTPS: an agent that serves HTTPS only, and asks
+// clients for certificates, runs its watches through HTTPS with its own
+// certificate.
+func TestAgentWatchesOverHTTPS(t *testing.T) {
+	f := certstest.Write(t, "server-dc1")
+	out := filepath.Join(t.TempDir(), "out")
+	js, _ := json.Marshal(map[string]interface{}{
+		"ports":   map[string]int{"http": -1, "https": 0},
+		"ca_file": f["ca"], "cert_file": f["server-dc1"], "key_file": f["server-dc1-key"], "verify_incoming": true,
+		"watches": []map[string]interface{}{{"type": "nodes", "args": []string{"sh", "-c", "cat > " + out}}},
+	})
+	testagent.Start(t, testagent.WithWatches(watch.Start), testagent.WithJSON(string(js)))
+	waitfor.Until(t, 20*time.Second, "the watch's first run over HTTPS", func() bool {
+		b, _ := os.ReadFile(out)
+		return strings.Contains(string(b), `"Node":"test-node-`)
+	})
 }
