@@ -51,6 +51,8 @@ var commands = map[string]command{
 	"monitor":     {"Streams logs from an agent", monitorCommand},
 	"validate":    {"Validates config files and directories", validateCommand},
 	"tls":         {"Builds certificates for the agents' TLS", tlsCommand},
+	"event":       {"Fires a user event", eventCommand},
+	"watch":       {"Watches a view of the catalog, KV store or events for changes", watchCommand},
 }
 
 // aliases maps the name the binary was invoked under to the subcommand it

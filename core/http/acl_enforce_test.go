@@ -87,6 +87,8 @@ func newACLWorld(t *testing.T) *aclWorld {
 	must(w.a.Agent.SyncNow())
 	w.session, _, err = mc.Session().Create(&api.SessionEntry{Node: w.node, Name: "s"}, nil)
 	must(err)
+	_, _, err = mc.Event().Fire(&api.UserEvent{Name: "acl-event"}, nil)
+	must(err)
 	w.doomed, _, err = mc.Session().Create(&api.SessionEntry{Node: w.node, Name: "doomed"}, nil)
 	must(err)
 	w.query, _, err = mc.PreparedQuery().Create(&api.PreparedQueryDefinition{Name: "q-web", Service: api.ServiceQuery{Service: "web"}}, nil)
@@ -259,6 +261,9 @@ func (w *aclWorld) baseCases() []aclCase {
 		{"POST", "/v1/operator/keyring", `{"Key":"x"}`, [4]int{403, 403, 403, anyButDenied}, nil},
 		{"PUT", "/v1/operator/keyring", `{"Key":"x"}`, [4]int{403, 403, 403, anyButDenied}, nil},
 		{"DELETE", "/v1/operator/keyring", `{"Key":"x"}`, [4]int{403, 403, 403, anyButDenied}, nil},
+		// Events: event:write to fire, event:read to see one listed.
+		{"PUT", "/v1/event/fire/acl-event", "payload", denyAll, nil},
+		{"GET", "/v1/event/list", "", everyone, seenBy(`"acl-event"`, [4]bool{false, false, false, true})},
 		{"GET", "/v1/status/leader", "", everyone, nil},
 		{"GET", "/v1/status/peers", "", everyone, nil},
 		// ACLs

@@ -85,6 +85,8 @@ func (s *Server) routes() {
 	for _, m := range meshRoutes {
 		s.handle(m.path, notMesh(m.feature), get, put, pst, del)
 	}
+	s.handle("/v1/event/fire/", s.eventFire, put)
+	s.handle("/v1/event/list", s.eventList, get)
 
 	s.handle("/v1/status/leader", s.statusLeader, get)
 	s.handle("/v1/status/peers", s.statusPeers, get)
