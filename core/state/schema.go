@@ -24,6 +24,9 @@ const (
 	tableRequests      = "requests"
 	tableACLTokens     = "acl_tokens"
 	tableACLPolicies   = "acl_policies"
+	tableACLRoles      = "acl_roles"
+	tableACLMethods    = "acl_auth_methods"
+	tableACLRules      = "acl_binding_rules"
 )
 
 // appliedRequest remembers the outcome of a write that carried a request
@@ -133,6 +136,17 @@ func schema() *memdb.DBSchema {
 		tableACLPolicies: {Name: tableACLPolicies, Indexes: map[string]*memdb.IndexSchema{
 			"id":   {Name: "id", Unique: true, Indexer: str("ID", false)},
 			"name": {Name: "name", Unique: true, Indexer: str("Name", true)},
+		}},
+		tableACLRoles: {Name: tableACLRoles, Indexes: map[string]*memdb.IndexSchema{
+			"id":   {Name: "id", Unique: true, Indexer: str("ID", false)},
+			"name": {Name: "name", Unique: true, Indexer: str("Name", true)},
+		}},
+		tableACLMethods: {Name: tableACLMethods, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: str("Name", false)},
+		}},
+		tableACLRules: {Name: tableACLRules, Indexes: map[string]*memdb.IndexSchema{
+			"id":     {Name: "id", Unique: true, Indexer: str("ID", false)},
+			"method": {Name: "method", Indexer: str("AuthMethod", false)},
 		}},
 		tableSessionChecks: {Name: tableSessionChecks, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
