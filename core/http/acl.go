@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"net/url"
 	"strings"
 	"time"
 
@@ -262,7 +263,7 @@ func (s *Server) aclPolicy(w *httpserver.Response, r *request) (interface{}, err
 	id := tail(r, "/v1/acl/policy/")
 	args := structs.ACLSpecificRequest{ID: id}
 	if name, ok := strings.CutPrefix(id, "name/"); ok && r.Method == get {
-		args = structs.ACLSpecificRequest{Name: name}
+		args = structs.ACLSpecificRequest{Name: unescapeName(name)}
 	} else if id == "" || strings.Contains(id, "/") {
 		return nil, badRequest("Missing policy ID in the path: /v1/acl/policy/<ID>")
 	}
@@ -288,6 +289,16 @@ func (s *Server) aclPolicy(w *httpserver.Response, r *request) (interface{}, err
 		return nil, structs.ErrACLNotFound
 	}
 	return out.Policies[0], nil
+}
+
+// unescapeName undoes the escape the official client applies to names in
+// paths (url.QueryEscape, which its URL escapes again): a policy or role
+// name cannot hold '%', so a '%' is an escape.
+func unescapeName(name string) string {
+	if u, err := url.PathUnescape(name); err == nil {
+		return u
+	}
+	return name
 }
 
 // policyListEntry is a policy as /v1/acl/policies lists it: without rules.

@@ -59,7 +59,7 @@ func (s *Server) aclRole(w *httpserver.Response, r *request) (interface{}, error
 		if name == "" {
 			return nil, badRequest("Missing role Name in the path: /v1/acl/role/name/<name>")
 		}
-		args = structs.ACLSpecificRequest{Name: name}
+		args = structs.ACLSpecificRequest{Name: unescapeName(name)}
 	} else if id == "" || strings.Contains(id, "/") {
 		return nil, badRequest("Missing role ID in the path: /v1/acl/role/<ID>")
 	}
