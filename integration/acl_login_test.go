@@ -1,19 +1,13 @@
 package integration
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"strings"
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/hashicorp/consul/api"
 
+	"github.com/beacon-sd/beacon/internal/jwtissuer"
 	"github.com/beacon-sd/beacon/internal/waitfor"
 )
 
@@ -47,13 +41,9 @@ func TestACLLoginThroughClient(t *testing.T) {
 		ServiceIdentities: []*api.ACLServiceIdentity{{ServiceName: "billing"}}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	iss := jwtissuer.New(t)
 	if _, _, err := root.ACL().AuthMethodCreate(&api.ACLAuthMethod{Name: "idp", Type: "jwt", Config: map[string]interface{}{
-		"JWTValidationPubKeys": []string{string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))},
+		"JWTValidationPubKeys": []string{iss.PubPEM},
 		"BoundIssuer":          "idp", "ClaimMappings": map[string]string{"team": "team"}}}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -67,16 +57,8 @@ func TestACLLoginThroughClient(t *testing.T) {
 		})
 	}
 
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now()
-	bearer, err := jwt.Signed(signer).Claims(jwt.Claims{Issuer: "idp", IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(time.Hour))}).
-		Claims(map[string]interface{}{"team": "payments"}).Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bearer := iss.Sign("idp", nil, now, now.Add(time.Hour), map[string]interface{}{"team": "payments"})
 	tok, _, err := clientWithToken(c1, "").ACL().Login(&api.ACLLoginParams{AuthMethod: "idp", BearerToken: bearer}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,22 +1,17 @@
 package cli_test
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/hashicorp/consul/api"
 
 	"github.com/beacon-sd/beacon/core/testagent"
+	"github.com/beacon-sd/beacon/internal/jwtissuer"
 )
 
 // TestRoleAuthMethodLoginCommands: roles, an auth method and its binding
@@ -53,12 +48,8 @@ func TestRoleAuthMethodLoginCommands(t *testing.T) {
 		t.Fatalf("bad node identity: %+v", r)
 	}
 
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKIXPublicKey(pub)
-	cfg, _ := json.Marshal(map[string]interface{}{"JWTValidationPubKeys": []string{string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))},
+	iss := jwtissuer.New(t)
+	cfg, _ := json.Marshal(map[string]interface{}{"JWTValidationPubKeys": []string{iss.PubPEM},
 		"BoundIssuer": "ci", "ClaimMappings": map[string]string{"role": "role"}})
 	cfgFile := filepath.Join(dir, "method.json")
 	os.WriteFile(cfgFile, cfg, 0o600)
@@ -90,16 +81,8 @@ func TestRoleAuthMethodLoginCommands(t *testing.T) {
 		t.Fatalf("bad bind type: %+v", r)
 	}
 
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: priv}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now()
-	bearer, err := jwt.Signed(signer).Claims(jwt.Claims{Issuer: "ci", IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(time.Hour))}).
-		Claims(map[string]interface{}{"role": "deployer"}).Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bearer := iss.Sign("ci", nil, now, now.Add(time.Hour), map[string]interface{}{"role": "deployer"})
 	bearerFile, sink := filepath.Join(dir, "jwt"), filepath.Join(dir, "token")
 	os.WriteFile(bearerFile, []byte(bearer+"\n"), 0o600)
 	t.Setenv(api.HTTPTokenEnvName, "")
