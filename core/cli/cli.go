@@ -33,6 +33,8 @@ var commands = map[string]command{
 	"catalog":     {"Interact with the catalog", catalogCommand},
 	"kv":          {"Interact with the key-value store", kvCommand},
 	"lock":        {"Execute a command holding a lock", lockCommand},
+	"login":       {"Login to beacon using an auth method", loginCommand},
+	"logout":      {"Destroy a token created with login", logoutCommand},
 	"members":     {"Lists the members of a cluster", membersCommand},
 	"reload":      {"Triggers the agent to reload configuration files", reloadCommand},
 	"services":    {"Interact with services", servicesCommand},
