@@ -38,6 +38,14 @@ type Command struct {
 	Timeout time.Duration
 	// Env is added to the renderer's environment.
 	Env []string
+	// Stdin is the command's standard input; nil means /dev/null.
+	Stdin []byte
+	// Stdout and Stderr, when set, receive the command's output instead
+	// of the log.
+	Stdout, Stderr io.Writer
+	// Owner is the log field that Name is logged under; "template" when
+	// empty.
+	Owner string
 }
 
 // String is the command as a user wrote it.
@@ -87,13 +95,25 @@ func start(c Command, cmd *osexec.Cmd, stdin *os.File, log hclog.Logger) (*proc,
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if stdin != nil {
 		cmd.Stdin = stdin
+	} else if c.Stdin != nil {
+		cmd.Stdin = bytes.NewReader(c.Stdin)
+	}
+	owner := c.Owner
+	if owner == "" {
+		owner = "template"
 	}
 	p := &proc{
 		c: c, cmd: cmd, done: make(chan error, 1),
-		out:    newLineLogger(log, hclog.Info, c.Name, "stdout"),
-		errOut: newLineLogger(log, hclog.Warn, c.Name, "stderr"),
+		out:    newLineLogger(log, hclog.Info, owner, c.Name, "stdout"),
+		errOut: newLineLogger(log, hclog.Warn, owner, c.Name, "stderr"),
 	}
 	cmd.Stdout, cmd.Stderr = p.out, p.errOut
+	if c.Stdout != nil {
+		cmd.Stdout = c.Stdout
+	}
+	if c.Stderr != nil {
+		cmd.Stderr = c.Stderr
+	}
 	// A command that starts a daemon which keeps the output pipes open
 	// must not hold us up once the command itself is done.
 	cmd.WaitDelay = time.Second
@@ -232,6 +252,7 @@ func exitText(e *osexec.ExitError) string {
 type lineLogger struct {
 	log    hclog.Logger
 	level  hclog.Level
+	owner  string // the log field name is logged under
 	name   string
 	stream string
 	mu     sync.Mutex
@@ -239,8 +260,8 @@ type lineLogger struct {
 	last   []string
 }
 
-func newLineLogger(log hclog.Logger, level hclog.Level, name, stream string) *lineLogger {
-	return &lineLogger{log: log, level: level, name: name, stream: stream}
+func newLineLogger(log hclog.Logger, level hclog.Level, owner, name, stream string) *lineLogger {
+	return &lineLogger{log: log, level: level, owner: owner, name: name, stream: stream}
 }
 
 // rename says whose command the following lines are.
@@ -276,7 +297,7 @@ func (l *lineLogger) Flush() {
 }
 
 func (l *lineLogger) emit(line string) {
-	l.log.Log(l.level, line, "template", l.name, "stream", l.stream)
+	l.log.Log(l.level, line, l.owner, l.name, "stream", l.stream)
 	l.last = append(l.last, line)
 	if len(l.last) > 3 {
 		l.last = l.last[1:]

@@ -232,18 +232,28 @@ func (w *Watcher) Recall(d dep.Dependency) (any, bool) {
 
 // RecallKey is Recall by the dependency's String.
 func (w *Watcher) RecallKey(key string) (any, bool) {
+	data, _, ok := w.recall(key)
+	return data, ok
+}
+
+// RecallIndex is Recall with the index the value was answered at.
+func (w *Watcher) RecallIndex(d dep.Dependency) (any, uint64, bool) {
+	return w.recall(d.String())
+}
+
+func (w *Watcher) recall(key string) (any, uint64, bool) {
 	w.mu.Lock()
 	v := w.views[key]
 	w.mu.Unlock()
 	if v == nil {
-		return nil, false
+		return nil, 0, false
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.hidden {
-		return nil, false
+		return nil, 0, false
 	}
-	return v.data, v.received
+	return v.data, v.index, v.received
 }
 
 // Changed is signalled after one or more dependencies got new data; take

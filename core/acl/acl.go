@@ -125,16 +125,27 @@ type PermissionDeniedError struct {
 }
 
 func (e *PermissionDeniedError) Error() string {
-	who := holder(e.Accessor)
+	msg := fmt.Sprintf("%s: %s lacks permission '%s:%s'", structs.ErrPermissionDenied, holder(e.Accessor), e.Resource, e.Need)
 	if e.Resource.named() {
-		return fmt.Sprintf("%s: %s lacks permission '%s:%s' on %q", structs.ErrPermissionDenied, who, e.Resource, e.Need, e.Name)
+		msg += fmt.Sprintf(" on %q", e.Name)
 	}
-	return fmt.Sprintf("%s: %s lacks permission '%s:%s'", structs.ErrPermissionDenied, who, e.Resource, e.Need)
+	if anonymous(e.Accessor) {
+		msg += anonymousHint
+	}
+	return msg
+}
+
+// anonymousHint ends a denial of the anonymous token, as Consul's do.
+const anonymousHint = ". The anonymous token is used implicitly when a request does not specify a token."
+
+// anonymous reports whether accessor is the anonymous token's.
+func anonymous(accessor string) bool {
+	return accessor == "" || accessor == structs.ACLTokenAnonymousID
 }
 
 // holder names a token in a denial.
 func holder(accessor string) string {
-	if accessor == "" {
+	if anonymous(accessor) {
 		return "anonymous token"
 	}
 	return fmt.Sprintf("token with AccessorID '%s'", accessor)

@@ -204,11 +204,13 @@ func (a *Authorizer) CheckKeyWritePrefix(prefix string) error {
 	return nil
 }
 
-// PolicyCache keeps parsed policies by ID and modify index, so a request
-// does not parse the same rules again.
+// PolicyCache keeps parsed policies by ID and modify index, and the
+// rules of synthetic policies by their text, so a request does not parse
+// the same rules again.
 type PolicyCache struct {
-	mu sync.Mutex
-	m  map[string]cachedPolicy
+	mu        sync.Mutex
+	m         map[string]cachedPolicy
+	synthetic map[string]*Rules
 }
 
 type cachedPolicy struct {
@@ -216,7 +218,7 @@ type cachedPolicy struct {
 	rules  *Rules
 }
 
-// maxCachedPolicies bounds the cache; beyond it the cache starts over.
+// maxCachedPolicies bounds each cache; beyond it the cache starts over.
 const maxCachedPolicies = 4096
 
 func (c *PolicyCache) rules(p *structs.ACLPolicy) (*Rules, error) {
@@ -239,8 +241,31 @@ func (c *PolicyCache) rules(p *structs.ACLPolicy) (*Rules, error) {
 	return r, nil
 }
 
+func (c *PolicyCache) syntheticRules(text string) (*Rules, error) {
+	c.mu.Lock()
+	r, ok := c.synthetic[text]
+	c.mu.Unlock()
+	if ok {
+		return r, nil
+	}
+	r, err := Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.synthetic == nil || len(c.synthetic) >= maxCachedPolicies {
+		c.synthetic = map[string]*Rules{}
+	}
+	c.synthetic[text] = r
+	c.mu.Unlock()
+	return r, nil
+}
+
 // Compile builds the authorizer of an identity in datacenter dc: the
-// union of its policies in force there and its legacy inline rules.
+// union of its policies in force there (the token's and its roles'), the
+// synthetic policies of the service identities, node identities and
+// templated policies of the token and its roles, and its legacy inline
+// rules.
 func (c *PolicyCache) Compile(id *structs.ACLIdentity, dc, defaultPolicy string) (*Authorizer, error) {
 	tok := id.Token
 	merged := newRules()
@@ -252,6 +277,27 @@ func (c *PolicyCache) Compile(id *structs.ACLIdentity, dc, defaultPolicy string)
 			return Management(tok.AccessorID), nil
 		}
 		r, err := c.rules(p)
+		if err != nil {
+			return nil, err
+		}
+		merged.Merge(r)
+	}
+	grants, err := Grants(tok.ServiceIdentities, tok.NodeIdentities, tok.TemplatedPolicies)
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	for _, role := range id.Roles {
+		g, err := Grants(role.ServiceIdentities, role.NodeIdentities, role.TemplatedPolicies)
+		if err != nil {
+			return nil, fmt.Errorf("role %q: %w", role.Name, err)
+		}
+		grants = append(grants, g...)
+	}
+	for _, g := range grants {
+		if !g.AppliesTo(dc) {
+			continue
+		}
+		r, err := c.syntheticRules(g.Rules)
 		if err != nil {
 			return nil, err
 		}

@@ -71,4 +71,18 @@ type Backend interface {
 	PreparedQueryList(ctx context.Context, args *structs.DCSpecificRequest, reply *structs.IndexedPreparedQueries) error
 	PreparedQueryExecute(ctx context.Context, args *structs.PreparedQueryExecuteRequest, reply *structs.PreparedQueryExecuteResponse) error
 	PreparedQueryExplain(ctx context.Context, args *structs.PreparedQueryExecuteRequest, reply *structs.PreparedQueryExplainResponse) error
+	ACLRoleSet(ctx context.Context, args *structs.ACLRequest) (*structs.ACLRole, error)
+	ACLRoleDelete(ctx context.Context, args *structs.ACLRequest) (bool, error)
+	ACLRoleGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLRoles) error
+	ACLRoleList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLRoles) error
+	ACLAuthMethodSet(ctx context.Context, args *structs.ACLRequest) (*structs.ACLAuthMethod, error)
+	ACLAuthMethodDelete(ctx context.Context, args *structs.ACLRequest) (bool, error)
+	ACLAuthMethodGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLAuthMethods) error
+	ACLAuthMethodList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLAuthMethods) error
+	ACLBindingRuleSet(ctx context.Context, args *structs.ACLRequest) (*structs.ACLBindingRule, error)
+	ACLBindingRuleDelete(ctx context.Context, args *structs.ACLRequest) (bool, error)
+	ACLBindingRuleGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLBindingRules) error
+	ACLBindingRuleList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLBindingRules) error
+	ACLLogin(ctx context.Context, args *structs.ACLLoginRequest) (*structs.ACLToken, error)
+	ACLLogout(ctx context.Context, args *structs.ACLRequest) (bool, error)
 }

@@ -14,6 +14,9 @@ var aclCommands = map[string]command{
 	"bootstrap":       {"Bootstrap ACLs", aclBootstrapCommand},
 	"token":           {"Manage ACL tokens", aclTokenCommand},
 	"policy":          {"Manage ACL policies", aclPolicyCommand},
+	"role":            {"Manage ACL roles", aclRoleCommand},
+	"auth-method":     {"Manage ACL auth methods", aclMethodCommand},
+	"binding-rule":    {"Manage ACL binding rules", aclRuleCommand},
 	"set-agent-token": {"Set an ACL token the agent uses", aclSetAgentTokenCommand},
 }
 
@@ -34,7 +37,7 @@ var aclPolicyCommands = map[string]command{
 	"list":   {"List ACL policies", aclPolicyListCommand},
 }
 
-// aclCommand is `beacon acl <bootstrap|token|policy|set-agent-token>`.
+// aclCommand is `beacon acl <bootstrap|token|policy|role|auth-method|binding-rule|set-agent-token>`.
 func aclCommand(args []string, stdout, stderr io.Writer) int {
 	return runGroup("acl", aclCommands, args, stdout, stderr)
 }
@@ -90,12 +93,10 @@ func writeToken(w io.Writer, t *api.ACLToken) {
 	if t.ExpirationTime != nil && !t.ExpirationTime.IsZero() {
 		fmt.Fprintf(w, "Expiration Time:  %v\n", *t.ExpirationTime)
 	}
-	if len(t.Policies) > 0 {
-		fmt.Fprintln(w, "Policies:")
-		for _, p := range t.Policies {
-			fmt.Fprintf(w, "   %s - %s\n", p.ID, p.Name)
-		}
+	if t.AuthMethod != "" {
+		fmt.Fprintf(w, "Auth Method:      %s\n", t.AuthMethod)
 	}
+	writeGrants(w, t.Policies, t.Roles, t.ServiceIdentities, t.NodeIdentities, t.TemplatedPolicies)
 }
 
 func writePolicy(w io.Writer, p *api.ACLPolicy) {
@@ -329,7 +330,8 @@ Lists every token.`, stderr)
 				fmt.Fprintln(stdout)
 			}
 			writeToken(stdout, &api.ACLToken{AccessorID: e.AccessorID, SecretID: e.SecretID, Description: e.Description,
-				Local: e.Local, CreateTime: e.CreateTime, ExpirationTime: e.ExpirationTime, Policies: e.Policies})
+				Local: e.Local, CreateTime: e.CreateTime, ExpirationTime: e.ExpirationTime, Policies: e.Policies, Roles: e.Roles,
+				ServiceIdentities: e.ServiceIdentities, NodeIdentities: e.NodeIdentities, TemplatedPolicies: e.TemplatedPolicies, AuthMethod: e.AuthMethod})
 		}
 	}))
 }

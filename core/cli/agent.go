@@ -19,6 +19,7 @@ import (
 	"github.com/beacon-sd/beacon/core/logging"
 	"github.com/beacon-sd/beacon/core/version"
 	"github.com/beacon-sd/beacon/internal/memlimit"
+	"github.com/beacon-sd/beacon/watcher/watch"
 )
 
 // serverGCPercent is a server's garbage collector target unless GOGC says
@@ -75,7 +76,7 @@ func agentCommand(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	d, err := daemon.Start(cfg, daemon.Options{Logger: logger, Load: flags.Load})
+	d, err := daemon.Start(cfg, daemon.Options{Logger: logger, Load: flags.Load, Watches: watch.Start})
 	if err != nil {
 		fmt.Fprintf(stderr, "agent: %v\n", err)
 		return 1

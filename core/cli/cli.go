@@ -33,6 +33,8 @@ var commands = map[string]command{
 	"catalog":     {"Interact with the catalog", catalogCommand},
 	"kv":          {"Interact with the key-value store", kvCommand},
 	"lock":        {"Execute a command holding a lock", lockCommand},
+	"login":       {"Login to beacon using an auth method", loginCommand},
+	"logout":      {"Destroy a token created with login", logoutCommand},
 	"members":     {"Lists the members of a cluster", membersCommand},
 	"reload":      {"Triggers the agent to reload configuration files", reloadCommand},
 	"services":    {"Interact with services", servicesCommand},
@@ -52,6 +54,8 @@ var commands = map[string]command{
 	"monitor":     {"Streams logs from an agent", monitorCommand},
 	"validate":    {"Validates config files and directories", validateCommand},
 	"tls":         {"Builds certificates for the agents' TLS", tlsCommand},
+	"event":       {"Fires a user event", eventCommand},
+	"watch":       {"Watches a view of the catalog, KV store or events for changes", watchCommand},
 }
 
 // aliases maps the name the binary was invoked under to the subcommand it

@@ -121,7 +121,10 @@ type Config struct {
 	Autopilot      Autopilot    `json:"autopilot"`
 	Connect        Connect      `json:"connect"`
 	HTTPConfig     AnyObject    `json:"http_config"`
-	Watches        []AnyObj     `json:"watches"`
+
+	// Watches run a handler each time a view of the catalog, the KV
+	// store or the events changes.
+	Watches []*structs.WatchDefinition `json:"watches"`
 
 	// Keys Consul's own test harness writes (sdk/testutil), and
 	// Enterprise blocks refused unless off.

@@ -110,6 +110,11 @@ func (c *Config) finalize() error {
 			return err
 		}
 	}
+	for i, w := range c.Watches {
+		if err := w.Validate(); err != nil {
+			return fmt.Errorf("watches[%d]: %w", i, err)
+		}
+	}
 	for _, ch := range c.AllChecks() {
 		if ch.CheckID == "" && ch.Name == "" {
 			return fmt.Errorf("a check definition needs a name or an id")

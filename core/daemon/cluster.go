@@ -48,11 +48,13 @@ func (d *Daemon) startCluster() (agent.Backend, error) {
 		Tags: d.gossipTags(), Keys: keys, KeyringFile: filepath.Join(cfg.DataDir, "serf", "local.keyring"),
 		AcceptPlain: isFalse(cfg.EncryptVerifyIncoming), SendPlain: isFalse(cfg.EncryptVerifyOutgoing),
 		ReconnectTimeout: cfg.ReconnectTimeout.D(), Logger: d.Logger,
+		UserEvent: d.Events.Receive,
 	})
 	if err != nil {
 		return nil, err
 	}
 	d.Gossip = gp
+	d.Events.SetSend(gp.UserEvent)
 	go d.fanOut(gp.Events(), serverEvents)
 	if !cfg.Server {
 		return &rpc.Remote{Pool: d.pool, Servers: d.aliveServers}, nil

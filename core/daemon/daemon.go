@@ -23,6 +23,7 @@ import (
 	"github.com/beacon-sd/beacon/core/agent"
 	"github.com/beacon-sd/beacon/core/config"
 	"github.com/beacon-sd/beacon/core/dns"
+	"github.com/beacon-sd/beacon/core/event"
 	"github.com/beacon-sd/beacon/core/gossip"
 	beaconhttp "github.com/beacon-sd/beacon/core/http"
 	"github.com/beacon-sd/beacon/core/httpserver"
@@ -41,6 +42,9 @@ type Options struct {
 	Logger hclog.Logger
 	// Load re-reads the configuration on reload; nil disables reload.
 	Load func() (*config.Config, error)
+	// Watches runs the configuration's watches; without it, an agent
+	// whose configuration has watches does not start.
+	Watches WatchStarter
 }
 
 // Daemon is a running agent.
@@ -51,6 +55,8 @@ type Daemon struct {
 	Metrics *telemetry.Metrics
 
 	Gossip *gossip.Pool
+	// Events are the user events this agent fires and keeps.
+	Events *event.Events
 	tls    *tlsutil.Configurator
 	rpc    *rpc.Server
 	pool   *rpc.Pool
@@ -65,9 +71,12 @@ type Daemon struct {
 	httpsAddrs []net.Addr
 	dns        *dns.Server
 	dnsAddrs   []net.Addr
-	node       structs.Node
-	started    time.Time
-	closeOnce  sync.Once
+	runWatches WatchStarter
+	// watchesStop ends the running watches.
+	watchesStop func()
+	node        structs.Node
+	started     time.Time
+	closeOnce   sync.Once
 }
 
 // Start brings an agent up. On error everything started is stopped again.
@@ -79,7 +88,7 @@ func Start(cfg *config.Config, opts Options) (*Daemon, error) {
 	// Tapped, so /v1/agent/monitor can follow the log at any level.
 	logger = logging.Tap(logger)
 	d := &Daemon{Logger: logger, Metrics: telemetry.New(), cfg: cfg, load: opts.Load, started: time.Now(),
-		doneCh: make(chan struct{})}
+		runWatches: opts.Watches, doneCh: make(chan struct{})}
 	if err := d.start(); err != nil {
 		d.Shutdown()
 		return nil, err
@@ -100,6 +109,7 @@ func (d *Daemon) start() (err error) {
 	if err != nil {
 		return err
 	}
+	d.Events = event.New(event.Config{Node: d.node.Node, Logger: logger})
 	var backend agent.Backend
 	if cfg.DevMode {
 		d.Server, err = server.New(server.Config{
@@ -133,6 +143,7 @@ func (d *Daemon) start() (err error) {
 	if err := d.Agent.ReloadDefinitions(cfg.AllServices(), cfg.AllChecks()); err != nil {
 		return fmt.Errorf("config definitions: %w", err)
 	}
+	d.Events.SetServices(d.Agent.Services)
 	d.Agent.Start()
 	if cfg.DevMode {
 		if err := d.Agent.SyncNow(); err != nil {
@@ -143,6 +154,9 @@ func (d *Daemon) start() (err error) {
 		return err
 	}
 	if err := d.listenDNS(backend); err != nil {
+		return err
+	}
+	if err := d.startWatches(cfg); err != nil {
 		return err
 	}
 	if cfg.PidFile != "" {
@@ -260,7 +274,7 @@ func (d *Daemon) listenHTTP() error {
 	api := beaconhttp.New(beaconhttp.Config{
 		Agent: d.Agent, Datacenter: cfg.Datacenter, Members: d.members, Self: d.self, ACL: d.agentResolver(),
 		Reload: d.Reload, Join: d.Join, Leave: d.Leave, ForceLeave: d.ForceLeave, Keyring: d.Keyring,
-		Metrics: d.Metrics, Logger: d.Logger,
+		Events: d.Events, Metrics: d.Metrics, Logger: d.Logger,
 		MaxKVSize: kvMax, MaxTxnLen: cfg.Limits.TxnMaxReqLen, EnableDebug: cfg.EnableDebug, UI: webUI, DataDir: cfg.DataDir,
 	})
 	d.http = &httpserver.Server{
@@ -337,8 +351,8 @@ func (d *Daemon) Config() *config.Config {
 }
 
 // Reload re-reads the configuration: service and check definitions, TLS
-// certificates and CAs, and the log level take effect; other changes need
-// a restart.
+// certificates and CAs, watches and the log level take effect; other
+// changes need a restart.
 func (d *Daemon) Reload() error {
 	if d.load == nil {
 		return fmt.Errorf("this agent was started without config sources to reload")
@@ -360,6 +374,10 @@ func (d *Daemon) Reload() error {
 	d.mu.Lock()
 	d.cfg = cfg
 	d.mu.Unlock()
+	if err := d.startWatches(cfg); err != nil {
+		d.Logger.Error("reload: the watches could not start again", "error", err)
+		return err
+	}
 	d.Logger.Info("configuration reloaded", "services", len(cfg.AllServices()), "checks", len(cfg.AllChecks()))
 	return nil
 }
@@ -367,6 +385,7 @@ func (d *Daemon) Reload() error {
 // Shutdown stops the HTTP API, the agent and the server.
 func (d *Daemon) Shutdown() {
 	d.closeOnce.Do(func() {
+		d.stopWatches()
 		if d.http != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()

@@ -28,6 +28,9 @@ type userMsg struct {
 	Keys    []string `json:",omitempty"`
 	Primary string   `json:",omitempty"`
 	Error   string   `json:",omitempty"`
+
+	// A user event.
+	Event *eventMsg `json:",omitempty"`
 }
 
 // delegate carries tags and broadcasts.
@@ -69,6 +72,10 @@ func (d *delegate) NotifyMsg(b []byte) {
 		go d.p.answerKeyRequest(m)
 	case "key-answer":
 		d.p.requests.answer(m)
+	case "event":
+		if m.Event != nil {
+			d.p.heardEvent(*m.Event)
+		}
 	}
 }
 
@@ -76,8 +83,23 @@ func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
 	return d.p.queue.GetBroadcasts(overhead, limit)
 }
 
-func (d *delegate) LocalState(join bool) []byte            { return nil }
-func (d *delegate) MergeRemoteState(buf []byte, join bool) {}
+// LocalState and MergeRemoteState exchange recent user events.
+func (d *delegate) LocalState(join bool) []byte {
+	b, _ := json.Marshal(d.p.eventState())
+	return b
+}
+
+func (d *delegate) MergeRemoteState(buf []byte, join bool) {
+	if len(buf) == 0 {
+		return
+	}
+	var s eventState
+	if err := json.Unmarshal(buf, &s); err != nil {
+		d.p.logger.Debug("member sent a state this agent cannot read", "error", err)
+		return
+	}
+	d.p.mergeEventState(s, join)
+}
 
 // events turns memberlist's node events into member states.
 type events struct{ p *Pool }

@@ -51,6 +51,9 @@ type Config struct {
 	Logger           hclog.Logger
 	// Timing overrides the LAN failure-detection defaults (tests).
 	ProbeInterval time.Duration
+	// UserEvent receives each user event (see UserEvent) once, with its
+	// Lamport time. It must not block.
+	UserEvent func(body []byte, ltime uint64)
 }
 
 // Pool is the LAN gossip pool.
@@ -61,6 +64,8 @@ type Pool struct {
 	queue    *memberlist.TransmitLimitedQueue
 	keys     *keyring
 	requests requests
+	// userEvents are the user events this member has seen.
+	userEvents userEvents
 	// secret and run identify this run of the agent (see run.go).
 	secret, run string
 
@@ -186,13 +191,17 @@ func (p *Pool) numMembers() int {
 }
 
 // Join contacts the given agents ("host", "host:port", DNS names resolving
-// to several agents) and returns how many it reached.
+// to several agents) and returns how many it reached. The user events the
+// agents it reaches know of are taken as seen: a joining member does not
+// replay them.
 func (p *Pool) Join(addrs []string) (int, error) {
 	var targets []string
 	for _, a := range addrs {
 		targets = append(targets, withPort(a, p.cfg.BindPort))
 	}
+	p.joinStarted()
 	n, err := p.ml.Join(targets)
+	p.joinEnded()
 	if err != nil && n == 0 && p.keys.encrypted() {
 		err = fmt.Errorf("%w (if the other agents run, check that every agent has the same encrypt key)", err)
 	}
@@ -308,10 +317,10 @@ func (p *Pool) reap() {
 
 func (p *Pool) reconnect() {
 	p.mu.Lock()
-	var failed []*member
+	var failed []structs.Member // copies: update rewrites members under p.mu
 	for _, m := range p.members {
 		if m.Status == structs.MemberFailed {
-			failed = append(failed, m)
+			failed = append(failed, m.Member)
 		}
 	}
 	p.mu.Unlock()

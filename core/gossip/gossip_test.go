@@ -288,3 +288,27 @@ func TestEncryptionRollout(t *testing.T) {
 		t.Fatal("an agent refusing plain gossip let a plain agent join through it")
 	}
 }
+
+// TestReconnectWhileMembersChange runs the reconnect pass while a failed
+// member's entry is rewritten: under -race, reading the entry's address
+// outside the lock is reported.
+func TestReconnectWhileMembersChange(t *testing.T) {
+	a := newPool(t, "a")
+	a.mu.Lock()
+	a.members["gone"] = &member{Member: structs.Member{Name: "gone", Addr: "127.0.0.1", Port: 1, Status: structs.MemberFailed}}
+	a.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 20; i++ {
+			a.reconnect()
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		a.mu.Lock()
+		m := a.members["gone"]
+		m.Member = structs.Member{Name: "gone", Addr: "127.0.0.1", Port: uint16(1 + i%2), Status: structs.MemberFailed}
+		a.mu.Unlock()
+	}
+	<-done
+}

@@ -1,30 +1,84 @@
 package http
 
 import (
+	"bytes"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/agent"
+	"github.com/beacon-sd/beacon/core/decode"
 	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
-// tokenBody is what PUT /v1/acl/token takes: api.ACLToken's fields that
-// beacon keeps, and ExpirationTTL as "1h" or nanoseconds.
+// tokenBody is what PUT /v1/acl/token takes: api.ACLToken's fields, with
+// ExpirationTTL as "1h" or nanoseconds. What the server computes
+// (CreateTime, Hash, the indexes) may be sent back as read and is not
+// used.
 type tokenBody struct {
-	AccessorID     string
-	SecretID       string
-	Description    string
-	Policies       []structs.ACLLink
-	Local          bool
-	ExpirationTime *time.Time
-	ExpirationTTL  structs.Duration
+	AccessorID        string
+	SecretID          string
+	Description       string
+	Policies          []structs.ACLLink
+	Roles             []structs.ACLLink
+	ServiceIdentities []*structs.ACLServiceIdentity
+	NodeIdentities    []*structs.ACLNodeIdentity
+	TemplatedPolicies []*structs.ACLTemplatedPolicy
+	Local             bool
+	AuthMethod        string
+	ExpirationTime    *time.Time
+	ExpirationTTL     structs.Duration
+	serverFields
+}
+
+// serverFields are the fields of ACL objects the server computes, which
+// clients send back as they read them, and Consul Enterprise's scoping,
+// which only its default value passes.
+type serverFields struct {
+	CreateTime  *time.Time
+	Hash        []byte
+	CreateIndex uint64
+	ModifyIndex uint64
+	Namespace   string
+	Partition   string
+	// AuthMethodNamespace is the namespace of a token's auth method.
+	AuthMethodNamespace string
+}
+
+// check refuses enterprise scopes other than the default.
+func (f *serverFields) check() error {
+	for _, v := range [][2]string{{"Namespace", f.Namespace}, {"Partition", f.Partition}, {"AuthMethodNamespace", f.AuthMethodNamespace}} {
+		if v[1] != "" && v[1] != "default" {
+			return badRequest("%s %q: namespaces and admin partitions are Consul Enterprise features that beacon does not have", v[0], v[1])
+		}
+	}
+	return nil
+}
+
+// decodeStrict reads a JSON body like decodeBody, refusing keys that
+// are no field of out; what names the object in errors.
+func decodeStrict(r *request, out interface{}, what string) error {
+	if len(r.Body) > maxJSONBody {
+		return decodeBody(r, out) // answers the size
+	}
+	if len(bytes.TrimSpace(r.Body)) == 0 {
+		return nil
+	}
+	if err := decode.JSON(r.Body, out, true); err != nil {
+		return badRequest("%s decode failed: %v", what, err)
+	}
+	return nil
 }
 
 func (b *tokenBody) token() (*structs.ACLToken, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
 	t := &structs.ACLToken{AccessorID: b.AccessorID, SecretID: b.SecretID, Description: b.Description,
-		Policies: b.Policies, Local: b.Local, ExpirationTime: b.ExpirationTime}
+		Policies: b.Policies, Roles: b.Roles, ServiceIdentities: b.ServiceIdentities, NodeIdentities: b.NodeIdentities,
+		TemplatedPolicies: b.TemplatedPolicies, Local: b.Local, AuthMethod: b.AuthMethod, ExpirationTime: b.ExpirationTime}
 	switch {
 	case b.ExpirationTTL < 0:
 		return nil, badRequest("Token Expiration TTL '%s' should be > 0", b.ExpirationTTL.D())
@@ -60,7 +114,7 @@ func (s *Server) aclTokenCreate(w *httpserver.Response, r *request) (interface{}
 
 func (s *Server) aclTokenSet(r *request, accessor string) (interface{}, error) {
 	var body tokenBody
-	if err := decodeBody(r, &body); err != nil {
+	if err := decodeStrict(r, &body, "Token"); err != nil {
 		return nil, err
 	}
 	if accessor != "" && body.AccessorID != "" && body.AccessorID != accessor {
@@ -117,8 +171,14 @@ func (s *Server) aclTokenRead(w *httpserver.Response, r *request, args structs.A
 
 // aclTokenClone makes a new token with the rights of another.
 func (s *Server) aclTokenClone(r *request, accessor string) (interface{}, error) {
-	var body struct{ Description string }
-	if err := decodeBody(r, &body); err != nil {
+	var body struct {
+		Description string
+		serverFields
+	}
+	if err := decodeStrict(r, &body, "Token"); err != nil {
+		return nil, err
+	}
+	if err := body.check(); err != nil {
 		return nil, err
 	}
 	args := structs.ACLSpecificRequest{ID: accessor}
@@ -131,8 +191,12 @@ func (s *Server) aclTokenClone(r *request, accessor string) (interface{}, error)
 		return nil, structs.ErrACLNotFound
 	}
 	src := out.Tokens[0]
-	clone := &structs.ACLToken{Description: src.Description, Policies: src.Policies, Local: src.Local,
-		Rules: src.Rules, ExpirationTime: src.ExpirationTime}
+	if src.AuthMethod != "" {
+		return nil, badRequest("Cannot clone a token created from an auth method")
+	}
+	clone := &structs.ACLToken{Description: src.Description, Policies: src.Policies, Roles: src.Roles,
+		ServiceIdentities: src.ServiceIdentities, NodeIdentities: src.NodeIdentities, TemplatedPolicies: src.TemplatedPolicies,
+		Local: src.Local, Rules: src.Rules, ExpirationTime: src.ExpirationTime}
 	if body.Description != "" {
 		clone.Description = body.Description
 	}
@@ -142,7 +206,8 @@ func (s *Server) aclTokenClone(r *request, accessor string) (interface{}, error)
 }
 
 func (s *Server) aclTokenList(w *httpserver.Response, r *request) (interface{}, error) {
-	args := structs.ACLListRequest{Policy: r.query.Get("policy")}
+	q := r.query
+	args := structs.ACLListRequest{Policy: q.Get("policy"), Role: q.Get("role"), AuthMethod: q.Get("authmethod"), ServiceName: q.Get("servicename")}
 	if err := parseQuery(r, &args.Datacenter, &args.QueryOptions); err != nil {
 		return nil, err
 	}
@@ -160,6 +225,7 @@ type policyBody struct {
 	Description string
 	Rules       string
 	Datacenters []string
+	serverFields
 }
 
 func (s *Server) aclPolicyCreate(w *httpserver.Response, r *request) (interface{}, error) {
@@ -168,7 +234,10 @@ func (s *Server) aclPolicyCreate(w *httpserver.Response, r *request) (interface{
 
 func (s *Server) aclPolicySet(r *request, id string) (interface{}, error) {
 	var body policyBody
-	if err := decodeBody(r, &body); err != nil {
+	if err := decodeStrict(r, &body, "Policy"); err != nil {
+		return nil, err
+	}
+	if err := body.check(); err != nil {
 		return nil, err
 	}
 	if id != "" && body.ID != "" && body.ID != id {
@@ -194,7 +263,7 @@ func (s *Server) aclPolicy(w *httpserver.Response, r *request) (interface{}, err
 	id := tail(r, "/v1/acl/policy/")
 	args := structs.ACLSpecificRequest{ID: id}
 	if name, ok := strings.CutPrefix(id, "name/"); ok && r.Method == get {
-		args = structs.ACLSpecificRequest{Name: name}
+		args = structs.ACLSpecificRequest{Name: unescapeName(name)}
 	} else if id == "" || strings.Contains(id, "/") {
 		return nil, badRequest("Missing policy ID in the path: /v1/acl/policy/<ID>")
 	}
@@ -220,6 +289,16 @@ func (s *Server) aclPolicy(w *httpserver.Response, r *request) (interface{}, err
 		return nil, structs.ErrACLNotFound
 	}
 	return out.Policies[0], nil
+}
+
+// unescapeName undoes the escape the official client applies to names in
+// paths (url.QueryEscape, which its URL escapes again): a policy or role
+// name cannot hold '%', so a '%' is an escape.
+func unescapeName(name string) string {
+	if u, err := url.PathUnescape(name); err == nil {
+		return u
+	}
+	return name
 }
 
 // policyListEntry is a policy as /v1/acl/policies lists it: without rules.

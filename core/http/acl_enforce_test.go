@@ -27,6 +27,13 @@ type aclWorld struct {
 	query, doomedQ    string // IDs of prepared queries "q-web" and "q-doomed"
 	callers           [4]string
 	managementAccount *api.Client
+	// ACL roles, auth methods and binding rules.
+	spareRole   string // ID of a role the table updates and deletes
+	method      string // an auth method logins use
+	spareRule   string // ID of a binding rule the table updates and deletes
+	issuer      *jwtIssuer
+	methodBody  string // the body that creates an auth method
+	loginBearer string
 }
 
 const readOnlyRules = `
@@ -76,6 +83,19 @@ func newACLWorld(t *testing.T) *aclWorld {
 		t.Fatalf("legacy create: %d %s", code, body)
 	}
 	w.legacy = legacy.ID
+	role, _, err := mc.ACL().RoleCreate(&api.ACLRole{Name: "spare-role", Policies: []*api.ACLRolePolicyLink{{ID: sp.ID}}}, nil)
+	must(err)
+	w.spareRole = role.ID
+	w.issuer = newJWTIssuer(t)
+	cfg, _ := json.Marshal(w.issuer.config())
+	w.methodBody = `{"Name":"m-made","Type":"jwt","Config":` + string(cfg) + `}`
+	w.method = "table-method"
+	_, _, err = mc.ACL().AuthMethodCreate(&api.ACLAuthMethod{Name: w.method, Type: "jwt", Config: w.issuer.config()}, nil)
+	must(err)
+	rule, _, err := mc.ACL().BindingRuleCreate(&api.ACLBindingRule{AuthMethod: w.method, BindType: "service", BindName: "${value.service}"}, nil)
+	must(err)
+	w.spareRule = rule.ID
+	w.loginBearer = w.issuer.valid(map[string]interface{}{"service": "web", "meta": map[string]string{"node": "node-1"}})
 	w.callers = [4]string{"", w.readOnly, w.kvApp, "root"}
 	for _, k := range []string{"app/a", "app/b", "secret/x"} {
 		_, err := mc.KV().Put(&api.KVPair{Key: k, Value: []byte(k)}, nil)
@@ -86,6 +106,8 @@ func newACLWorld(t *testing.T) *aclWorld {
 	must(mc.Agent().ServiceRegister(&api.AgentServiceRegistration{ID: "tmpsvc", Name: "tmpsvc", Port: 81}))
 	must(w.a.Agent.SyncNow())
 	w.session, _, err = mc.Session().Create(&api.SessionEntry{Node: w.node, Name: "s"}, nil)
+	must(err)
+	_, _, err = mc.Event().Fire(&api.UserEvent{Name: "acl-event"}, nil)
 	must(err)
 	w.doomed, _, err = mc.Session().Create(&api.SessionEntry{Node: w.node, Name: "doomed"}, nil)
 	must(err)
@@ -273,6 +295,9 @@ func (w *aclWorld) baseCases() []aclCase {
 		{"GET", "/v1/coordinate/nodes", "", [4]int{501, 501, 501, 501}, nil},
 		{"GET", "/v1/coordinate/node/" + n, "", [4]int{403, 501, 403, 501}, nil},
 		{"PUT", "/v1/coordinate/update", `{"Node":"` + n + `","Coord":{}}`, [4]int{403, 403, 403, 501}, nil},
+		// Events: event:write to fire, event:read to see one listed.
+		{"PUT", "/v1/event/fire/acl-event", "payload", denyAll, nil},
+		{"GET", "/v1/event/list", "", everyone, seenBy(`"acl-event"`, [4]bool{false, false, false, true})},
 		{"GET", "/v1/status/leader", "", everyone, nil},
 		{"GET", "/v1/status/peers", "", everyone, nil},
 		// ACLs
@@ -306,6 +331,31 @@ func (w *aclWorld) baseCases() []aclCase {
 			}
 		}},
 		{"PUT", "/v1/acl/clone/" + w.legacy, "", denyAll, nil},
+		// Roles, templated policies, auth methods and binding rules:
+		// acl:read to read, acl:write to write, as for policies.
+		{"GET", "/v1/acl/roles", "", denyAll, contains("spare-role")},
+		{"GET", "/v1/acl/role/" + w.spareRole, "", denyAll, contains("spare-role")},
+		{"GET", "/v1/acl/role/name/spare-role", "", denyAll, contains(w.spareRole)},
+		{"PUT", "/v1/acl/role", `{"Name":"r-made"}`, [4]int{403, 403, 403, 0}, nil},
+		{"PUT", "/v1/acl/role/" + w.spareRole, `{"Name":"spare-role","Description":"updated"}`, denyAll, contains("updated")},
+		{"GET", "/v1/acl/templated-policies", "", denyAll, contains("builtin/service")},
+		{"GET", "/v1/acl/templated-policy/name/builtin/dns", "", denyAll, contains("query_prefix")},
+		{"POST", "/v1/acl/templated-policy/preview/builtin/service", `{"Name":"web"}`, denyAll, contains(`service \"web\"`)},
+		{"PUT", "/v1/acl/auth-method", w.methodBody, [4]int{403, 403, 403, 0}, nil},
+		{"GET", "/v1/acl/auth-methods", "", denyAll, contains(w.method)},
+		{"GET", "/v1/acl/auth-method/" + w.method, "", denyAll, contains("BoundIssuer")},
+		{"PUT", "/v1/acl/auth-method/" + w.method, `{"Type":"jwt","Description":"updated","Config":` + strings.TrimPrefix(w.methodBody, `{"Name":"m-made","Type":"jwt","Config":`), denyAll, contains("updated")},
+		{"PUT", "/v1/acl/binding-rule", `{"AuthMethod":"` + w.method + `","BindType":"node","BindName":"${value.node}"}`, denyAll, nil},
+		{"GET", "/v1/acl/binding-rules?authmethod=" + w.method, "", denyAll, contains(w.spareRule)},
+		{"GET", "/v1/acl/binding-rule/" + w.spareRule, "", denyAll, contains("${value.service}")},
+		{"PUT", "/v1/acl/binding-rule/" + w.spareRule, `{"AuthMethod":"` + w.method + `","BindType":"service","BindName":"web"}`, denyAll, nil},
+		// A login needs no token: the bearer token is the credential.
+		{"POST", "/v1/acl/login", `{"AuthMethod":"` + w.method + `","BearerToken":"` + w.loginBearer + `"}`, everyone, contains(`"AuthMethod":"` + w.method + `"`)},
+		// A logout deletes the request's token, which a login must have made.
+		{"POST", "/v1/acl/logout", "", [4]int{401, 403, 403, 403}, nil},
+		{"DELETE", "/v1/acl/binding-rule/" + w.spareRule, "", denyAll, nil},
+		{"DELETE", "/v1/acl/auth-method/m-made", "", [4]int{403, 403, 403, 0}, nil},
+		{"DELETE", "/v1/acl/role/" + w.spareRole, "", denyAll, nil},
 		{"PUT", "/v1/acl/destroy/" + w.legacy, "", denyAll, nil},
 		// Go's profiler: operator:read.
 		{"GET", "/debug/pprof/", "", readers, contains("goroutine")},
@@ -371,7 +421,8 @@ func TestACLTableCoversEveryRoute(t *testing.T) {
 		return best
 	}
 	covered := map[string]bool{}
-	for _, c := range (&aclWorld{node: "n", session: "s", doomed: "d", legacy: "l", spareToken: "t", sparePolicy: "p"}).cases() {
+	for _, c := range (&aclWorld{node: "n", session: "s", doomed: "d", legacy: "l", spareToken: "t", sparePolicy: "p",
+		spareRole: "r", method: "m", spareRule: "b"}).cases() {
 		if strings.HasPrefix(c.path, "/v1/") || strings.HasPrefix(c.path, "/debug/") {
 			covered[c.method+" "+match(c.path)] = true
 		}

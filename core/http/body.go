@@ -11,8 +11,8 @@ import (
 // Admit sees a request whose body is larger than httpserver.SmallBody
 // before any of the body is read. A write whose token cannot do it is
 // answered here, and its body never read: the token must resolve and hold
-// the permission the route needs (key:write on the key, acl:write for a
-// snapshot restore) or, where that depends on the body, write permission
+// the permission the route needs (key:write on the key, event:write on
+// the event, acl:write for a snapshot restore) or, where that depends on the body, write permission
 // on something. A snapshot restore is streamed to its handler, up to
 // MaxSnapshot, instead of held in memory.
 func (s *Server) Admit(w *httpserver.Response, hr *httpserver.Request) httpserver.BodyPlan {
@@ -58,6 +58,10 @@ func (s *Server) mayWrite(rt *route, r *request) error {
 		// A transaction may only read; its operations are checked one by
 		// one once decoded.
 		return nil
+	case "/v1/event/fire/":
+		return authz.Check(acl.Event, tail(r, rt.path), acl.Write)
+	case "/v1/acl/login", "/v1/acl/templated-policy/":
+		return nil // a login's credential is in its body; a preview writes nothing
 	}
 	return authz.CheckMayWrite()
 }

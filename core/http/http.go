@@ -26,6 +26,7 @@ import (
 	"github.com/beacon-sd/beacon/core/agent"
 	"github.com/beacon-sd/beacon/core/connect"
 	"github.com/beacon-sd/beacon/core/decode"
+	"github.com/beacon-sd/beacon/core/event"
 	"github.com/beacon-sd/beacon/core/httpserver"
 	"github.com/beacon-sd/beacon/core/structs"
 	"github.com/beacon-sd/beacon/core/telemetry"
@@ -49,6 +50,8 @@ type Config struct {
 	Join       func(addrs []string) (int, error)
 	Leave      func() error
 	ForceLeave func(node string, prune bool) error
+	// Events fires user events and keeps those this agent accepted.
+	Events *event.Events
 	// MaxKVSize caps KV values (default 512 KiB).
 	MaxKVSize int
 	// MaxTxnLen caps a transaction's body (limits.txn_max_req_len,
@@ -117,6 +120,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = telemetry.New()
+	}
+	if cfg.Events == nil {
+		cfg.Events = event.New(event.Config{Node: cfg.Agent.Node().Node, Logger: cfg.Logger})
 	}
 	s := &Server{
 		cfg:     cfg,

@@ -81,6 +81,19 @@ func (s *Server) routes() {
 	s.handle("/v1/acl/policy/", s.aclPolicy, get, put, del)
 	s.handle("/v1/acl/policies", s.aclPolicyList, get)
 	s.handle("/v1/acl/replication", s.aclReplication, get)
+	s.handle("/v1/acl/role", s.aclRoleCreate, put)
+	s.handle("/v1/acl/role/", s.aclRole, get, put, del)
+	s.handle("/v1/acl/roles", s.aclRoleList, get)
+	s.handle("/v1/acl/templated-policies", s.aclTemplatedPolicies, get)
+	s.handle("/v1/acl/templated-policy/", s.aclTemplatedPolicy, get, pst)
+	s.handle("/v1/acl/auth-method", s.aclMethodCreate, put)
+	s.handle("/v1/acl/auth-method/", s.aclMethod, get, put, del)
+	s.handle("/v1/acl/auth-methods", s.aclMethodList, get)
+	s.handle("/v1/acl/binding-rule", s.aclRuleCreate, put)
+	s.handle("/v1/acl/binding-rule/", s.aclRule, get, put, del)
+	s.handle("/v1/acl/binding-rules", s.aclRuleList, get)
+	s.handle("/v1/acl/login", s.aclLogin, pst)
+	s.handle("/v1/acl/logout", s.aclLogout, pst)
 	s.handle("/v1/acl/create", s.aclLegacyCreate, put)
 	s.handle("/v1/acl/update", s.aclLegacyUpdate, put)
 	s.handle("/v1/acl/destroy/", s.aclLegacyDestroy, put)
@@ -95,6 +108,8 @@ func (s *Server) routes() {
 	for _, m := range meshRoutes {
 		s.handle(m.path, notMesh(m.feature), get, put, pst, del)
 	}
+	s.handle("/v1/event/fire/", s.eventFire, put)
+	s.handle("/v1/event/list", s.eventList, get)
 
 	s.handle("/v1/status/leader", s.statusLeader, get)
 	s.handle("/v1/status/peers", s.statusPeers, get)

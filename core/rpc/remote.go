@@ -326,3 +326,59 @@ func (r *Remote) PreparedQueryExecute(ctx context.Context, args *structs.Prepare
 func (r *Remote) PreparedQueryExplain(ctx context.Context, args *structs.PreparedQueryExecuteRequest, reply *structs.PreparedQueryExplainResponse) error {
 	return r.call(ctx, "PreparedQueryExplain", args, reply)
 }
+
+func (r *Remote) ACLRoleSet(ctx context.Context, args *structs.ACLRequest) (*structs.ACLRole, error) {
+	return callForPtr[structs.ACLRole](ctx, r, "ACLRoleSet", args)
+}
+
+func (r *Remote) ACLRoleDelete(ctx context.Context, args *structs.ACLRequest) (bool, error) {
+	return callFor[bool](ctx, r, "ACLRoleDelete", args)
+}
+
+func (r *Remote) ACLRoleGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLRoles) error {
+	return r.call(ctx, "ACLRoleGet", args, reply)
+}
+
+func (r *Remote) ACLRoleList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLRoles) error {
+	return r.call(ctx, "ACLRoleList", args, reply)
+}
+
+func (r *Remote) ACLAuthMethodSet(ctx context.Context, args *structs.ACLRequest) (*structs.ACLAuthMethod, error) {
+	return callForPtr[structs.ACLAuthMethod](ctx, r, "ACLAuthMethodSet", args)
+}
+
+func (r *Remote) ACLAuthMethodDelete(ctx context.Context, args *structs.ACLRequest) (bool, error) {
+	return callFor[bool](ctx, r, "ACLAuthMethodDelete", args)
+}
+
+func (r *Remote) ACLAuthMethodGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLAuthMethods) error {
+	return r.call(ctx, "ACLAuthMethodGet", args, reply)
+}
+
+func (r *Remote) ACLAuthMethodList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLAuthMethods) error {
+	return r.call(ctx, "ACLAuthMethodList", args, reply)
+}
+
+func (r *Remote) ACLBindingRuleSet(ctx context.Context, args *structs.ACLRequest) (*structs.ACLBindingRule, error) {
+	return callForPtr[structs.ACLBindingRule](ctx, r, "ACLBindingRuleSet", args)
+}
+
+func (r *Remote) ACLBindingRuleDelete(ctx context.Context, args *structs.ACLRequest) (bool, error) {
+	return callFor[bool](ctx, r, "ACLBindingRuleDelete", args)
+}
+
+func (r *Remote) ACLBindingRuleGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLBindingRules) error {
+	return r.call(ctx, "ACLBindingRuleGet", args, reply)
+}
+
+func (r *Remote) ACLBindingRuleList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLBindingRules) error {
+	return r.call(ctx, "ACLBindingRuleList", args, reply)
+}
+
+func (r *Remote) ACLLogin(ctx context.Context, args *structs.ACLLoginRequest) (*structs.ACLToken, error) {
+	return callForPtr[structs.ACLToken](ctx, r, "ACLLogin", args)
+}
+
+func (r *Remote) ACLLogout(ctx context.Context, args *structs.ACLRequest) (bool, error) {
+	return callFor[bool](ctx, r, "ACLLogout", args)
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/subtle"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -13,10 +15,68 @@ import (
 	"github.com/beacon-sd/beacon/core/structs"
 )
 
-// validPolicyName is Consul's rule for policy names.
-var validPolicyName = regexp.MustCompile(`^[A-Za-z0-9\-_]{1,128}$`)
+// validPolicyName is Consul's rule for policy names: letters, digits,
+// '-' and '_', with at most one '/' inside.
+var validPolicyName = regexp.MustCompile(`^[A-Za-z0-9\-_]+/?[A-Za-z0-9\-_]*$`)
 
-// initializeACLs makes sure the builtin policy, the anonymous token and
+// checkPolicyName says what is wrong with a policy name, nil if nothing.
+func checkPolicyName(name string) error {
+	switch {
+	case name == "":
+		return structs.BadInput("Invalid Policy: no Name is set")
+	case len(name) > 128:
+		return structs.BadInput("Invalid Policy: invalid Name %q: longer than 128 characters", name)
+	case strings.HasPrefix(name, "builtin/"):
+		return structs.BadInput("Invalid Policy: invalid Name %q: names starting with 'builtin/' are reserved", name)
+	case !validPolicyName.MatchString(name):
+		return structs.BadInput("Invalid Policy: invalid Name %q: only letters, digits, '-', '_' and a single '/' are allowed", name)
+	}
+	return nil
+}
+
+// builtinPolicies are the policies every cluster has, by ID.
+var builtinPolicies = map[string]*structs.ACLPolicy{
+	structs.ACLPolicyGlobalManagementID: {ID: structs.ACLPolicyGlobalManagementID, Name: structs.ACLPolicyGlobalManagementName,
+		Description: structs.ACLPolicyGlobalManagementDesc, Rules: builtinRules("write")},
+	structs.ACLPolicyGlobalReadOnlyID: {ID: structs.ACLPolicyGlobalReadOnlyID, Name: structs.ACLPolicyGlobalReadOnlyName,
+		Description: structs.ACLPolicyGlobalReadOnlyDesc, Rules: builtinRules("read")},
+}
+
+// builtinRules are the rules of the builtin policies: every resource at
+// one level. The management policy grants everything whatever its rules
+// say.
+func builtinRules(level string) string {
+	return strings.ReplaceAll(`
+acl = "L"
+agent_prefix "" {
+	policy = "L"
+}
+event_prefix "" {
+	policy = "L"
+}
+key_prefix "" {
+	policy = "L"
+}
+keyring = "L"
+node_prefix "" {
+	policy = "L"
+}
+operator = "L"
+mesh = "L"
+peering = "L"
+query_prefix "" {
+	policy = "L"
+}
+service_prefix "" {
+	policy = "L"
+	intentions = "L"
+}
+session_prefix "" {
+	policy = "L"
+}`, `"L"`, strconv.Quote(level))
+}
+
+// initializeACLs makes sure the builtin policies, the anonymous token and
 // the configured initial management token exist. The leader runs it (and
 // a dev server at start); each row is created only if missing, so what
 // users changed stays.
@@ -25,13 +85,14 @@ func (s *Server) initializeACLs() error {
 		return nil
 	}
 	st := s.Store()
-	if _, p, err := st.ACLPolicyGet(nil, structs.ACLPolicyGlobalManagementID, ""); err != nil {
-		return err
-	} else if p == nil {
-		mgmt := &structs.ACLPolicy{ID: structs.ACLPolicyGlobalManagementID, Name: structs.ACLPolicyGlobalManagementName,
-			Description: structs.ACLPolicyGlobalManagementDesc, Rules: builtinManagementRules}
-		if err := s.aclApply(&structs.ACLRequest{Op: structs.ACLPolicySet, ACLPolicy: mgmt, CreateOnly: true}); err != nil {
+	for _, id := range []string{structs.ACLPolicyGlobalManagementID, structs.ACLPolicyGlobalReadOnlyID} {
+		if _, p, err := st.ACLPolicyGet(nil, id, ""); err != nil {
 			return err
+		} else if p == nil {
+			b := *builtinPolicies[id]
+			if err := s.aclApply(&structs.ACLRequest{Op: structs.ACLPolicySet, ACLPolicy: &b, CreateOnly: true}); err != nil {
+				return err
+			}
 		}
 	}
 	if _, t, err := st.ACLTokenByAccessor(nil, structs.ACLTokenAnonymousID); err != nil {
@@ -65,19 +126,6 @@ func (s *Server) initializeACLs() error {
 	s.logger.Info("created the initial management token from the configuration")
 	return nil
 }
-
-// builtinManagementRules are shown for the builtin policy; it grants
-// everything whatever its rules say.
-const builtinManagementRules = `acl = "write"
-agent_prefix "" { policy = "write" }
-event_prefix "" { policy = "write" }
-key_prefix "" { policy = "write" }
-keyring = "write"
-node_prefix "" { policy = "write" }
-operator = "write"
-query_prefix "" { policy = "write" }
-service_prefix "" { policy = "write" }
-session_prefix "" { policy = "write" }`
 
 func (s *Server) aclApply(req *structs.ACLRequest) error {
 	_, err := s.apply(&structs.Command{Type: structs.ACLRequestType, ACL: req})
@@ -158,8 +206,12 @@ func (s *Server) ACLTokenSet(ctx context.Context, args *structs.ACLRequest) (*st
 	if existing == nil && args.ID != "" {
 		return nil, structs.BadInput("Cannot find token %q", args.ID)
 	}
+	if tok.AuthMethod != "" && (existing == nil || existing.AuthMethod != tok.AuthMethod) {
+		return nil, structs.BadInput("AuthMethod field is disallowed outside of login")
+	}
 	switch {
 	case existing != nil:
+		tok.AuthMethod = existing.AuthMethod
 		if tok.SecretID != "" && subtle.ConstantTimeCompare([]byte(tok.SecretID), []byte(existing.SecretID)) != 1 {
 			return nil, structs.BadInput("Changing a token's SecretID is not permitted")
 		}
@@ -177,7 +229,7 @@ func (s *Server) ACLTokenSet(ctx context.Context, args *structs.ACLRequest) (*st
 		}
 		tok.CreateTime = time.Now().UTC()
 	}
-	if err := s.linkPolicies(st, &tok); err != nil {
+	if err := s.linkGrants(st, &tok); err != nil {
 		return nil, err
 	}
 	if tok.Rules != "" {
@@ -192,33 +244,52 @@ func (s *Server) ACLTokenSet(ctx context.Context, args *structs.ACLRequest) (*st
 	return saved, err
 }
 
-// linkPolicies fills the ID of links given by name and rejects links to
-// policies that do not exist.
-func (s *Server) linkPolicies(st *state.Store, tok *structs.ACLToken) error {
-	links := make([]structs.ACLLink, 0, len(tok.Policies))
+// linkGrants checks what a token is given: it fills the IDs of policy
+// and role links given by name, rejects links to policies and roles that
+// do not exist, and checks its identities and templated policies.
+func (s *Server) linkGrants(st *state.Store, tok *structs.ACLToken) error {
+	var err error
+	if tok.Policies, err = linkPolicies(st, tok.Policies); err != nil {
+		return err
+	}
+	if tok.Roles, err = linkRoles(st, tok.Roles); err != nil {
+		return err
+	}
+	for _, si := range tok.ServiceIdentities {
+		if si != nil && tok.Local && len(si.Datacenters) > 0 {
+			return structs.BadInput("Service identity %q cannot specify a list of datacenters on a local token", si.ServiceName)
+		}
+	}
+	tok.ServiceIdentities, tok.NodeIdentities, tok.TemplatedPolicies, err =
+		checkIdentities("token", tok.ServiceIdentities, tok.NodeIdentities, tok.TemplatedPolicies)
+	return err
+}
+
+// linkPolicies fills the ID and name of policy links given by name or ID,
+// without duplicates, and rejects links to policies that do not exist.
+func linkPolicies(st *state.Store, in []structs.ACLLink) ([]structs.ACLLink, error) {
+	links := make([]structs.ACLLink, 0, len(in))
 	seen := map[string]bool{}
-	for _, l := range tok.Policies {
+	for _, l := range in {
+		if l.ID == "" && l.Name == "" {
+			return nil, structs.BadInput("a policy link needs an ID or a Name")
+		}
 		_, p, err := st.ACLPolicyGet(nil, l.ID, l.Name)
 		if err != nil {
-			return err
-		}
-		if l.ID == "" && l.Name == "" {
-			return structs.BadInput("a policy link needs an ID or a Name")
+			return nil, err
 		}
 		if p == nil {
-			what := l.ID
-			if what == "" {
-				what = l.Name
+			if l.ID == "" {
+				return nil, structs.BadInput("No such ACL policy with name %q", l.Name)
 			}
-			return structs.BadInput("No such ACL policy: %q", what)
+			return nil, structs.BadInput("No such ACL policy with ID %q", l.ID)
 		}
 		if !seen[p.ID] {
 			seen[p.ID] = true
 			links = append(links, structs.ACLLink{ID: p.ID, Name: p.Name})
 		}
 	}
-	tok.Policies = links
-	return nil
+	return links, nil
 }
 
 // ACLTokenDelete deletes a token by AccessorID.
@@ -288,7 +359,8 @@ func redact(authz *acl.Authorizer, t *structs.ACLToken) *structs.ACLToken {
 	return t.Redacted()
 }
 
-// ACLTokenList lists tokens, or the tokens linking to one policy.
+// ACLTokenList lists tokens: all, or those that link to one policy or
+// role, were made by one auth method, or have one service identity.
 func (s *Server) ACLTokenList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLTokens) error {
 	if err := s.aclCheck(args.Datacenter); err != nil {
 		return err
@@ -303,8 +375,17 @@ func (s *Server) ACLTokenList(ctx context.Context, args *structs.ACLListRequest,
 	if err := authz.Read(acl.ACL, ""); err != nil {
 		return err
 	}
+	n := 0
+	for _, f := range []string{args.Policy, args.Role, args.AuthMethod, args.ServiceName} {
+		if f != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return structs.BadInput("can only filter by one of policy, role, serviceName, or authMethod at a time")
+	}
 	return s.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
-		idx, list, err := st.ACLTokenList(ws, args.Policy)
+		idx, list, err := st.ACLTokenList(ws, args)
 		reply.Index, reply.Tokens = idx, make([]*structs.ACLToken, 0, len(list))
 		for _, t := range list {
 			reply.Tokens = append(reply.Tokens, redact(authz, t))
@@ -324,8 +405,10 @@ func (s *Server) ACLPolicySet(ctx context.Context, args *structs.ACLRequest) (*s
 		return nil, structs.BadInput("missing policy")
 	}
 	p := *args.ACLPolicy
-	if !validPolicyName.MatchString(p.Name) {
-		return nil, structs.BadInput("Invalid Policy: invalid Name %q: use 1 to 128 letters, digits, '-' and '_'", p.Name)
+	if b, builtin := builtinPolicies[p.ID]; !builtin || p.Name != b.Name {
+		if err := checkPolicyName(p.Name); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := acl.Parse(p.Rules); err != nil {
 		return nil, structs.BadInput("Invalid Policy: %v", err)
@@ -341,9 +424,14 @@ func (s *Server) ACLPolicySet(ctx context.Context, args *structs.ACLRequest) (*s
 		if old == nil {
 			return nil, structs.BadInput("Cannot find policy %s", p.ID)
 		}
-		if p.ID == structs.ACLPolicyGlobalManagementID {
-			if p.Rules != old.Rules || p.Name != old.Name {
-				return nil, structs.BadInput("Changing the Rules or Name of the builtin global-management policy is not permitted")
+		if _, builtin := builtinPolicies[p.ID]; builtin {
+			switch {
+			case len(p.Datacenters) > 0:
+				return nil, structs.BadInput("Changing the Datacenters of the %s policy is not permitted", old.Name)
+			case p.Rules != old.Rules:
+				return nil, structs.BadInput("Changing the Rules for the builtin %s policy is not permitted", old.Name)
+			case p.Name != old.Name:
+				return nil, structs.BadInput("Changing the Name of the builtin %s policy is not permitted", old.Name)
 			}
 		}
 	}
@@ -361,8 +449,8 @@ func (s *Server) ACLPolicyDelete(ctx context.Context, args *structs.ACLRequest) 
 	if done {
 		return ok, err
 	}
-	if args.ID == structs.ACLPolicyGlobalManagementID {
-		return false, structs.BadInput("Delete operation not permitted on the builtin global-management policy")
+	if b, ok := builtinPolicies[args.ID]; ok {
+		return false, structs.BadInput("Delete operation not permitted on the builtin %s policy", b.Name)
 	}
 	if err := s.aclApply(&structs.ACLRequest{Op: structs.ACLPolicyDelete, ID: args.ID, WriteRequest: args.WriteRequest}); err != nil {
 		return false, err
@@ -372,42 +460,23 @@ func (s *Server) ACLPolicyDelete(ctx context.Context, args *structs.ACLRequest) 
 
 // ACLPolicyGet reads a policy by ID or by name.
 func (s *Server) ACLPolicyGet(ctx context.Context, args *structs.ACLSpecificRequest, reply *structs.IndexedACLPolicies) error {
-	return s.aclPolicyRead(ctx, "ACLPolicyGet", &args.QueryOptions, args.Datacenter, args, reply,
-		func(ws memdb.WatchSet, st *state.Store) (uint64, []*structs.ACLPolicy, error) {
+	return aclRead(s, ctx, "ACLPolicyGet", &args.QueryOptions, args.Datacenter, args, reply, &reply.QueryMeta,
+		func(ws memdb.WatchSet, st *state.Store) (uint64, error) {
 			idx, p, err := st.ACLPolicyGet(ws, args.ID, args.Name)
-			if p == nil {
-				return idx, nil, err
+			reply.Policies = nil
+			if p != nil {
+				reply.Policies = []*structs.ACLPolicy{p}
 			}
-			return idx, []*structs.ACLPolicy{p}, err
+			return idx, err
 		})
 }
 
 // ACLPolicyList lists every policy.
 func (s *Server) ACLPolicyList(ctx context.Context, args *structs.ACLListRequest, reply *structs.IndexedACLPolicies) error {
-	return s.aclPolicyRead(ctx, "ACLPolicyList", &args.QueryOptions, args.Datacenter, args, reply,
-		func(ws memdb.WatchSet, st *state.Store) (uint64, []*structs.ACLPolicy, error) {
-			return st.ACLPolicyList(ws)
+	return aclRead(s, ctx, "ACLPolicyList", &args.QueryOptions, args.Datacenter, args, reply, &reply.QueryMeta,
+		func(ws memdb.WatchSet, st *state.Store) (uint64, error) {
+			idx, list, err := st.ACLPolicyList(ws)
+			reply.Policies = list
+			return idx, err
 		})
-}
-
-func (s *Server) aclPolicyRead(ctx context.Context, method string, q *structs.QueryOptions, dc string, args interface{}, reply *structs.IndexedACLPolicies,
-	read func(memdb.WatchSet, *state.Store) (uint64, []*structs.ACLPolicy, error)) error {
-	if err := s.aclCheck(dc); err != nil {
-		return err
-	}
-	if done, err := s.forward(ctx, method, q, args, reply); done {
-		return err
-	}
-	authz, err := s.authorize(ctx, q.Token)
-	if err != nil {
-		return err
-	}
-	if err := authz.Read(acl.ACL, ""); err != nil {
-		return err
-	}
-	return s.blockingQuery(ctx, q, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
-		idx, list, err := read(ws, st)
-		reply.Index, reply.Policies = idx, list
-		return err
-	})
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/beacon-sd/beacon/core/acl"
 	"github.com/beacon-sd/beacon/core/structs"
@@ -49,8 +50,15 @@ func (s *Server) aclIdentity(ctx context.Context, secret string, noForward bool)
 			}
 		}
 	}
+	if s.Store().ACLBootstrapIndex() == 0 {
+		return nil, errNotBootstrapped
+	}
 	return nil, structs.ErrACLNotFound
 }
+
+// errNotBootstrapped is an unknown secret before the ACL bootstrap: no
+// token but the anonymous one can exist yet.
+var errNotBootstrapped = fmt.Errorf("ACL system must be bootstrapped before making any requests that require authorization: %w", structs.ErrACLNotFound)
 
 // ACLResolve tells an agent what a secret grants, for the agent's own
 // checks (its local endpoints) and cache.

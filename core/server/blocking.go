@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"math/rand/v2"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -27,7 +26,7 @@ func (s *Server) blockingQuery(ctx context.Context, opts *structs.QueryOptions, 
 	if opts.MinIndex == 0 {
 		return fn(nil, s.Store())
 	}
-	timer := time.NewTimer(jitterWait(opts.MaxWait))
+	timer := time.NewTimer(structs.BlockWait(opts.MaxWait))
 	defer timer.Stop()
 	for {
 		st := s.Store()
@@ -81,21 +80,6 @@ func wait(ctx context.Context, ws memdb.WatchSet, timeout <-chan time.Time) bool
 		return false
 	}
 	return true
-}
-
-// jitterWait applies Consul's default and cap to a requested wait and adds
-// up to 1/16 of it at random, so that many clients do not return together.
-func jitterWait(w time.Duration) time.Duration {
-	if w <= 0 {
-		w = structs.DefaultQueryWait
-	}
-	if w > structs.MaxQueryWait {
-		w = structs.MaxQueryWait
-	}
-	if j := int64(w / 16); j > 0 {
-		w += time.Duration(rand.Int64N(j))
-	}
-	return w
 }
 
 // setQueryMeta fills what the server knows about leadership: whether

@@ -57,6 +57,18 @@ func (t *txn) aclApply(req *structs.ACLRequest) error {
 		return t.aclPolicySet(req.ACLPolicy, req.CreateOnly)
 	case structs.ACLPolicyDelete:
 		return t.aclPolicyDelete(req.ID)
+	case structs.ACLRoleSet:
+		return t.aclRoleSet(req.ACLRole)
+	case structs.ACLRoleDelete:
+		return t.aclRoleDelete(req.ID)
+	case structs.ACLMethodSet:
+		return t.aclMethodSet(req.ACLAuthMethod)
+	case structs.ACLMethodDelete:
+		return t.aclMethodDelete(req.ID)
+	case structs.ACLRuleSet:
+		return t.aclRuleSet(req.ACLBindingRule)
+	case structs.ACLRuleDelete:
+		return t.aclRuleDelete(req.ID)
 	}
 	return fmt.Errorf("unknown ACL operation %q", req.Op)
 }
@@ -98,16 +110,19 @@ func (t *txn) aclTokenSet(tok *structs.ACLToken, createOnly bool) error {
 		}
 		return structs.BadInput("SecretID is already in use by another token")
 	}
-	row.Policies = append([]structs.ACLLink(nil), tok.Policies...)
-	for i, l := range row.Policies {
-		p, err := t.First(tableACLPolicies, "id", l.ID)
+	if row.Policies, err = t.namePolicies(tok.Policies); err != nil {
+		return err
+	}
+	row.Roles = append([]structs.ACLLink(nil), tok.Roles...)
+	for i, l := range row.Roles {
+		r, err := t.First(tableACLRoles, "id", l.ID)
 		if err != nil {
 			return err
 		}
-		if p == nil {
-			return structs.BadInput("cannot find policy %s", l.ID)
+		if r == nil {
+			return structs.BadInput("cannot find role %s", l.ID)
 		}
-		row.Policies[i].Name = p.(*structs.ACLPolicy).Name
+		row.Roles[i].Name = r.(*structs.ACLRole).Name
 	}
 	row.CreateIndex, row.ModifyIndex = t.idx, t.idx
 	if existing != nil {
@@ -163,17 +178,101 @@ func (t *txn) aclPolicySet(p *structs.ACLPolicy, createOnly bool) error {
 	}
 	t.touch(tableACLPolicies)
 	if existing != nil && existing.(*structs.ACLPolicy).Name != row.Name {
-		return t.updatePolicyLinks(row.ID, func(l *structs.ACLLink) bool {
-			l.Name = row.Name
-			return true
-		})
+		return t.updatePolicyLinks(row.ID, rename(row.Name))
 	}
 	return nil
 }
 
+// namePolicies is a copy of policy links with the names of the policies
+// they link to; a link to a policy that does not exist is refused.
+func (t *txn) namePolicies(links []structs.ACLLink) ([]structs.ACLLink, error) {
+	out := append([]structs.ACLLink(nil), links...)
+	for i, l := range out {
+		p, err := t.First(tableACLPolicies, "id", l.ID)
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			return nil, structs.BadInput("cannot find policy %s", l.ID)
+		}
+		out[i].Name = p.(*structs.ACLPolicy).Name
+	}
+	return out, nil
+}
+
+// rename is a link update that gives links a new name.
+func rename(name string) func(*structs.ACLLink) bool {
+	return func(l *structs.ACLLink) bool {
+		l.Name = name
+		return true
+	}
+}
+
+// drop is a link update that removes links.
+func drop(*structs.ACLLink) bool { return false }
+
+// updateLinks changes, or drops when keep returns false, the links to id
+// in links; nil and false when there is none.
+func updateLinks(links []structs.ACLLink, id string, keep func(*structs.ACLLink) bool) ([]structs.ACLLink, bool) {
+	if !hasLink(links, id) {
+		return nil, false
+	}
+	var out []structs.ACLLink
+	for _, l := range links {
+		if l.ID == id && !keep(&l) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out, true
+}
+
+func hasLink(links []structs.ACLLink, id string) bool {
+	for _, l := range links {
+		if l.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // updatePolicyLinks changes, or drops when keep returns false, every
-// token's link to policy id, so links name policies as they are.
+// token's and role's link to policy id, so links name policies as they
+// are.
 func (t *txn) updatePolicyLinks(id string, keep func(*structs.ACLLink) bool) error {
+	err := t.updateTokens(func(tok *structs.ACLToken) bool { return tok.HasPolicy(id) },
+		func(tok *structs.ACLToken) { tok.Policies, _ = updateLinks(tok.Policies, id, keep) })
+	if err != nil {
+		return err
+	}
+	it, err := t.Get(tableACLRoles, "id")
+	if err != nil {
+		return err
+	}
+	var changed []*structs.ACLRole
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if r := raw.(*structs.ACLRole); r.HasPolicy(id) {
+			c := *r
+			c.Policies, _ = updateLinks(r.Policies, id, keep)
+			c.ModifyIndex = t.idx
+			c.SetHash()
+			changed = append(changed, &c)
+		}
+	}
+	for _, c := range changed {
+		if err := t.Insert(tableACLRoles, c); err != nil {
+			return err
+		}
+	}
+	if len(changed) > 0 {
+		t.touch(tableACLRoles)
+	}
+	return nil
+}
+
+// updateTokens rewrites every token for which match holds with change
+// applied to a copy of it.
+func (t *txn) updateTokens(match func(*structs.ACLToken) bool, change func(*structs.ACLToken)) error {
 	it, err := t.Get(tableACLTokens, "id")
 	if err != nil {
 		return err
@@ -181,17 +280,11 @@ func (t *txn) updatePolicyLinks(id string, keep func(*structs.ACLLink) bool) err
 	var changed []*structs.ACLToken
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		tok := raw.(*structs.ACLToken)
-		if !tok.HasPolicy(id) {
+		if !match(tok) {
 			continue
 		}
 		c := *tok
-		c.Policies = nil
-		for _, l := range tok.Policies {
-			if l.ID == id && !keep(&l) {
-				continue
-			}
-			c.Policies = append(c.Policies, l)
-		}
+		change(&c)
 		c.ModifyIndex = t.idx
 		c.SetHash()
 		changed = append(changed, &c)
@@ -216,7 +309,7 @@ func (t *txn) aclPolicyDelete(id string) error {
 		return err
 	}
 	t.touch(tableACLPolicies)
-	return t.updatePolicyLinks(id, func(*structs.ACLLink) bool { return false })
+	return t.updatePolicyLinks(id, drop)
 }
 
 // ACLBootstrapIndex is the index of the ACL bootstrap, 0 if there was none.
@@ -253,17 +346,30 @@ func (s *Store) ACLTokenBySecret(ws memdb.WatchSet, secret string) (uint64, *str
 	return atLeastOne(idx), tok, nil
 }
 
-// ACLTokenList lists tokens, or those linking to one policy, by AccessorID.
-func (s *Store) ACLTokenList(ws memdb.WatchSet, policyID string) (uint64, []*structs.ACLToken, error) {
+// ACLTokenList lists tokens by AccessorID: all, or those that link to
+// one policy or role, were made by one auth method, or have the service
+// identity of one service (f's fields; at most one is set).
+func (s *Store) ACLTokenList(ws memdb.WatchSet, f *structs.ACLListRequest) (uint64, []*structs.ACLToken, error) {
 	idx := s.scopeIndex(ws, tableACLTokens)
 	it, err := s.readTxn().Get(tableACLTokens, "id")
 	if err != nil {
 		return 0, nil, err
 	}
+	match := func(*structs.ACLToken) bool { return true }
+	switch {
+	case f == nil:
+	case f.Policy != "":
+		match = func(t *structs.ACLToken) bool { return t.HasPolicy(f.Policy) }
+	case f.Role != "":
+		match = func(t *structs.ACLToken) bool { return t.HasRole(f.Role) }
+	case f.AuthMethod != "":
+		match = func(t *structs.ACLToken) bool { return t.AuthMethod == f.AuthMethod }
+	case f.ServiceName != "":
+		match = func(t *structs.ACLToken) bool { return t.HasServiceIdentity(f.ServiceName) }
+	}
 	out := []*structs.ACLToken{}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
-		tok := raw.(*structs.ACLToken)
-		if policyID == "" || tok.HasPolicy(policyID) {
+		if tok := raw.(*structs.ACLToken); match(tok) {
 			out = append(out, tok)
 		}
 	}
@@ -299,8 +405,9 @@ func (s *Store) ACLPolicyList(ws memdb.WatchSet) (uint64, []*structs.ACLPolicy, 
 	return atLeastOne(idx), out, nil
 }
 
-// ACLIdentity is what a secret grants: its token and the policies that
-// exist of those it links to. Nil when no token has the secret.
+// ACLIdentity is what a secret grants: its token, the roles that exist of
+// those it links to, and the policies that exist of those the token and
+// its roles link to. Nil when no token has the secret.
 func (s *Store) ACLIdentity(secret string) (*structs.ACLIdentity, error) {
 	_, tok, err := s.ACLTokenBySecret(nil, secret)
 	if err != nil || tok == nil {
@@ -308,13 +415,38 @@ func (s *Store) ACLIdentity(secret string) (*structs.ACLIdentity, error) {
 	}
 	tx := s.readTxn()
 	id := &structs.ACLIdentity{Token: tok}
-	for _, l := range tok.Policies {
-		raw, err := tx.First(tableACLPolicies, "id", l.ID)
+	seen := map[string]bool{}
+	addPolicies := func(links []structs.ACLLink) error {
+		for _, l := range links {
+			if seen[l.ID] {
+				continue
+			}
+			seen[l.ID] = true
+			raw, err := tx.First(tableACLPolicies, "id", l.ID)
+			if err != nil {
+				return err
+			}
+			if raw != nil {
+				id.Policies = append(id.Policies, raw.(*structs.ACLPolicy))
+			}
+		}
+		return nil
+	}
+	if err := addPolicies(tok.Policies); err != nil {
+		return nil, err
+	}
+	for _, l := range tok.Roles {
+		raw, err := tx.First(tableACLRoles, "id", l.ID)
 		if err != nil {
 			return nil, err
 		}
-		if raw != nil {
-			id.Policies = append(id.Policies, raw.(*structs.ACLPolicy))
+		if raw == nil {
+			continue
+		}
+		role := raw.(*structs.ACLRole)
+		id.Roles = append(id.Roles, role)
+		if err := addPolicies(role.Policies); err != nil {
+			return nil, err
 		}
 	}
 	return id, nil

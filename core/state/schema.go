@@ -26,6 +26,9 @@ const (
 	tableACLPolicies   = "acl_policies"
 	tableCAConfig      = "connect_ca_config"
 	tableCARoots       = "connect_ca_roots"
+	tableACLRoles      = "acl_roles"
+	tableACLMethods    = "acl_auth_methods"
+	tableACLRules      = "acl_binding_rules"
 )
 
 // appliedRequest remembers the outcome of a write that carried a request
@@ -145,6 +148,17 @@ func schema() *memdb.DBSchema {
 		}},
 		tableCARoots: {Name: tableCARoots, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: str("ID", false)},
+		}},
+		tableACLRoles: {Name: tableACLRoles, Indexes: map[string]*memdb.IndexSchema{
+			"id":   {Name: "id", Unique: true, Indexer: str("ID", false)},
+			"name": {Name: "name", Unique: true, Indexer: str("Name", true)},
+		}},
+		tableACLMethods: {Name: tableACLMethods, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: str("Name", false)},
+		}},
+		tableACLRules: {Name: tableACLRules, Indexes: map[string]*memdb.IndexSchema{
+			"id":     {Name: "id", Unique: true, Indexer: str("ID", false)},
+			"method": {Name: "method", Indexer: str("AuthMethod", false)},
 		}},
 		tableSessionChecks: {Name: tableSessionChecks, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{

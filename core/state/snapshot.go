@@ -42,10 +42,13 @@ var snapTables = []struct {
 	{tableSessions, func() interface{} { return new(structs.Session) }},
 	{tableSessionChecks, func() interface{} { return new(sessionCheck) }},
 	{tableACLPolicies, func() interface{} { return new(structs.ACLPolicy) }},
+	{tableACLRoles, func() interface{} { return new(structs.ACLRole) }},
 	{tableACLTokens, func() interface{} { return new(structs.ACLToken) }},
 	{tableCAConfig, func() interface{} { return new(structs.CAConfiguration) }},
 	{tableCARoots, func() interface{} { return new(structs.CARootState) }},
 	{tableQueries, func() interface{} { return new(structs.PreparedQuery) }},
+	{tableACLMethods, func() interface{} { return new(structs.ACLAuthMethod) }},
+	{tableACLRules, func() interface{} { return new(structs.ACLBindingRule) }},
 	{tableAutopilot, func() interface{} { return new(structs.AutopilotConfig) }},
 	{tableIndex, func() interface{} { return new(indexEntry) }},
 }

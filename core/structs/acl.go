@@ -12,7 +12,10 @@ import (
 const (
 	ACLPolicyGlobalManagementID   = "00000000-0000-0000-0000-000000000001"
 	ACLPolicyGlobalManagementName = "global-management"
-	ACLPolicyGlobalManagementDesc = "Builtin Policy that grants unlimited access"
+	ACLPolicyGlobalManagementDesc = "A built-in policy that grants read and write access to all Consul features"
+	ACLPolicyGlobalReadOnlyID     = "00000000-0000-0000-0000-000000000002"
+	ACLPolicyGlobalReadOnlyName   = "builtin/global-read-only"
+	ACLPolicyGlobalReadOnlyDesc   = "A built-in policy that grants read-only access to all Consul features"
 	ACLTokenAnonymousID           = "00000000-0000-0000-0000-000000000002"
 	ACLTokenAnonymousSecret       = "anonymous"
 	ACLTokenAnonymousDesc         = "Anonymous Token"
@@ -33,7 +36,7 @@ var (
 	ErrACLDisabled          = errors.New("ACL support disabled")
 )
 
-// ACLLink names a policy a token uses.
+// ACLLink names a policy or role a token or role uses.
 type ACLLink struct {
 	ID   string
 	Name string `json:",omitempty"`
@@ -43,11 +46,17 @@ type ACLLink struct {
 // SecretID is the bearer credential; AccessorID names the token in the API
 // without granting anything.
 type ACLToken struct {
-	AccessorID     string
-	SecretID       string
-	Description    string
-	Policies       []ACLLink `json:",omitempty"`
-	Local          bool
+	AccessorID        string
+	SecretID          string
+	Description       string
+	Policies          []ACLLink             `json:",omitempty"`
+	Roles             []ACLLink             `json:",omitempty"`
+	ServiceIdentities []*ACLServiceIdentity `json:",omitempty"`
+	NodeIdentities    []*ACLNodeIdentity    `json:",omitempty"`
+	TemplatedPolicies []*ACLTemplatedPolicy `json:",omitempty"`
+	Local             bool
+	// AuthMethod names the auth method a token made by a login came from.
+	AuthMethod     string     `json:",omitempty"`
 	ExpirationTime *time.Time `json:",omitempty"`
 	CreateTime     time.Time
 	Hash           []byte
@@ -63,8 +72,24 @@ func (t *ACLToken) Expired(now time.Time) bool {
 }
 
 // HasPolicy reports whether the token links to policy id.
-func (t *ACLToken) HasPolicy(id string) bool {
-	for _, l := range t.Policies {
+func (t *ACLToken) HasPolicy(id string) bool { return hasLink(t.Policies, id) }
+
+// HasRole reports whether the token links to role id.
+func (t *ACLToken) HasRole(id string) bool { return hasLink(t.Roles, id) }
+
+// HasServiceIdentity reports whether the token has the service identity
+// of service name.
+func (t *ACLToken) HasServiceIdentity(name string) bool {
+	for _, si := range t.ServiceIdentities {
+		if si.ServiceName == name {
+			return true
+		}
+	}
+	return false
+}
+
+func hasLink(links []ACLLink, id string) bool {
+	for _, l := range links {
 		if l.ID == id {
 			return true
 		}
@@ -83,12 +108,13 @@ func (t *ACLToken) Redacted() *ACLToken {
 // token grants changes.
 func (t *ACLToken) SetHash() {
 	h := sha256.New()
-	for _, s := range []string{t.Description, t.Rules} {
+	for _, s := range []string{t.Description, t.Rules, t.AuthMethod} {
 		writeField(h, s)
 	}
 	for _, p := range t.Policies {
 		writeField(h, p.ID)
 	}
+	hashGrants(h, t.Roles, t.ServiceIdentities, t.NodeIdentities, t.TemplatedPolicies)
 	if t.Local {
 		h.Write([]byte{1})
 	}
@@ -150,19 +176,29 @@ const (
 	ACLTokenDelete  ACLOp = "token-delete"
 	ACLPolicySet    ACLOp = "policy-set"
 	ACLPolicyDelete ACLOp = "policy-delete"
+	ACLRoleSet      ACLOp = "role-set"
+	ACLRoleDelete   ACLOp = "role-delete"
+	ACLMethodSet    ACLOp = "auth-method-set"
+	ACLMethodDelete ACLOp = "auth-method-delete"
+	ACLRuleSet      ACLOp = "binding-rule-set"
+	ACLRuleDelete   ACLOp = "binding-rule-delete"
 )
 
-// ACLRequest is one ACL write. ACLToken or ACLPolicy carries the row to
-// set; ID names the row to delete. A set with CreateOnly fails if the row
-// exists (the leader's builtins use it, so a restart never overwrites a
-// change).
+// ACLRequest is one ACL write. ACLToken, ACLPolicy, ACLRole,
+// ACLAuthMethod or ACLBindingRule carries the row to set; ID names the row
+// to delete (an auth method by its name). A set with CreateOnly fails if
+// the row exists (the leader's builtins use it, so a restart never
+// overwrites a change).
 type ACLRequest struct {
-	Datacenter string
-	Op         ACLOp
-	ACLToken   *ACLToken  `json:",omitempty"`
-	ACLPolicy  *ACLPolicy `json:",omitempty"`
-	ID         string     `json:",omitempty"`
-	CreateOnly bool       `json:",omitempty"`
+	Datacenter     string
+	Op             ACLOp
+	ACLToken       *ACLToken       `json:",omitempty"`
+	ACLPolicy      *ACLPolicy      `json:",omitempty"`
+	ACLRole        *ACLRole        `json:",omitempty"`
+	ACLAuthMethod  *ACLAuthMethod  `json:",omitempty"`
+	ACLBindingRule *ACLBindingRule `json:",omitempty"`
+	ID             string          `json:",omitempty"`
+	CreateOnly     bool            `json:",omitempty"`
 	WriteRequest
 }
 
@@ -176,8 +212,9 @@ func (e *ACLBootstrapError) Error() string {
 
 func (e *ACLBootstrapError) Unwrap() error { return ErrACLBootstrapDisabled }
 
-// ACLSpecificRequest reads one token or policy: by ID (AccessorID for
-// tokens), by Name (policies), or, for a token, by its own secret (Self).
+// ACLSpecificRequest reads one token, policy, role, auth method or binding
+// rule: by ID (AccessorID for tokens), by Name (policies, roles, auth
+// methods), or, for a token, by its own secret (Self).
 type ACLSpecificRequest struct {
 	Datacenter string
 	ID         string
@@ -186,11 +223,16 @@ type ACLSpecificRequest struct {
 	QueryOptions
 }
 
-// ACLListRequest lists tokens (optionally those using one policy) or
-// policies.
+// ACLListRequest lists tokens (optionally those using one policy or role,
+// made by one auth method, or with one service identity), policies, roles
+// (optionally those using one policy), auth methods or binding rules
+// (optionally those of one auth method).
 type ACLListRequest struct {
-	Datacenter string
-	Policy     string
+	Datacenter  string
+	Policy      string `json:",omitempty"`
+	Role        string `json:",omitempty"`
+	AuthMethod  string `json:",omitempty"`
+	ServiceName string `json:",omitempty"`
 	QueryOptions
 }
 
@@ -202,10 +244,12 @@ type ACLResolveRequest struct {
 	NoForward  bool `json:",omitempty"`
 }
 
-// ACLIdentity is what a secret grants: the token and the policies it
-// links to that exist.
+// ACLIdentity is what a secret grants: the token, the roles it links to
+// that exist, and the policies that exist of those the token and its roles
+// link to.
 type ACLIdentity struct {
 	Token    *ACLToken
+	Roles    []*ACLRole `json:",omitempty"`
 	Policies []*ACLPolicy
 }
 

@@ -1,6 +1,7 @@
 package structs
 
 import (
+	"math/rand/v2"
 	"os"
 	"sort"
 	"time"
@@ -11,6 +12,22 @@ const (
 	DefaultQueryWait = 5 * time.Minute
 	MaxQueryWait     = 10 * time.Minute
 )
+
+// BlockWait is how long a blocking query asked to wait w waits: Consul's
+// default when w is not set, its cap when w is longer, plus up to 1/16 of
+// it at random, so that many clients do not return together.
+func BlockWait(w time.Duration) time.Duration {
+	if w <= 0 {
+		w = DefaultQueryWait
+	}
+	if w > MaxQueryWait {
+		w = MaxQueryWait
+	}
+	if j := int64(w / 16); j > 0 {
+		w += time.Duration(rand.Int64N(j))
+	}
+	return w
+}
 
 // QueryOptions are the read options every query endpoint takes.
 type QueryOptions struct {

@@ -32,7 +32,9 @@ type Agent struct {
 
 type options struct {
 	sources []config.Source
+	files   []string
 	dev     bool
+	watches daemon.WatchStarter
 }
 
 // Option changes how a test agent is configured.
@@ -50,6 +52,18 @@ func WithJSON(js string) Option {
 	return func(o *options) {
 		o.sources = append(o.sources, config.Source{Name: "test json", Format: "json", Data: []byte(js)})
 	}
+}
+
+// WithConfigFile adds a config file (or directory), read again on each
+// reload.
+func WithConfigFile(path string) Option {
+	return func(o *options) { o.files = append(o.files, path) }
+}
+
+// WithWatches runs the configuration's watches with s (watch.Start; the
+// test agent cannot import it itself, as the watcher's tests use it).
+func WithWatches(s daemon.WatchStarter) Option {
+	return func(o *options) { o.watches = s }
 }
 
 // Client makes the agent a client agent (not -dev): its own gossip port,
@@ -79,7 +93,13 @@ func Start(t testing.TB, opts ...Option) *Agent {
 	base := config.Source{Name: "testagent", Format: "json", Data: []byte(fmt.Sprintf(
 		`{"node_name":%q,"ports":{"http":0,"dns":0,"server":8300},"log_level":"warn"}`, name))}
 	srcs := append([]config.Source{base}, o.sources...)
-	load := func() (*config.Config, error) { return config.Build(o.dev, srcs) }
+	load := func() (*config.Config, error) {
+		files, err := config.ReadSources(o.files, "")
+		if err != nil {
+			return nil, err
+		}
+		return config.Build(o.dev, append(srcs[:len(srcs):len(srcs)], files...))
+	}
 	cfg, err := load()
 	if err != nil {
 		t.Fatalf("testagent config: %v", err)
@@ -89,7 +109,7 @@ func Start(t testing.TB, opts ...Option) *Agent {
 		level = hclog.Debug
 	}
 	logger := hclog.New(&hclog.LoggerOptions{Name: name, Level: level, Output: testWriter{t}})
-	d, err := daemon.Start(cfg, daemon.Options{Logger: logger, Load: load})
+	d, err := daemon.Start(cfg, daemon.Options{Logger: logger, Load: load, Watches: o.watches})
 	if err != nil {
 		t.Fatalf("testagent start: %v", err)
 	}
