@@ -840,6 +840,9 @@ func (r *Raft) ApplyLog(log Log, timeout time.Duration) ApplyFuture {
 		},
 	}
 	logFuture.init()
+	// A future queued as raft shuts down may never be taken off the queue:
+	// its wait ends with the shutdown.
+	logFuture.ShutdownCh = r.shutdownCh
 
 	select {
 	case <-timer:

@@ -110,6 +110,12 @@ func (d *deferError) Error() error {
 	if d.errCh == nil {
 		panic("waiting for response on nil channel")
 	}
+	// An answer already given wins over a shutdown that came after it.
+	select {
+	case d.err = <-d.errCh:
+		return d.err
+	default:
+	}
 	select {
 	case d.err = <-d.errCh:
 	case <-d.ShutdownCh:
