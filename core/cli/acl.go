@@ -71,6 +71,37 @@ func formatFlag(fs *flag.FlagSet) *outputFormat {
 }
 
 // printOut writes v as JSON, or with pretty.
+// aclList is what every `beacon acl <kind> list` does once its flag set
+// has its own flags: parse, fetch the list, and print it as JSON or with
+// item for each entry (i counts from 0). what names the list in errors.
+func aclList[T any](fs *flag.FlagSet, args []string, stdout, stderr io.Writer, what string,
+	fetch func(*api.ACL, *api.QueryOptions) ([]T, *api.QueryMeta, error), item func(i int, v T)) int {
+	var hf httpFlags
+	hf.register(fs)
+	format := formatFlag(fs)
+	client, code := startClient(fs, args, &hf, 0)
+	if client == nil {
+		return code
+	}
+	list, _, err := fetch(client.ACL(), hf.queryOptions())
+	if err != nil {
+		fmt.Fprintf(stderr, "Failed to retrieve the %s list: %v\n", what, err)
+		return 1
+	}
+	return report(stderr, printOut(stdout, format, list, func() {
+		for i, v := range list {
+			item(i, v)
+		}
+	}))
+}
+
+// blankBetween prints the blank line that separates listed entries.
+func blankBetween(w io.Writer, i int) {
+	if i > 0 {
+		fmt.Fprintln(w)
+	}
+}
+
 func printOut(w io.Writer, format *outputFormat, v interface{}, pretty func()) error {
 	if *format != "json" {
 		pretty()
@@ -312,26 +343,10 @@ Deletes a token.`, stderr)
 func aclTokenListCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("acl token list", "beacon acl token list [options]", `
 Lists every token.`, stderr)
-	var hf httpFlags
-	hf.register(fs)
-	format := formatFlag(fs)
-	client, code := startClient(fs, args, &hf, 0)
-	if client == nil {
-		return code
-	}
-	list, _, err := client.ACL().TokenList(hf.queryOptions())
-	if err != nil {
-		fmt.Fprintf(stderr, "Failed to retrieve the token list: %v\n", err)
-		return 1
-	}
-	return report(stderr, printOut(stdout, format, list, func() {
-		for i, e := range list {
-			if i > 0 {
-				fmt.Fprintln(stdout)
-			}
-			writeToken(stdout, &api.ACLToken{AccessorID: e.AccessorID, SecretID: e.SecretID, Description: e.Description,
-				Local: e.Local, CreateTime: e.CreateTime, ExpirationTime: e.ExpirationTime, Policies: e.Policies, Roles: e.Roles,
-				ServiceIdentities: e.ServiceIdentities, NodeIdentities: e.NodeIdentities, TemplatedPolicies: e.TemplatedPolicies, AuthMethod: e.AuthMethod})
-		}
-	}))
+	return aclList(fs, args, stdout, stderr, "token", (*api.ACL).TokenList, func(i int, e *api.ACLTokenListEntry) {
+		blankBetween(stdout, i)
+		writeToken(stdout, &api.ACLToken{AccessorID: e.AccessorID, SecretID: e.SecretID, Description: e.Description,
+			Local: e.Local, CreateTime: e.CreateTime, ExpirationTime: e.ExpirationTime, Policies: e.Policies, Roles: e.Roles,
+			ServiceIdentities: e.ServiceIdentities, NodeIdentities: e.NodeIdentities, TemplatedPolicies: e.TemplatedPolicies, AuthMethod: e.AuthMethod})
+	})
 }

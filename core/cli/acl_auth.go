@@ -192,23 +192,9 @@ Deletes an auth method with its binding rules and the tokens its logins made.`, 
 func aclMethodListCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("acl auth-method list", "beacon acl auth-method list [options]", `
 Lists every auth method.`, stderr)
-	var hf httpFlags
-	hf.register(fs)
-	format := formatFlag(fs)
-	client, code := startClient(fs, args, &hf, 0)
-	if client == nil {
-		return code
-	}
-	list, _, err := client.ACL().AuthMethodList(hf.queryOptions())
-	if err != nil {
-		fmt.Fprintf(stderr, "Failed to retrieve the auth method list: %v\n", err)
-		return 1
-	}
-	return report(stderr, printOut(stdout, format, list, func() {
-		for _, m := range list {
-			fmt.Fprintf(stdout, "%s:\n   Type:         %s\n   Description:  %s\n", m.Name, m.Type, m.Description)
-		}
-	}))
+	return aclList(fs, args, stdout, stderr, "auth method", (*api.ACL).AuthMethodList, func(_ int, m *api.ACLAuthMethodListEntry) {
+		fmt.Fprintf(stdout, "%s:\n   Type:         %s\n   Description:  %s\n", m.Name, m.Type, m.Description)
+	})
 }
 
 func writeMethod(w io.Writer, m *api.ACLAuthMethod) {

@@ -170,22 +170,8 @@ Deletes a policy; tokens linked to it lose the link.`, stderr)
 func aclPolicyListCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("acl policy list", "beacon acl policy list [options]", `
 Lists every policy.`, stderr)
-	var hf httpFlags
-	hf.register(fs)
-	format := formatFlag(fs)
-	client, code := startClient(fs, args, &hf, 0)
-	if client == nil {
-		return code
-	}
-	list, _, err := client.ACL().PolicyList(hf.queryOptions())
-	if err != nil {
-		fmt.Fprintf(stderr, "Failed to retrieve the policy list: %v\n", err)
-		return 1
-	}
-	return report(stderr, printOut(stdout, format, list, func() {
-		for _, p := range list {
-			fmt.Fprintf(stdout, "%s:\n   ID:           %s\n   Description:  %s\n   Datacenters:  %s\n",
-				p.Name, p.ID, p.Description, strings.Join(p.Datacenters, ", "))
-		}
-	}))
+	return aclList(fs, args, stdout, stderr, "policy", (*api.ACL).PolicyList, func(_ int, p *api.ACLPolicyListEntry) {
+		fmt.Fprintf(stdout, "%s:\n   ID:           %s\n   Description:  %s\n   Datacenters:  %s\n",
+			p.Name, p.ID, p.Description, strings.Join(p.Datacenters, ", "))
+	})
 }

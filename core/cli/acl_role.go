@@ -221,26 +221,10 @@ Deletes a role; tokens linked to it lose the link.`, stderr)
 func aclRoleListCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("acl role list", "beacon acl role list [options]", `
 Lists every role.`, stderr)
-	var hf httpFlags
-	hf.register(fs)
-	format := formatFlag(fs)
-	client, code := startClient(fs, args, &hf, 0)
-	if client == nil {
-		return code
-	}
-	list, _, err := client.ACL().RoleList(hf.queryOptions())
-	if err != nil {
-		fmt.Fprintf(stderr, "Failed to retrieve the role list: %v\n", err)
-		return 1
-	}
-	return report(stderr, printOut(stdout, format, list, func() {
-		for i, r := range list {
-			if i > 0 {
-				fmt.Fprintln(stdout)
-			}
-			writeRole(stdout, r)
-		}
-	}))
+	return aclList(fs, args, stdout, stderr, "role", (*api.ACL).RoleList, func(i int, r *api.ACLRole) {
+		blankBetween(stdout, i)
+		writeRole(stdout, r)
+	})
 }
 
 func writeRole(w io.Writer, r *api.ACLRole) {

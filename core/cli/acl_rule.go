@@ -177,27 +177,14 @@ Deletes a binding rule.`, stderr)
 func aclRuleListCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("acl binding-rule list", "beacon acl binding-rule list [options] [-method NAME]", `
 Lists binding rules, all or those of one auth method.`, stderr)
-	var hf httpFlags
-	hf.register(fs)
-	format := formatFlag(fs)
 	method := fs.String("method", "", "List only the rules of this auth method.")
-	client, code := startClient(fs, args, &hf, 0)
-	if client == nil {
-		return code
+	fetch := func(a *api.ACL, q *api.QueryOptions) ([]*api.ACLBindingRule, *api.QueryMeta, error) {
+		return a.BindingRuleList(*method, q)
 	}
-	list, _, err := client.ACL().BindingRuleList(*method, hf.queryOptions())
-	if err != nil {
-		fmt.Fprintf(stderr, "Failed to retrieve the binding rule list: %v\n", err)
-		return 1
-	}
-	return report(stderr, printOut(stdout, format, list, func() {
-		for i, r := range list {
-			if i > 0 {
-				fmt.Fprintln(stdout)
-			}
-			writeRule(stdout, r)
-		}
-	}))
+	return aclList(fs, args, stdout, stderr, "binding rule", fetch, func(i int, r *api.ACLBindingRule) {
+		blankBetween(stdout, i)
+		writeRule(stdout, r)
+	})
 }
 
 func writeRule(w io.Writer, r *api.ACLBindingRule) {
